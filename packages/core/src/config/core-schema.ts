@@ -1,0 +1,100 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/**
+ * The core part of the configuration schema. Every key has a description and,
+ * where sensible, a default; `secret: true` marks keys that may only come from the
+ * environment and are redacted when printed. Plugins add their sections under
+ * `plugins.<name>` (see `plugin/define-plugin.ts`).
+ */
+const Int = (def: number, description: string, minimum = 0) => Type.Integer({ minimum, default: def, description });
+
+export const DatabaseSchema = Type.Object(
+  {
+    client: Type.Union([Type.Literal('sqlite'), Type.Literal('pg')], {
+      default: 'sqlite',
+      description: 'Database: `sqlite` (embedded, one host) or `pg` (PostgreSQL, several hosts).',
+    }),
+    sqliteDriver: Type.Union([Type.Literal('better-sqlite3'), Type.Literal('sqlite3')], {
+      default: 'better-sqlite3',
+      description: 'SQLite driver under knex (see docs/decisions/0003-sqlite-driver.md).',
+    }),
+    filename: Type.String({ default: '.conveyor/conveyor.db', description: 'SQLite database file.' }),
+    url: Type.Optional(Type.String({ secret: true, description: 'PostgreSQL connection string (secret: `${DATABASE_URL}` or CONVEYOR_DATABASE_URL).' })),
+    schema: Type.Optional(Type.String({ description: 'PostgreSQL schema (search_path) to use.' })),
+    busyTimeoutMs: Int(5000, 'SQLite busy_timeout in milliseconds.'),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const WorkerSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true, description: 'Run the job worker in this process.' }),
+    maxConcurrency: Int(2, 'Jobs run at once by this host.', 1),
+    pollIntervalMs: Int(1000, 'How often the worker looks for work when nothing woke it.', 10),
+    heartbeatIntervalMs: Int(5000, 'How often running jobs are heartbeated.', 10),
+    retryBudget: Int(3, 'Transient failures a job may have before it fails.'),
+    backoffBaseMs: Int(5000, 'First retry delay; doubles per retry.'),
+    backoffMaxMs: Int(300000, 'Longest retry delay.'),
+    agentTimeoutMs: Int(3600000, 'An agent running longer is killed with its process group.', 1),
+    stopDeadlineMs: Int(30000, 'On stop, how long running jobs may finish before they are left to the reaper.'),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const PipelineConfigSchema = Type.Object(
+  {
+    maxDeveloperRetries: Int(3, 'Rollbacks to development before the task is blocked.'),
+    maxDefers: Int(20, 'Times an edge may be deferred (busy merge lease …) before it fails.'),
+    deferDelayMs: Int(30000, 'Delay of a deferred edge when the gate names none.'),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const RepoSchema = Type.Object(
+  {
+    workItemPrefix: Type.Optional(Type.String({ pattern: '^[A-Za-z][A-Za-z0-9]*$', description: 'Work item prefix of this repo (`ORCH`).' })),
+    mainBranch: Type.String({ default: 'main', description: 'The branch Conveyor never pushes to directly.' }),
+    protectedBranches: Type.Array(Type.String(), { default: [], description: 'More branches Conveyor never deletes or force-pushes.' }),
+  },
+  { additionalProperties: false },
+);
+
+export const StatusNamesSchema = Type.Object(
+  {
+    toAnalyse: Type.String({ default: 'To Analyse', description: 'Tracker status that starts the pipeline.' }),
+    inProgress: Type.String({ default: 'In Progress', description: 'Relaunches the analyst at analysis.' }),
+    needsInput: Type.String({ default: 'Needs Input', description: 'Analyst waits for answers (informational).' }),
+    inReview: Type.String({ default: 'In Review', description: 'Analyst finished; waiting for the verdict.' }),
+    approved: Type.String({ default: 'Approved', description: 'Human verdict: approve.' }),
+    rejected: Type.String({ default: 'Rejected', description: 'Human verdict: reject (relaunch the analyst).' }),
+    stop: Type.String({ default: 'STOP', description: 'Cancel the task (cancel plugin).' }),
+    confirmDeploy: Type.String({ default: 'Confirm Deploy', description: 'Manual deploy confirmation.' }),
+    awaitingDeploy: Type.String({ default: 'Awaiting Deploy', description: 'Set when the task enters deploy.' }),
+    deploying: Type.String({ default: 'Deploying', description: 'Set while the deployer runs.' }),
+    monitoring: Type.String({ default: 'Monitoring after Deploy', description: 'Post-deploy window.' }),
+    done: Type.String({ default: 'Done', description: 'Terminal Done.' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const CoreConfigSchema = Type.Object(
+  {
+    instance: Type.Object(
+      {
+        hostId: Type.Optional(Type.String({ minLength: 1, description: 'Host id stamped on claimed jobs; `hostname:pid` by default.' })),
+        dataDir: Type.String({ default: '.conveyor', description: 'Directory for local state (database file, token, logs).' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    database: DatabaseSchema,
+    worker: WorkerSchema,
+    pipeline: PipelineConfigSchema,
+    workItemPrefix: Type.String({ default: 'ET', pattern: '^[A-Za-z][A-Za-z0-9]*$', description: 'Default work item prefix.' }),
+    repos: Type.Record(Type.String(), RepoSchema, { default: {}, description: 'Per-repo settings, by repo name.' }),
+    statuses: StatusNamesSchema,
+  },
+  { additionalProperties: false },
+);
+
+export type CoreConfig = Static<typeof CoreConfigSchema>;
+export type RepoConfig = Static<typeof RepoSchema>;

@@ -1,0 +1,207 @@
+import { Kind, Type, type TObject, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { ConfigError, type ConfigIssue } from '../errors.js';
+import { CoreConfigSchema, type CoreConfig } from './core-schema.js';
+import { configKeys, describeSchema, envName, schemaAt } from './schema-walk.js';
+
+/** Every plugin section has these two keys, whatever else it declares. */
+export const PluginBaseSchema = Type.Object({
+  enabled: Type.Boolean({ default: true, description: 'Kill-switch: false leaves no trace of the plugin.' }),
+  repos: Type.Array(Type.String(), { default: [], description: 'Repos in scope; empty = all repos unless the plugin says otherwise.' }),
+});
+
+export interface PluginSection {
+  enabled: boolean;
+  repos: string[];
+  [key: string]: unknown;
+}
+
+/** The validated, frozen configuration of one instance. */
+export type ConveyorConfig = CoreConfig & { plugins: Record<string, PluginSection> };
+
+export interface PluginSchemaSource {
+  name: string;
+  configSchema?: TObject;
+}
+
+/** The whole schema: core plus one section per known plugin. */
+export function buildConfigSchema(plugins: readonly PluginSchemaSource[]): TObject {
+  const sections: Record<string, TSchema> = {};
+  for (const p of plugins) {
+    const own = p.configSchema?.properties ?? {};
+    sections[p.name] = Type.Object({ ...PluginBaseSchema.properties, ...own }, { additionalProperties: false, default: {} });
+  }
+  return Type.Object(
+    { ...CoreConfigSchema.properties, plugins: Type.Object(sections, { additionalProperties: false, default: {} }) },
+    { additionalProperties: false },
+  );
+}
+
+export interface ResolveOptions {
+  /** Environment to read `${VAR}` and `CONVEYOR_…` from; defaults to `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Where the raw config came from, for messages. */
+  source?: string;
+}
+
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/**
+ * Validates a raw configuration (from a file or code) and returns it frozen:
+ * `${VAR}` interpolation → `CONVEYOR_…` overrides → defaults → schema check →
+ * secret check. All problems are reported together; nothing is half-applied.
+ */
+export function resolveConfig(raw: unknown, plugins: readonly PluginSchemaSource[], options: ResolveOptions = {}): ConveyorConfig {
+  const env = options.env ?? process.env;
+  const schema = buildConfigSchema(plugins);
+  const issues: ConfigIssue[] = [];
+  const fromEnv = new Set<string>();
+
+  if (raw !== undefined && raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
+    throw new ConfigError([{ path: '', expected: 'an object (mapping) at the top level', found: render(raw) }], options.source);
+  }
+  const value = interpolate(structuredClone(raw ?? {}), [], env, issues, fromEnv);
+
+  for (const key of configKeys(schema)) {
+    const text = env[key.env];
+    if (text === undefined) continue;
+    const converted = convertEnv(text, key.schema);
+    setAt(value as Record<string, unknown>, key.path, converted);
+    fromEnv.add(key.dotted);
+  }
+
+  const withDefaults = Value.Default(schema, value) as Record<string, unknown>;
+  for (const error of Value.Errors(schema, withDefaults)) {
+    const path = pointerToPath(error.path);
+    const dotted = formatPath(path);
+    if (issues.some((i) => i.path === dotted)) continue;
+    const secret = (schemaAt(schema, path) as { secret?: boolean } | undefined)?.secret === true;
+    const additional = unknownKeys(schema, path, withDefaults);
+    if (additional.length) {
+      for (const k of additional) {
+        const known = Object.keys((schemaAt(schema, path) as { properties?: object }).properties ?? {});
+        issues.push({ path: formatPath([...path, k]), expected: `no such key (known keys: ${known.join(', ')})`, found: render(getAt(withDefaults, [...path, k])) });
+      }
+      continue;
+    }
+    issues.push({ path: dotted, expected: describeSchema(error.schema), found: secret ? '[redacted]' : render(error.value) });
+  }
+
+  for (const key of configKeys(schema).filter((k) => k.secret)) {
+    const v = getAt(withDefaults, key.path);
+    if (v !== undefined && !fromEnv.has(key.dotted)) {
+      issues.push({
+        path: key.dotted,
+        expected: `a \${ENV_NAME} reference or ${key.env} (secrets come only from the environment)`,
+        found: 'a literal value [redacted]',
+      });
+    }
+  }
+
+  if (issues.length) throw new ConfigError(issues, options.source);
+  return deepFreeze(withDefaults) as ConveyorConfig;
+}
+
+function interpolate(v: unknown, path: string[], env: Record<string, string | undefined>, issues: ConfigIssue[], fromEnv: Set<string>): unknown {
+  if (typeof v === 'string') {
+    if (!v.includes('${')) return v;
+    let missing: string | null = null;
+    const out = v.replace(ENV_REF, (_m, name: string) => {
+      const val = env[name];
+      if (val === undefined) missing = name;
+      return val ?? '';
+    });
+    if (missing) issues.push({ path: formatPath(path), expected: `environment variable ${missing} to be set`, found: 'it unset' });
+    else fromEnv.add(path.join('.'));
+    return out;
+  }
+  if (Array.isArray(v)) return v.map((x, i) => interpolate(x, [...path, String(i)], env, issues, fromEnv));
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) o[k] = interpolate(o[k], [...path, k], env, issues, fromEnv);
+  }
+  return v;
+}
+
+/** Turns an environment string into the key's type; leaves it as is when it does not fit (validation reports it). */
+function convertEnv(text: string, schema: TSchema): unknown {
+  const kind = schema[Kind];
+  switch (kind) {
+    case 'Integer':
+    case 'Number':
+      return text.trim() !== '' && Number.isFinite(Number(text)) ? Number(text) : text;
+    case 'Boolean':
+      if (/^(true|1|yes|on)$/i.test(text)) return true;
+      if (/^(false|0|no|off)$/i.test(text)) return false;
+      return text;
+    case 'Array':
+      return text.trim() === '' ? [] : text.split(',').map((s) => s.trim());
+    default:
+      return text;
+  }
+}
+
+function unknownKeys(schema: TSchema, path: string[], value: unknown): string[] {
+  const s = schemaAt(schema, path) as { properties?: Record<string, unknown>; additionalProperties?: unknown } | undefined;
+  if (!s?.properties || s.additionalProperties !== false) return [];
+  const v = getAt(value, path);
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return [];
+  return Object.keys(v).filter((k) => !(k in s.properties!));
+}
+
+function pointerToPath(pointer: string): string[] {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+/** `plugins.serial-gate.repos[0]`. */
+export function formatPath(path: readonly string[]): string {
+  let out = '';
+  for (const seg of path) out += /^\d+$/.test(seg) ? `[${seg}]` : out ? `.${seg}` : seg;
+  return out;
+}
+
+function render(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+function getAt(v: unknown, path: readonly string[]): unknown {
+  let cur = v;
+  for (const seg of path) {
+    if (!cur || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[seg];
+  }
+  return cur;
+}
+
+function setAt(target: Record<string, unknown>, path: readonly string[], v: unknown): void {
+  let cur = target;
+  for (const seg of path.slice(0, -1)) {
+    if (!cur[seg] || typeof cur[seg] !== 'object') cur[seg] = {};
+    cur = cur[seg] as Record<string, unknown>;
+  }
+  cur[path[path.length - 1]!] = v;
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const child of Object.values(v as object)) deepFreeze(child);
+  }
+  return v;
+}
+
+/** A copy of the config with every secret replaced, for printing. */
+export function redactConfig(config: ConveyorConfig, plugins: readonly PluginSchemaSource[]): Record<string, unknown> {
+  const copy = structuredClone(config) as unknown as Record<string, unknown>;
+  for (const key of configKeys(buildConfigSchema(plugins)).filter((k) => k.secret)) {
+    if (getAt(copy, key.path) !== undefined) setAt(copy, key.path, '[redacted]');
+  }
+  return copy;
+}
+
+export { envName };

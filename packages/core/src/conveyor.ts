@@ -1,0 +1,266 @@
+import 'reflect-metadata';
+import os from 'node:os';
+import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { resolveConfig, type ConveyorConfig } from './config/resolve-config.js';
+import { ConveyorError, toError } from './errors.js';
+import { EventBus } from './events/event-bus.js';
+import { createLogger, type Logger } from './logger.js';
+import { openDatabase, type Database } from './persistence/database.js';
+import { runMigrations } from './persistence/migration.js';
+import { coreMigrations } from './persistence/migrations/core-0001-init.js';
+import type { Stores } from './persistence/ports.js';
+import { KnexAgentRunStore } from './persistence/knex/knex-agent-run-store.js';
+import { KnexCiStatusStore } from './persistence/knex/knex-ci-status-store.js';
+import { KnexInboxStore } from './persistence/knex/knex-inbox-store.js';
+import { KnexJobStore } from './persistence/knex/knex-job-store.js';
+import { KnexLeaseStore } from './persistence/knex/knex-lease-store.js';
+import { KnexTaskStore } from './persistence/knex/knex-task-store.js';
+import { DEFAULT_GATES } from './pipeline/default-gates.js';
+import { GateRegistry } from './pipeline/gate-registry.js';
+import { DEFAULT_PIPELINE, validatePipeline, type Pipeline } from './pipeline/pipeline.js';
+import { StageEngine } from './pipeline/stage-engine.js';
+import { StageHooks } from './pipeline/stage-hooks.js';
+import type { ConveyorPlugin } from './plugin/define-plugin.js';
+import { Extensions } from './plugin/extensions.js';
+import { createPluginContext } from './plugin/plugin-context.js';
+import { resolvePluginOrder } from './plugin/resolve-order.js';
+import type { OwnedRoute } from './plugin/route.js';
+import { Ports } from './ports/ports.js';
+import { ClaimClauseRegistry } from './queue/claim-clause-registry.js';
+import { Finalizers } from './queue/finalizers.js';
+import { JobExecutor } from './queue/job-executor.js';
+import { JobFinisher } from './queue/job-finisher.js';
+import { Worker } from './queue/worker.js';
+import { TaskService } from './tasks/task-service.js';
+import { CoreTokens, systemClock, type Clock } from './tokens.js';
+import { Intake } from './intake.js';
+
+export interface CreateConveyorOptions {
+  /** Raw configuration (validated here) or an already resolved one. */
+  config?: unknown;
+  /** Candidate plugins; `plugins.<name>.enabled: false` leaves one out entirely. */
+  plugins?: readonly ConveyorPlugin[];
+  logger?: Logger;
+  pipeline?: Pipeline;
+  clock?: Clock;
+  /** Environment for `${VAR}` and `CONVEYOR_…` overrides; defaults to `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Bindings applied before plugins register (the test kit's fakes). */
+  bindings?: (container: DependencyContainer) => void;
+}
+
+export interface QueueSnapshot {
+  counts: Record<string, number>;
+  running: { jobId: number; taskId: number; stage: string; role: string | null; hostId: string | null; pid: number | null; startedAt: string | null }[];
+  plugins: Record<string, unknown>;
+}
+
+/** One composed Conveyor instance. */
+export interface Conveyor {
+  readonly config: ConveyorConfig;
+  readonly container: DependencyContainer;
+  readonly events: EventBus;
+  readonly store: Stores;
+  readonly db: Database;
+  readonly engine: StageEngine;
+  readonly intake: Intake;
+  readonly worker: Worker;
+  readonly routes: readonly OwnedRoute[];
+  readonly extensions: Extensions;
+  readonly pipeline: Pipeline;
+  readonly gates: GateRegistry;
+  readonly clauses: ClaimClauseRegistry;
+  readonly hooks: StageHooks;
+  readonly finalizers: Finalizers;
+  /** Enabled plugins in start order. */
+  readonly plugins: readonly string[];
+  readonly hostId: string;
+  start(): Promise<void>;
+  /** Stops worker, daemons (reverse order) and plugins (LIFO), closes the database. Safe to call twice. */
+  stop(): Promise<void>;
+  snapshot(): Promise<QueueSnapshot>;
+}
+
+/**
+ * Composes an instance: validate config → order plugins → open the database →
+ * run migrations (core, then plugins) → register plugins → freeze registries.
+ * Nothing is started until `start()`.
+ */
+export async function createConveyor(options: CreateConveyorOptions = {}): Promise<Conveyor> {
+  const all = options.plugins ?? [];
+  const config = resolveConfig(options.config ?? {}, all, { env: options.env ?? process.env });
+  const enabled = all.filter((p) => config.plugins[p.name]?.enabled !== false);
+  const disabled = all.filter((p) => !enabled.includes(p)).map((p) => p.name);
+  const ordered = resolvePluginOrder(enabled, disabled);
+  const logger = options.logger ?? createLogger();
+  const clock = options.clock ?? systemClock;
+  const pipeline = validatePipeline(options.pipeline ?? DEFAULT_PIPELINE);
+  const hostId = config.instance.hostId ?? `${os.hostname()}:${process.pid}`;
+
+  const db = await openDatabase(config.database);
+  try {
+    await runMigrations(db.knex, db.dialect, [...coreMigrations, ...ordered.flatMap((p) => p.migrations ?? [])]);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+
+  // One child container per instance: two instances in a process share nothing.
+  const c = rootContainer.createChildContainer();
+  const events = new EventBus(logger);
+  const gates = new GateRegistry();
+  const clauses = new ClaimClauseRegistry();
+  const hooks = new StageHooks();
+  const finalizers = new Finalizers();
+  const extensions = new Extensions();
+  c.register(CoreTokens.Container, { useValue: c });
+  c.register(CoreTokens.Config, { useValue: config });
+  c.register(CoreTokens.Logger, { useValue: logger });
+  c.register(CoreTokens.Clock, { useValue: clock });
+  c.register(CoreTokens.Events, { useValue: events });
+  c.register(CoreTokens.Database, { useValue: db });
+  c.register(CoreTokens.HostId, { useValue: hostId });
+  c.register(CoreTokens.Pipeline, { useValue: pipeline });
+  c.register(CoreTokens.GateRegistry, { useValue: gates });
+  c.register(CoreTokens.ClaimClauses, { useValue: clauses });
+  c.register(CoreTokens.StageHooks, { useValue: hooks });
+  c.register(CoreTokens.Finalizers, { useValue: finalizers });
+  c.register(CoreTokens.Ports, { useValue: new Ports(c) });
+  c.registerSingleton(CoreTokens.TaskStore, KnexTaskStore);
+  c.registerSingleton(CoreTokens.JobStore, KnexJobStore);
+  c.registerSingleton(CoreTokens.AgentRunStore, KnexAgentRunStore);
+  c.registerSingleton(CoreTokens.CiStatusStore, KnexCiStatusStore);
+  c.registerSingleton(CoreTokens.InboxStore, KnexInboxStore);
+  c.registerSingleton(CoreTokens.LeaseStore, KnexLeaseStore);
+  c.registerSingleton(CoreTokens.StageEngine, StageEngine);
+  c.registerSingleton(CoreTokens.TaskService, TaskService);
+  c.registerSingleton(CoreTokens.JobFinisher, JobFinisher);
+  c.registerSingleton(CoreTokens.JobExecutor, JobExecutor);
+  c.registerSingleton(CoreTokens.Worker, Worker);
+  c.registerSingleton(CoreTokens.Intake, Intake);
+  for (const g of DEFAULT_GATES) gates.register(g);
+  options.bindings?.(c);
+
+  const store: Stores = {
+    tasks: c.resolve(CoreTokens.TaskStore),
+    jobs: c.resolve(CoreTokens.JobStore),
+    agentRuns: c.resolve(CoreTokens.AgentRunStore),
+    ciStatuses: c.resolve(CoreTokens.CiStatusStore),
+    inbox: c.resolve(CoreTokens.InboxStore),
+    leases: c.resolve(CoreTokens.LeaseStore),
+  };
+
+  for (const plugin of ordered) {
+    const ctx = createPluginContext(plugin.name, { instanceConfig: config, logger, container: c, stores: store, events, gates, clauses, hooks, finalizers, extensions });
+    try {
+      await plugin.register(ctx);
+    } catch (err) {
+      await db.close();
+      events.removeAllListeners();
+      throw new ConveyorError('CONVEYOR_PLUGIN_REGISTER', `plugin "${plugin.name}" failed to register: ${toError(err).message}`, { cause: err });
+    }
+  }
+  try {
+    gates.freeze(pipeline);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  clauses.freeze();
+  hooks.freeze();
+  finalizers.freeze();
+
+  const worker = c.resolve<Worker>(CoreTokens.Worker);
+  let started = false;
+  let stopping: Promise<void> | null = null;
+  const startedDaemons: typeof extensions.daemons = [];
+  const startedHooks: typeof extensions.stopHooks = [];
+
+  const stop = (): Promise<void> => {
+    if (stopping) return stopping;
+    stopping = (async () => {
+      if (started) await worker.stop();
+      for (const { plugin, daemon } of [...startedDaemons].reverse()) {
+        try {
+          await daemon.stop();
+        } catch (err) {
+          logger.error({ plugin, daemon: daemon.name, err }, 'daemon failed to stop');
+        }
+      }
+      const stopHooks = started ? extensions.stopHooks : startedHooks;
+      for (const { plugin, hook } of [...stopHooks].reverse()) {
+        try {
+          await hook();
+        } catch (err) {
+          logger.error({ plugin, err }, 'plugin stop hook failed');
+        }
+      }
+      for (const d of extensions.listenerDisposers) d.dispose();
+      events.removeAllListeners();
+      await db.close();
+      c.clearInstances();
+    })();
+    return stopping;
+  };
+
+  const instance: Conveyor = {
+    config,
+    container: c,
+    events,
+    store,
+    db,
+    engine: c.resolve(CoreTokens.StageEngine),
+    intake: c.resolve(CoreTokens.Intake),
+    worker,
+    routes: extensions.routes,
+    extensions,
+    pipeline,
+    gates,
+    clauses,
+    hooks,
+    finalizers,
+    plugins: ordered.map((p) => p.name),
+    hostId,
+    async start() {
+      if (stopping) throw new ConveyorError('CONVEYOR_STOPPED', 'this instance was stopped; create a new one');
+      if (started) return;
+      const stopSet = new Set<string>();
+      for (const { plugin, hook } of extensions.startHooks) {
+        try {
+          await hook();
+          stopSet.add(plugin);
+        } catch (err) {
+          startedHooks.push(...extensions.stopHooks.filter((h) => stopSet.has(h.plugin)));
+          await stop();
+          throw new ConveyorError('CONVEYOR_PLUGIN_START', `plugin "${plugin}" failed to start: ${toError(err).message}`, { cause: err });
+        }
+      }
+      for (const entry of extensions.daemons) {
+        await entry.daemon.start();
+        startedDaemons.push(entry);
+      }
+      if (config.worker.enabled) worker.start();
+      started = true;
+      logger.info({ hostId, plugins: instance.plugins, database: db.dialect }, 'conveyor started');
+    },
+    stop,
+    async snapshot() {
+      const [counts, running] = await Promise.all([store.jobs.countByStatus(), store.jobs.running()]);
+      const plugins: Record<string, unknown> = {};
+      for (const { plugin, block } of extensions.snapshots) {
+        try {
+          plugins[plugin] = await block();
+        } catch (err) {
+          // One broken block must not take `GET /queue` down with it.
+          plugins[plugin] = { error: toError(err).message };
+        }
+      }
+      return {
+        counts,
+        running: running.map((j) => ({ jobId: j.id, taskId: j.taskId, stage: j.stage, role: j.role, hostId: j.hostId, pid: j.pid, startedAt: j.startedAt?.toISOString() ?? null })),
+        plugins,
+      };
+    },
+  };
+  return instance;
+}

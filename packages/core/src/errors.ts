@@ -1,0 +1,66 @@
+/**
+ * Error classes of Conveyor. Every error carries a stable `code` (so callers and
+ * tests branch on it, not on message text) and, where it wraps another failure,
+ * the original as `cause`.
+ */
+export type ConveyorErrorCode =
+  | 'CONVEYOR_CONFIG_INVALID'
+  | 'CONVEYOR_CONFIG_FILE'
+  | 'CONVEYOR_PLUGIN_CYCLE'
+  | 'CONVEYOR_PLUGIN_MISSING_DEPENDENCY'
+  | 'CONVEYOR_PLUGIN_DUPLICATE'
+  | 'CONVEYOR_PLUGIN_REGISTER'
+  | 'CONVEYOR_PLUGIN_START'
+  | 'CONVEYOR_REGISTRY_FROZEN'
+  | 'CONVEYOR_GATE_UNKNOWN'
+  | 'CONVEYOR_GATE_DUPLICATE'
+  | 'CONVEYOR_PIPELINE_INVALID'
+  | 'CONVEYOR_TASK_NOT_FOUND'
+  | 'CONVEYOR_INPUT_INVALID'
+  | 'CONVEYOR_MIGRATION'
+  | 'CONVEYOR_DATABASE'
+  | 'CONVEYOR_NOT_STARTED'
+  | 'CONVEYOR_STOPPED';
+
+export class ConveyorError extends Error {
+  readonly code: ConveyorErrorCode;
+
+  constructor(code: ConveyorErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ConveyorError';
+    this.code = code;
+  }
+}
+
+/** One problem found while validating configuration. */
+export interface ConfigIssue {
+  /** Dotted path of the key, e.g. `plugins.serial-gate.repos[0]`. */
+  path: string;
+  /** What the schema expects there, in words (`integer ≥ 1`, `one of sqlite, pg`). */
+  expected: string;
+  /** What was found, rendered short (secrets are never rendered). */
+  found: string;
+}
+
+export class ConfigError extends ConveyorError {
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(issues: readonly ConfigIssue[], source?: string) {
+    const where = source ? ` in ${source}` : '';
+    const lines = issues.map((i) => `  - ${i.path || '(root)'}: expected ${i.expected}, found ${i.found}`);
+    super('CONVEYOR_CONFIG_INVALID', `invalid configuration${where}:\n${lines.join('\n')}`);
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+/** Turns anything thrown into an Error, so catch blocks never deal with `unknown`. */
+export function toError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  if (typeof thrown === 'string') return new Error(thrown);
+  try {
+    return new Error(`non-error thrown: ${JSON.stringify(thrown)}`);
+  } catch {
+    return new Error(`non-error thrown: ${String(thrown)}`);
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * @conveyor/core — the domain of Conveyor: plugin API, pipeline and stage engine,
+ * quality-gate registry, tasks, queue and worker, persistence, events, config.
+ */
+import 'reflect-metadata';
+
+export * from './errors.js';
+export * from './domain.js';
+export * from './tokens.js';
+export * from './logger.js';
+export * from './conveyor.js';
+export * from './intake.js';
+
+export * from './config/core-schema.js';
+export * from './config/resolve-config.js';
+export * from './config/schema-walk.js';
+export * from './config/load-config-file.js';
+
+export * from './events/event-map.js';
+export * from './events/event-bus.js';
+
+export * from './persistence/database.js';
+export * from './persistence/migration.js';
+export * from './persistence/ports.js';
+export { coreMigrations } from './persistence/migrations/core-0001-init.js';
+export { buildClaimSql } from './persistence/knex/claim-sql.js';
+export { KnexTaskStore } from './persistence/knex/knex-task-store.js';
+export { KnexJobStore } from './persistence/knex/knex-job-store.js';
+export { KnexAgentRunStore } from './persistence/knex/knex-agent-run-store.js';
+export { KnexCiStatusStore } from './persistence/knex/knex-ci-status-store.js';
+export { KnexInboxStore } from './persistence/knex/knex-inbox-store.js';
+export { KnexLeaseStore } from './persistence/knex/knex-lease-store.js';
+
+export * from './pipeline/gate.js';
+export * from './pipeline/gate-registry.js';
+export * from './pipeline/pipeline.js';
+export * from './pipeline/default-gates.js';
+export * from './pipeline/stage-engine.js';
+export * from './pipeline/stage-hooks.js';
+
+export * from './plugin/define-plugin.js';
+export * from './plugin/plugin-context.js';
+export * from './plugin/resolve-order.js';
+export * from './plugin/route.js';
+export * from './plugin/daemon.js';
+export * from './plugin/extensions.js';
+
+export * from './ports/agent-runner.js';
+export * from './ports/artifact-reader.js';
+export * from './ports/forge.js';
+export * from './ports/notifier.js';
+export * from './ports/tracker.js';
+export * from './ports/workspace.js';
+export * from './ports/ports.js';
+
+export * from './queue/claim-clause.js';
+export * from './queue/claim-clause-registry.js';
+export * from './queue/backoff.js';
+export * from './queue/finalizers.js';
+export * from './queue/job-executor.js';
+export * from './queue/job-finisher.js';
+export * from './queue/prompt.js';
+export * from './queue/worker.js';
+
+export * from './tasks/naming.js';
+export * from './tasks/task-service.js';
+
+export * from './util/safe-loop.js';

@@ -1,0 +1,138 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import { ConveyorError } from '../errors.js';
+
+export type Dialect = 'sqlite' | 'pg';
+export type SqliteDriver = 'better-sqlite3' | 'sqlite3';
+
+export interface DatabaseConfig {
+  /** `sqlite` (embedded default) or `pg`. */
+  client: Dialect;
+  /** SQLite driver under knex. */
+  sqliteDriver?: SqliteDriver;
+  /** SQLite file; `:memory:` is refused (WAL and several connections need a file). */
+  filename?: string;
+  /** PostgreSQL connection string. */
+  url?: string;
+  /** PostgreSQL schema to use (tests isolate themselves in one). */
+  schema?: string;
+  /** SQLite `busy_timeout` in ms. */
+  busyTimeoutMs?: number;
+  pool?: { min?: number; max?: number };
+}
+
+/** A knex handle plus what the SQL builders need to know about it. */
+export interface Database {
+  readonly knex: Knex;
+  readonly dialect: Dialect;
+  readonly driver: SqliteDriver | 'pg';
+  close(): Promise<void>;
+}
+
+type SqliteRawConnection = {
+  pragma?: (sql: string) => unknown;
+  exec?: (sql: string, cb?: (err: Error | null) => void) => unknown;
+};
+
+function sqlitePragmas(busyTimeoutMs: number): string[] {
+  return [
+    'PRAGMA journal_mode = WAL',
+    `PRAGMA busy_timeout = ${Math.trunc(busyTimeoutMs)}`,
+    'PRAGMA foreign_keys = ON',
+    'PRAGMA synchronous = NORMAL',
+  ];
+}
+
+/** Opens the database. SQLite gets WAL, busy_timeout and foreign keys on every connection. */
+export async function openDatabase(config: DatabaseConfig): Promise<Database> {
+  if (config.client === 'pg') return openPostgres(config);
+  return openSqlite(config);
+}
+
+async function openSqlite(config: DatabaseConfig): Promise<Database> {
+  const driver: SqliteDriver = config.sqliteDriver ?? 'better-sqlite3';
+  const filename = config.filename ?? '.conveyor/conveyor.db';
+  if (filename === ':memory:') {
+    throw new ConveyorError('CONVEYOR_DATABASE', 'database.filename ":memory:" is not supported: use a file (the test kit makes a throwaway one)');
+  }
+  fs.mkdirSync(path.dirname(path.resolve(filename)), { recursive: true });
+  const pragmas = sqlitePragmas(config.busyTimeoutMs ?? 5000);
+  const knex = knexFactory({
+    client: driver,
+    connection: { filename },
+    useNullAsDefault: true,
+    pool: {
+      min: 1,
+      max: 1,
+      afterCreate: (conn: SqliteRawConnection, done: (err: Error | null, conn: unknown) => void) => {
+        try {
+          if (driver === 'better-sqlite3') {
+            for (const p of pragmas) conn.pragma!(p.replace(/^PRAGMA /, ''));
+            done(null, conn);
+          } else {
+            conn.exec!(pragmas.join(';'), (err) => done(err, conn));
+          }
+        } catch (err) {
+          done(err as Error, conn);
+        }
+      },
+    },
+  });
+  await knex.raw('select 1');
+  return { knex, dialect: 'sqlite', driver, close: () => knex.destroy() };
+}
+
+async function openPostgres(config: DatabaseConfig): Promise<Database> {
+  if (!config.url) {
+    throw new ConveyorError('CONVEYOR_DATABASE', 'database.url is required when database.client is "pg" (set CONVEYOR_DATABASE_URL)');
+  }
+  const schema = config.schema;
+  const knex = knexFactory({
+    client: 'pg',
+    connection: { connectionString: config.url },
+    pool: {
+      min: config.pool?.min ?? 0,
+      max: config.pool?.max ?? 10,
+      afterCreate: (conn: { query: (sql: string, cb: (err: Error | null) => void) => void }, done: (err: Error | null, conn: unknown) => void) => {
+        if (!schema) return done(null, conn);
+        conn.query(`SET search_path TO "${schema.replace(/"/g, '""')}"`, (err) => done(err, conn));
+      },
+    },
+    ...(schema ? { searchPath: [schema] } : {}),
+  });
+  try {
+    if (schema) await knex.raw(`CREATE SCHEMA IF NOT EXISTS "${schema.replace(/"/g, '""')}"`);
+    await knex.raw('select 1');
+  } catch (err) {
+    await knex.destroy();
+    throw new ConveyorError('CONVEYOR_DATABASE', `cannot reach PostgreSQL at ${redactUrl(config.url)}: ${(err as Error).message}`, { cause: err });
+  }
+  return { knex, dialect: 'pg', driver: 'pg', close: () => knex.destroy() };
+}
+
+/** Hides the password of a connection string. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '[unparseable url]';
+  }
+}
+
+/** Rows of a `knex.raw` result, whatever the driver. */
+export function rawRows<T = Record<string, unknown>>(db: Database, result: unknown): T[] {
+  if (db.dialect === 'pg') return ((result as { rows?: T[] }).rows ?? []) as T[];
+  return (Array.isArray(result) ? result : []) as T[];
+}
+
+/** True when the error is a unique-constraint violation on either database. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; errno?: number; message?: string };
+  if (e?.code === '23505') return true;
+  if (e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return true;
+  if (e?.code === 'SQLITE_CONSTRAINT' && /UNIQUE/i.test(e.message ?? '')) return true;
+  return false;
+}

@@ -1,0 +1,27 @@
+import { inject, injectable } from 'tsyringe';
+import type { CiState, CiStatus } from '../../domain.js';
+import { CoreTokens, type Clock } from '../../tokens.js';
+import type { Database } from '../database.js';
+import type { CiStatusStore } from '../ports.js';
+import { toCiStatus } from './rows.js';
+
+@injectable()
+export class KnexCiStatusStore implements CiStatusStore {
+  constructor(
+    @inject(CoreTokens.Database) private readonly db: Database,
+    @inject(CoreTokens.Clock) private readonly clock: Clock,
+  ) {}
+
+  async record(s: { repo: string; sha: string; branch: string | null; context: string; state: CiState; targetUrl: string | null }): Promise<void> {
+    const now = this.clock.now();
+    await this.db
+      .knex('ci_statuses')
+      .insert({ repo: s.repo, sha: s.sha, branch: s.branch, context: s.context, state: s.state, target_url: s.targetUrl, updated_at: now })
+      .onConflict(['repo', 'sha', 'context'])
+      .merge({ state: s.state, target_url: s.targetUrl, updated_at: now, branch: this.db.knex.raw('COALESCE(excluded.branch, ci_statuses.branch)') });
+  }
+
+  async forSha(repo: string, sha: string): Promise<CiStatus[]> {
+    return (await this.db.knex('ci_statuses').where({ repo, sha }).orderBy('context', 'asc')).map(toCiStatus);
+  }
+}

@@ -1,0 +1,142 @@
+import { inject, injectable } from 'tsyringe';
+import type { Job } from '../../domain.js';
+import type { Logger } from '../../logger.js';
+import type { ClaimClause } from '../../queue/claim-clause.js';
+import { CoreTokens, type Clock } from '../../tokens.js';
+import { isUniqueViolation, rawRows, type Database } from '../database.js';
+import type { JobStore, NewJob, Tx } from '../ports.js';
+import { buildClaimSql } from './claim-sql.js';
+import { num, toJob } from './rows.js';
+
+const ACTIVE = ['queued', 'running'];
+
+@injectable()
+export class KnexJobStore implements JobStore {
+  constructor(
+    @inject(CoreTokens.Database) private readonly db: Database,
+    @inject(CoreTokens.Clock) private readonly clock: Clock,
+    @inject(CoreTokens.Logger) private readonly logger: Logger,
+  ) {}
+
+  #q(tx?: Tx) {
+    return (tx ?? this.db.knex)('jobs');
+  }
+
+  async enqueue(job: NewJob, tx?: Tx): Promise<Job | null> {
+    const now = this.clock.now();
+    const row = {
+      task_id: job.taskId,
+      stage: job.stage,
+      kind: job.kind,
+      role: job.role,
+      status: 'queued',
+      attempt: 0,
+      retries: 0,
+      defer_count: job.deferCount ?? 0,
+      available_at: now + Math.max(0, job.delayMs ?? 0),
+      created_at: now,
+      reason: job.reason ?? null,
+    };
+    // ON CONFLICT DO NOTHING on the partial unique index: the active job that
+    // already exists wins, on both databases, without aborting a transaction.
+    const runner = tx ?? this.db.knex;
+    try {
+      const res = await runner.raw(
+        `INSERT INTO jobs (task_id, stage, kind, role, status, attempt, retries, defer_count, available_at, created_at, reason) ` +
+          `VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ` +
+          `ON CONFLICT (task_id) WHERE status IN ('queued', 'running') DO NOTHING RETURNING *`,
+        [row.task_id, row.stage, row.kind, row.role, row.status, row.attempt, row.retries, row.defer_count, row.available_at, row.created_at, row.reason],
+      );
+      const first = rawRows(this.db, res)[0];
+      return first ? toJob(first) : null;
+    } catch (err) {
+      if (isUniqueViolation(err)) return null;
+      throw err;
+    }
+  }
+
+  async claim(input: { hostId: string; clauses: readonly ClaimClause[]; now?: Date }): Promise<Job | null> {
+    const now = input.now ? input.now.getTime() : this.clock.now();
+    const { sql, bindings } = buildClaimSql(this.db, input.clauses, { hostId: input.hostId, now }, this.logger);
+    const res = await this.db.knex.raw(sql, bindings as never);
+    const first = rawRows(this.db, res)[0];
+    return first ? toJob(first) : null;
+  }
+
+  async get(id: number): Promise<Job | null> {
+    const row = await this.#q().where({ id }).first();
+    return row ? toJob(row) : null;
+  }
+
+  async activeForTask(taskId: number): Promise<Job | null> {
+    const row = await this.#q().where({ task_id: taskId }).whereIn('status', ACTIVE).first();
+    return row ? toJob(row) : null;
+  }
+
+  async listForTask(taskId: number): Promise<Job[]> {
+    return (await this.#q().where({ task_id: taskId }).orderBy('id', 'asc')).map(toJob);
+  }
+
+  async latestForStage(taskId: number, stage: string): Promise<Job | null> {
+    const row = await this.#q().where({ task_id: taskId, stage }).orderBy('id', 'desc').first();
+    return row ? toJob(row) : null;
+  }
+
+  async heartbeat(id: number, attempt: number): Promise<boolean> {
+    return (await this.#q().where({ id, attempt, status: 'running' }).update({ heartbeat_at: this.clock.now() })) === 1;
+  }
+
+  async setPid(id: number, attempt: number, pid: number | null): Promise<boolean> {
+    return (await this.#q().where({ id, attempt, status: 'running' }).update({ pid })) === 1;
+  }
+
+  async finish(id: number, attempt: number, status: 'done' | 'failed', error?: string | null): Promise<boolean> {
+    const n = await this.#q()
+      .where({ id, attempt, status: 'running' })
+      .update({ status, finished_at: this.clock.now(), error: error ?? null });
+    return n === 1;
+  }
+
+  async retry(id: number, attempt: number, delayMs: number, error: string): Promise<boolean> {
+    const now = this.clock.now();
+    const n = await this.#q()
+      .where({ id, attempt, status: 'running' })
+      .update({
+        status: 'queued',
+        retries: this.db.knex.raw('retries + 1'),
+        available_at: now + Math.max(0, delayMs),
+        error,
+        pid: null,
+        host_id: null,
+      });
+    return n === 1;
+  }
+
+  async requeueStale(id: number, attempt: number, staleBefore: Date): Promise<boolean> {
+    const n = await this.#q()
+      .where({ id, attempt, status: 'running' })
+      .andWhere('heartbeat_at', '<', staleBefore.getTime())
+      .update({ status: 'queued', available_at: this.clock.now(), pid: null, host_id: null, error: 'lease expired' });
+    return n === 1;
+  }
+
+  async cancelForTask(taskId: number): Promise<number> {
+    return this.#q()
+      .where({ task_id: taskId })
+      .whereIn('status', ACTIVE)
+      .update({ status: 'cancelled', finished_at: this.clock.now() });
+  }
+
+  async running(filter: { hostId?: string } = {}): Promise<Job[]> {
+    const q = this.#q().where({ status: 'running' }).orderBy('id', 'asc');
+    if (filter.hostId) q.where('host_id', filter.hostId);
+    return (await q).map(toJob);
+  }
+
+  async countByStatus(): Promise<Record<string, number>> {
+    const rows = await this.#q().select('status').count({ n: '*' }).groupBy('status');
+    const out: Record<string, number> = { queued: 0, running: 0, done: 0, failed: 0, cancelled: 0 };
+    for (const r of rows as Record<string, unknown>[]) out[String(r.status)] = num(r.n);
+    return out;
+  }
+}

@@ -1,0 +1,145 @@
+import { inject, injectable } from 'tsyringe';
+import type { HumanVerdict, Task } from '../../domain.js';
+import { CoreTokens, type Clock } from '../../tokens.js';
+import type { Database } from '../database.js';
+import type { TaskStore, Tx } from '../ports.js';
+import { fromTask, num, toTask, date } from './rows.js';
+
+const TERMINAL = ['done', 'cancelled'];
+
+@injectable()
+export class KnexTaskStore implements TaskStore {
+  constructor(
+    @inject(CoreTokens.Database) private readonly db: Database,
+    @inject(CoreTokens.Clock) private readonly clock: Clock,
+  ) {}
+
+  #q(tx?: Tx) {
+    return (tx ?? this.db.knex)('tasks');
+  }
+
+  async get(id: number, tx?: Tx): Promise<Task | null> {
+    const row = await this.#q(tx).where({ id }).first();
+    return row ? toTask(row) : null;
+  }
+
+  async findByIssue(repo: string, trackerIssueId: string, tx?: Tx): Promise<Task | null> {
+    const row = await this.#q(tx).where({ repo, tracker_issue_id: trackerIssueId }).first();
+    return row ? toTask(row) : null;
+  }
+
+  async findByWorkItem(repo: string, workItemId: string): Promise<Task | null> {
+    const row = await this.#q().where({ repo, work_item_id: workItemId }).first();
+    return row ? toTask(row) : null;
+  }
+
+  async findByBranch(repo: string, branch: string): Promise<Task | null> {
+    const row = await this.#q().where({ repo, branch }).first();
+    return row ? toTask(row) : null;
+  }
+
+  async list(filter: { repo?: string; stage?: string; live?: boolean; limit?: number } = {}): Promise<Task[]> {
+    const q = this.#q().orderBy('id', 'asc').limit(filter.limit ?? 500);
+    if (filter.repo) q.where('repo', filter.repo);
+    if (filter.stage) q.where('stage', filter.stage);
+    if (filter.live) q.whereNotIn('stage', TERMINAL);
+    return (await q).map(toTask);
+  }
+
+  async insertIfAbsent(row: Omit<Task, 'id' | 'createdAt' | 'updatedAt'>, tx: Tx): Promise<Task | null> {
+    const inserted = await tx('tasks')
+      .insert(fromTask(row, this.clock.now()))
+      .onConflict(['repo', 'tracker_issue_id'])
+      .ignore()
+      .returning('*');
+    const first = (inserted as Record<string, unknown>[])[0];
+    return first ? toTask(first) : null;
+  }
+
+  async workItemTaken(repo: string, workItemId: string, tx: Tx): Promise<boolean> {
+    return !!(await tx('tasks').select('id').where({ repo, work_item_id: workItemId }).first());
+  }
+
+  async branchTaken(repo: string, branch: string, tx: Tx): Promise<boolean> {
+    return !!(await tx('tasks').select('id').where({ repo, branch }).first());
+  }
+
+  async nextSequence(repo: string, prefix: string, tx: Tx): Promise<number> {
+    await tx('work_item_sequences').insert({ repo, prefix, next_value: 1 }).onConflict(['repo', 'prefix']).ignore();
+    const rows = (await tx('work_item_sequences')
+      .where({ repo, prefix })
+      .update({ next_value: tx.raw('next_value + 1') })
+      .returning('next_value')) as { next_value: unknown }[];
+    return num(rows[0]!.next_value) - 1;
+  }
+
+  async raiseSequence(repo: string, prefix: string, next: number, tx: Tx): Promise<void> {
+    await tx('work_item_sequences').insert({ repo, prefix, next_value: next }).onConflict(['repo', 'prefix']).ignore();
+    await tx('work_item_sequences').where({ repo, prefix }).andWhere('next_value', '<', next).update({ next_value: next });
+  }
+
+  async moveStage(
+    id: number,
+    from: string,
+    to: string,
+    change: { reason: string; developerRetries?: { expected: number; next: number }; humanVerdict?: HumanVerdict | null },
+    tx: Tx,
+  ): Promise<boolean> {
+    const now = this.clock.now();
+    const patch: Record<string, unknown> = { stage: to, updated_at: now };
+    const q = tx('tasks').where({ id, stage: from }).whereNull('blocked_reason');
+    if (change.developerRetries) {
+      patch.developer_retries = change.developerRetries.next;
+      q.andWhere('developer_retries', change.developerRetries.expected);
+    }
+    if (change.humanVerdict !== undefined) patch.human_verdict = change.humanVerdict;
+    if (from === 'analysis' && to !== 'analysis') patch.human_review_ended_at = tx.raw('COALESCE(human_review_ended_at, ?)', [now]);
+    const n = await q.update(patch);
+    if (n !== 1) return false;
+    await tx('task_transitions').insert({ task_id: id, from_stage: from, to_stage: to, reason: change.reason, at: now });
+    return true;
+  }
+
+  async block(id: number, stage: string, reason: string): Promise<boolean> {
+    const now = this.clock.now();
+    const n = await this.#q().where({ id, stage }).whereNull('blocked_reason').update({ blocked_reason: reason, blocked_at: now, updated_at: now });
+    return n === 1;
+  }
+
+  async setHumanVerdict(id: number, stage: string, verdict: HumanVerdict | null): Promise<boolean> {
+    const now = this.clock.now();
+    const patch: Record<string, unknown> = { human_verdict: verdict, updated_at: now };
+    if (verdict !== null) patch.human_review_ended_at = now;
+    const n = await this.#q().where({ id, stage }).update(patch);
+    return n === 1;
+  }
+
+  async startHumanReview(id: number, stage: string): Promise<boolean> {
+    const now = this.clock.now();
+    const n = await this.#q()
+      .where({ id, stage })
+      .whereNull('human_verdict')
+      .andWhere((w) => w.whereNull('human_review_started_at').orWhereNotNull('human_review_ended_at'))
+      .update({ human_review_started_at: now, human_review_ended_at: null, updated_at: now });
+    return n === 1;
+  }
+
+  async markBranchCut(id: number): Promise<boolean> {
+    const n = await this.#q().where({ id, branch_cut: false }).update({ branch_cut: true, updated_at: this.clock.now() });
+    return n === 1;
+  }
+
+  async setTrackerMessageId(id: number, messageId: string | null): Promise<void> {
+    await this.#q().where({ id }).update({ tracker_message_id: messageId });
+  }
+
+  async transitions(id: number): Promise<{ from: string; to: string; reason: string; at: Date }[]> {
+    const rows = await this.db.knex('task_transitions').where({ task_id: id }).orderBy('id', 'asc');
+    return rows.map((r: Record<string, unknown>) => ({ from: String(r.from_stage), to: String(r.to_stage), reason: String(r.reason), at: date(r.at) }));
+  }
+
+  async countByStage(): Promise<Record<string, number>> {
+    const rows = await this.#q().select('stage').count({ n: '*' }).groupBy('stage');
+    return Object.fromEntries(rows.map((r: Record<string, unknown>) => [String(r.stage), num(r.n)]));
+  }
+}

@@ -1,0 +1,151 @@
+import type { Knex } from 'knex';
+import type { AgentRun, CiState, CiStatus, HumanVerdict, Job, JobKind, Task, TokenUsage } from '../domain.js';
+import type { ClaimClause } from '../queue/claim-clause.js';
+
+/**
+ * Persistence ports. One knex implementation (`Knex*Store`) runs on SQLite and
+ * PostgreSQL. Methods that take `tx` join a caller's transaction, so a stage move
+ * and the next job's insert commit together.
+ */
+export type Tx = Knex.Transaction;
+
+export interface NewTask {
+  repo: string;
+  trackerIssueId: string;
+  title: string;
+  description?: string;
+  /** The tracker's sequence number for the issue, when it has one. */
+  trackerSequence?: number | null;
+  /** Work item prefix (`ET`, `ORCH`); from config when omitted. */
+  prefix?: string;
+  /** serial-gate: cut the branch when the first job is claimed, not now. */
+  deferBranchCut?: boolean;
+}
+
+export interface TaskStore {
+  get(id: number, tx?: Tx): Promise<Task | null>;
+  findByIssue(repo: string, trackerIssueId: string, tx?: Tx): Promise<Task | null>;
+  findByWorkItem(repo: string, workItemId: string): Promise<Task | null>;
+  findByBranch(repo: string, branch: string): Promise<Task | null>;
+  list(filter?: { repo?: string; stage?: string; live?: boolean; limit?: number }): Promise<Task[]>;
+  /**
+   * Inserts the task unless one exists for (repo, tracker issue); never throws on
+   * that conflict. Returns the inserted row, or null when another creator won.
+   */
+  insertIfAbsent(row: Omit<Task, 'id' | 'createdAt' | 'updatedAt'>, tx: Tx): Promise<Task | null>;
+  workItemTaken(repo: string, workItemId: string, tx: Tx): Promise<boolean>;
+  branchTaken(repo: string, branch: string, tx: Tx): Promise<boolean>;
+  /** Next number of the (repo, prefix) counter; bumps it past `atLeast` when given. */
+  nextSequence(repo: string, prefix: string, tx: Tx): Promise<number>;
+  raiseSequence(repo: string, prefix: string, next: number, tx: Tx): Promise<void>;
+  /** Compare-and-set of the stage; false when the task is no longer at `from`. */
+  moveStage(
+    id: number,
+    from: string,
+    to: string,
+    change: { reason: string; developerRetries?: { expected: number; next: number }; humanVerdict?: HumanVerdict | null },
+    tx: Tx,
+  ): Promise<boolean>;
+  /** Marks a task blocked unless it already is or left `stage`. */
+  block(id: number, stage: string, reason: string): Promise<boolean>;
+  /** Records the person's verdict at the human gate; false if the task left `stage`. */
+  setHumanVerdict(id: number, stage: string, verdict: HumanVerdict | null): Promise<boolean>;
+  /** Starts the human-review clock once; true only for the call that started it. */
+  startHumanReview(id: number, stage: string): Promise<boolean>;
+  markBranchCut(id: number): Promise<boolean>;
+  setTrackerMessageId(id: number, messageId: string | null): Promise<void>;
+  transitions(id: number): Promise<{ from: string; to: string; reason: string; at: Date }[]>;
+  countByStage(): Promise<Record<string, number>>;
+}
+
+export interface NewJob {
+  taskId: number;
+  stage: string;
+  kind: JobKind;
+  role: string | null;
+  delayMs?: number;
+  reason?: string | null;
+  deferCount?: number;
+}
+
+export interface JobStore {
+  /** Inserts a queued job; null when the task already has an active job (unique index). */
+  enqueue(job: NewJob, tx?: Tx): Promise<Job | null>;
+  /** Claims the oldest available job passing every clause, in one statement. */
+  claim(input: { hostId: string; clauses: readonly ClaimClause[]; now?: Date }): Promise<Job | null>;
+  get(id: number): Promise<Job | null>;
+  activeForTask(taskId: number): Promise<Job | null>;
+  listForTask(taskId: number): Promise<Job[]>;
+  latestForStage(taskId: number, stage: string): Promise<Job | null>;
+  /** Heartbeat of a running attempt; false when the attempt no longer owns the job. */
+  heartbeat(id: number, attempt: number): Promise<boolean>;
+  setPid(id: number, attempt: number, pid: number | null): Promise<boolean>;
+  /** running → done|failed for this attempt only (the fence). */
+  finish(id: number, attempt: number, status: 'done' | 'failed', error?: string | null): Promise<boolean>;
+  /** running → queued after a transient failure, spending one retry. */
+  retry(id: number, attempt: number, delayMs: number, error: string): Promise<boolean>;
+  /** running → queued when the attempt's heartbeat went stale (reaper). */
+  requeueStale(id: number, attempt: number, staleBefore: Date): Promise<boolean>;
+  /** Every active job of the task → cancelled. */
+  cancelForTask(taskId: number): Promise<number>;
+  running(filter?: { hostId?: string }): Promise<Job[]>;
+  countByStatus(): Promise<Record<string, number>>;
+}
+
+export interface AgentRunStore {
+  /** Starts a run record for a job attempt; one per (job, attempt). */
+  start(input: { jobId: number; taskId: number; stage: string; role: string; attempt: number; pid: number | null }): Promise<AgentRun>;
+  setPid(runId: number, pid: number): Promise<void>;
+  /** Exit code and usage, recorded first after the process ends. */
+  recordExit(runId: number, exit: { exitCode: number | null; result: string | null; usage: TokenUsage | null; logPath: string | null }): Promise<void>;
+  latestForStage(taskId: number, stage: string): Promise<AgentRun | null>;
+  listForTask(taskId: number): Promise<AgentRun[]>;
+  forJobAttempt(jobId: number, attempt: number): Promise<AgentRun | null>;
+}
+
+export interface CiStatusStore {
+  /** Upserts the latest state of one CI context for a sha. */
+  record(status: { repo: string; sha: string; branch: string | null; context: string; state: CiState; targetUrl: string | null }): Promise<void>;
+  forSha(repo: string, sha: string): Promise<CiStatus[]>;
+}
+
+export interface InboxStore {
+  /** Records a delivery; `duplicate` when its key was seen before (acknowledge, do not re-process). */
+  record(input: { source: string; deliveryKey: string; payload: string }): Promise<{ id: number; duplicate: boolean }>;
+  markProcessed(id: number, outcome: 'processed' | 'ignored' | 'failed', error?: string): Promise<void>;
+  /** Deliveries recorded but not processed (a crash between ack and processing). */
+  unprocessed(limit: number): Promise<{ id: number; source: string; payload: string }[]>;
+}
+
+export interface LeaseHolder {
+  taskId: number;
+  hostId: string;
+  pid: number;
+}
+
+export interface Lease extends LeaseHolder {
+  repo: string;
+  acquiredAt: Date;
+  expiresAt: Date;
+}
+
+export interface LeaseStore {
+  /** Atomic: true when this holder now has the lease (already holding it counts). */
+  acquire(repo: string, holder: LeaseHolder, ttlMs: number): Promise<boolean>;
+  /** Holder-aware: releases only if `taskId` holds it. */
+  release(repo: string, taskId: number): Promise<boolean>;
+  get(repo: string): Promise<Lease | null>;
+  /** Takes a stale lease back: deletes it only if it is still exactly `lease`. */
+  reclaim(lease: Lease): Promise<boolean>;
+  list(): Promise<Lease[]>;
+}
+
+/** All stores of one instance. */
+export interface Stores {
+  tasks: TaskStore;
+  jobs: JobStore;
+  agentRuns: AgentRunStore;
+  ciStatuses: CiStatusStore;
+  inbox: InboxStore;
+  leases: LeaseStore;
+}

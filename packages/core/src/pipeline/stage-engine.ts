@@ -1,0 +1,241 @@
+import { inject, injectable } from 'tsyringe';
+import type { Task } from '../domain.js';
+import { ConveyorError, toError } from '../errors.js';
+import type { EventBus } from '../events/event-bus.js';
+import type { Logger } from '../logger.js';
+import type { ConveyorConfig } from '../config/resolve-config.js';
+import type { Database } from '../persistence/database.js';
+import type { AgentRunStore, CiStatusStore, JobStore, TaskStore, Tx } from '../persistence/ports.js';
+import type { Ports } from '../ports/ports.js';
+import { CoreTokens } from '../tokens.js';
+import type { GateContext, GateResult, GateVerdict } from './gate.js';
+import type { GateRegistry } from './gate-registry.js';
+import { nextStage, stageDef, type Pipeline } from './pipeline.js';
+import type { StageHooks } from './stage-hooks.js';
+
+export interface AdvanceInput {
+  /** The stage the caller believes the task is at; a mismatch is a no-op. */
+  from: string;
+  /** The agent that just finished, or null (webhook, reconciler). */
+  finishedAgent?: string | null;
+  reason: string;
+}
+
+export type AdvanceOutcome =
+  | { kind: 'advanced'; from: string; to: string }
+  | { kind: 'rolled_back'; from: string; to: string; gate: string }
+  | { kind: 'blocked'; gate: string; reason: string }
+  | { kind: 'failed'; gate: string; reason: string }
+  | { kind: 'pending'; gate: string; reason: string }
+  | { kind: 'deferred'; gate: string; delayMs: number }
+  /** The task was not at `from`, was blocked, or another racer won the compare-and-set. */
+  | { kind: 'stale'; stage: string };
+
+export interface Evaluation {
+  verdict: GateVerdict;
+  /** The deciding gate (first non-pass), or null when all passed. */
+  gate: string | null;
+  result: GateResult;
+  rollbackTo: string | null;
+  results: { gate: string; result: GateResult }[];
+}
+
+/**
+ * The stage engine: evaluates an edge's gates and moves tasks by compare-and-set.
+ * Only the winner of the compare-and-set enqueues, emits and runs stage hooks.
+ */
+@injectable()
+export class StageEngine {
+  constructor(
+    @inject(CoreTokens.Pipeline) private readonly pipeline: Pipeline,
+    @inject(CoreTokens.GateRegistry) private readonly gates: GateRegistry,
+    @inject(CoreTokens.StageHooks) private readonly hooks: StageHooks,
+    @inject(CoreTokens.Database) private readonly db: Database,
+    @inject(CoreTokens.TaskStore) private readonly tasks: TaskStore,
+    @inject(CoreTokens.JobStore) private readonly jobs: JobStore,
+    @inject(CoreTokens.AgentRunStore) private readonly agentRuns: AgentRunStore,
+    @inject(CoreTokens.CiStatusStore) private readonly ciStatuses: CiStatusStore,
+    @inject(CoreTokens.Events) private readonly events: EventBus,
+    @inject(CoreTokens.Logger) private readonly logger: Logger,
+    @inject(CoreTokens.Config) private readonly config: ConveyorConfig,
+    @inject(CoreTokens.Ports) private readonly ports: Ports,
+  ) {}
+
+  /**
+   * Evaluates the exit edge of the task's current stage. Read-only evaluation never
+   * calls a gate with side effects (it reports `pending` for it) and emits no
+   * `gate.failed`; the reconciler and reaper decide with it.
+   */
+  async evaluateGates(task: Task, options: { readOnly: boolean; finishedAgent?: string | null }): Promise<Evaluation> {
+    const edge = this.gates.edge(this.pipeline, task.stage);
+    const ctx: GateContext = {
+      task,
+      stage: task.stage,
+      finishedAgent: options.finishedAgent ?? null,
+      readOnly: options.readOnly,
+      artifacts: this.ports.artifacts(),
+      agentRuns: this.agentRuns,
+      ciStatuses: this.ciStatuses,
+      forge: this.ports.forge(),
+      logger: this.logger,
+    };
+    const results: { gate: string; result: GateResult }[] = [];
+    for (const step of edge) {
+      const def = this.gates.get(step.gate);
+      let result: GateResult;
+      if (options.readOnly && def.sideEffects) {
+        result = { verdict: 'pending', reason: `${step.gate} has side effects; not run in read-only evaluation` };
+      } else {
+        try {
+          result = await def.check(ctx);
+        } catch (err) {
+          // A gate that throws cannot say pass: treat it as pending (retried by the
+          // next event or the reconciler), never as a silent pass or a rollback.
+          result = { verdict: 'pending', reason: `gate ${step.gate} threw: ${toError(err).message}` };
+          this.logger.error({ taskId: task.id, gate: step.gate, err }, 'gate threw');
+        }
+      }
+      results.push({ gate: step.gate, result });
+      this.events.emit('gate.evaluated', {
+        taskId: task.id,
+        stage: task.stage,
+        gate: step.gate,
+        verdict: result.verdict,
+        readOnly: options.readOnly,
+        ...(result.reason ? { reason: result.reason } : {}),
+      });
+      if (result.verdict !== 'pass') return { verdict: result.verdict, gate: step.gate, result, rollbackTo: step.rollbackTo, results };
+    }
+    return { verdict: 'pass', gate: null, result: { verdict: 'pass' }, rollbackTo: null, results };
+  }
+
+  /** Evaluates the edge out of `from` and acts on the first non-pass verdict. */
+  async advance(taskId: number, input: AdvanceInput): Promise<AdvanceOutcome> {
+    const task = await this.tasks.get(taskId);
+    if (!task) throw new ConveyorError('CONVEYOR_TASK_NOT_FOUND', `task ${taskId} does not exist`);
+    if (task.stage !== input.from || task.blockedReason || !nextStage(this.pipeline, task.stage)) {
+      return { kind: 'stale', stage: task.stage };
+    }
+    const ev = await this.evaluateGates(task, { readOnly: false, finishedAgent: input.finishedAgent ?? null });
+    const log = { taskId, workItem: task.workItemId, stage: task.stage, gate: ev.gate, verdict: ev.verdict, reason: input.reason };
+    switch (ev.verdict) {
+      case 'pass':
+        return this.#moveForward(task, input.reason);
+      case 'pending':
+        this.logger.info({ ...log, why: ev.result.reason }, 'advance: pending');
+        if (ev.gate === 'human_approved' && input.finishedAgent) await this.#openHumanReview(task);
+        return { kind: 'pending', gate: ev.gate!, reason: ev.result.reason ?? '' };
+      case 'defer':
+        return this.#defer(task, ev);
+      case 'fail':
+        return this.#onFail(task, ev);
+    }
+  }
+
+  async #moveForward(task: Task, reason: string): Promise<AdvanceOutcome> {
+    const from = task.stage;
+    const to = nextStage(this.pipeline, from)!;
+    const moved = await this.#move(task, from, to, reason, {});
+    if (!moved) return { kind: 'stale', stage: (await this.tasks.get(task.id))?.stage ?? from };
+    return { kind: 'advanced', from, to };
+  }
+
+  /**
+   * Compare-and-set `from → to` and the next job's insert in one transaction, so a
+   * crash can never leave a task in a stage with nobody to run it.
+   */
+  async #move(
+    task: Task,
+    from: string,
+    to: string,
+    reason: string,
+    extra: { developerRetries?: { expected: number; next: number }; jobReason?: string },
+  ): Promise<boolean> {
+    const def = stageDef(this.pipeline, to);
+    const result = await this.db.knex.transaction(async (tx: Tx) => {
+      const ok = await this.tasks.moveStage(task.id, from, to, { reason, ...(extra.developerRetries ? { developerRetries: extra.developerRetries } : {}), ...(to === 'analysis' ? { humanVerdict: null } : {}) }, tx);
+      if (!ok) return null;
+      const job = def?.agent ? await this.jobs.enqueue({ taskId: task.id, stage: to, kind: 'agent', role: def.agent, reason: extra.jobReason ?? null }, tx) : null;
+      return { job };
+    });
+    if (!result) {
+      this.logger.info({ taskId: task.id, from, to }, 'advance: lost the compare-and-set; another actor moved the task');
+      return false;
+    }
+    const moved = (await this.tasks.get(task.id))!;
+    this.logger.info({ taskId: task.id, workItem: task.workItemId, from, to, reason }, 'task stage changed');
+    this.events.emit('task.stage_changed', { task: moved, from, to, reason });
+    if (result.job) this.events.emit('job.enqueued', { job: result.job });
+    if (to === 'done') this.events.emit('task.done', { task: moved });
+    for (const hook of this.hooks.for(to)) {
+      try {
+        await hook.run(moved, { from, reason });
+      } catch (err) {
+        this.logger.error({ taskId: task.id, stage: to, plugin: hook.plugin, err }, 'stage hook failed');
+      }
+    }
+    return true;
+  }
+
+  async #onFail(task: Task, ev: Evaluation): Promise<AdvanceOutcome> {
+    const gate = ev.gate!;
+    const why = ev.result.reason ?? `${gate} failed`;
+    const target = ev.rollbackTo;
+    if (!target) {
+      this.logger.info({ taskId: task.id, stage: task.stage, gate, why }, 'gate failed; task stays');
+      this.events.emit('gate.failed', { taskId: task.id, stage: task.stage, gate, reason: why });
+      return { kind: 'failed', gate, reason: why };
+    }
+    const next = task.developerRetries + 1;
+    if (next > this.config.pipeline.maxDeveloperRetries) {
+      const reason = `${gate} failed at ${task.stage} after ${task.developerRetries} developer retries: ${why}`;
+      if (await this.tasks.block(task.id, task.stage, reason)) {
+        const blocked = (await this.tasks.get(task.id))!;
+        this.events.emit('gate.failed', { taskId: task.id, stage: task.stage, gate, reason: why });
+        this.events.emit('task.blocked', { task: blocked, reason });
+        await this.#alert(blocked, reason);
+      }
+      return { kind: 'blocked', gate, reason };
+    }
+    // The developer gets the failing gate and its output: a rollback without a
+    // reason leaves the developer guessing what to fix.
+    const brief = [`Gate "${gate}" failed at stage "${task.stage}": ${why}`, ev.result.output ?? ''].filter(Boolean).join('\n\n');
+    const moved = await this.#move(task, task.stage, target, `rollback: ${gate} failed`, {
+      developerRetries: { expected: task.developerRetries, next },
+      jobReason: brief,
+    });
+    if (!moved) return { kind: 'stale', stage: (await this.tasks.get(task.id))?.stage ?? task.stage };
+    this.events.emit('gate.failed', { taskId: task.id, stage: task.stage, gate, reason: why, rollbackTo: target });
+    return { kind: 'rolled_back', from: task.stage, to: target, gate };
+  }
+
+  async #defer(task: Task, ev: Evaluation): Promise<AdvanceOutcome> {
+    const gate = ev.gate!;
+    const last = await this.jobs.latestForStage(task.id, task.stage);
+    const count = (last?.deferCount ?? 0) + 1;
+    if (count > this.config.pipeline.maxDefers) {
+      return this.#onFail(task, { ...ev, verdict: 'fail', result: { verdict: 'fail', reason: `deferred ${count - 1} times (cap ${this.config.pipeline.maxDefers}): ${ev.result.reason ?? ''}` } });
+    }
+    const delayMs = ev.result.delayMs ?? this.config.pipeline.deferDelayMs;
+    const job = await this.jobs.enqueue({ taskId: task.id, stage: task.stage, kind: 'advance', role: null, delayMs, deferCount: count, reason: ev.result.reason ?? null });
+    if (job) this.events.emit('job.enqueued', { job });
+    this.logger.info({ taskId: task.id, stage: task.stage, gate, delayMs, count, enqueued: !!job }, 'edge deferred');
+    return { kind: 'deferred', gate, delayMs };
+  }
+
+  async #openHumanReview(task: Task): Promise<void> {
+    if (!(await this.tasks.startHumanReview(task.id, task.stage))) return;
+    const fresh = (await this.tasks.get(task.id))!;
+    this.events.emit('human.approval_needed', { task: fresh });
+  }
+
+  async #alert(task: Task, text: string): Promise<void> {
+    const notifier = this.ports.notifier();
+    if (!notifier) return;
+    try {
+      await notifier.notify({ kind: 'task_error', text: `${task.workItemId} blocked: ${text}`, task });
+    } catch (err) {
+      this.logger.warn({ taskId: task.id, err }, 'notifier failed');
+    }
+  }
+}

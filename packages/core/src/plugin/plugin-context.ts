@@ -1,0 +1,144 @@
+import type { DependencyContainer, InjectionToken } from 'tsyringe';
+import type { ConveyorConfig, PluginSection } from '../config/resolve-config.js';
+import type { ConveyorEventName } from '../events/event-map.js';
+import type { EventBus, Listener } from '../events/event-bus.js';
+import type { Logger } from '../logger.js';
+import type { Stores } from '../persistence/ports.js';
+import type { GateDefinition } from '../pipeline/gate.js';
+import type { GateRegistry } from '../pipeline/gate-registry.js';
+import type { StageEnterHook, StageHooks } from '../pipeline/stage-hooks.js';
+import type { ClaimClause } from '../queue/claim-clause.js';
+import type { ClaimClauseRegistry } from '../queue/claim-clause-registry.js';
+import type { Finalizer, Finalizers } from '../queue/finalizers.js';
+import { SafeLoop } from '../util/safe-loop.js';
+import type { CliCommand, Daemon } from './daemon.js';
+import type { Extensions, LifecycleHook, SnapshotBlock } from './extensions.js';
+import type { RouteDescriptor } from './route.js';
+
+/**
+ * Everything a plugin may touch while it registers. Each method records the
+ * plugin as owner, so the instance can list (and the tests count) exactly what a
+ * plugin added, and a disabled plugin, never registered, adds nothing.
+ */
+export interface PluginContext<C extends PluginSection = PluginSection> {
+  readonly name: string;
+  /** The plugin's own validated section, `plugins.<name>`. */
+  readonly config: C;
+  /** The whole validated configuration (read-only). */
+  readonly instanceConfig: ConveyorConfig;
+  readonly logger: Logger;
+  /** The instance's child container: bind ports and private services here. */
+  readonly container: DependencyContainer;
+  readonly stores: Stores;
+  /** True when `repo` is in this plugin's scope (`repos` empty = all). */
+  inScope(repo: string): boolean;
+  /** Binds a port or service (e.g. `CoreTokens.Forge`) for this instance. */
+  provide<T>(token: InjectionToken<T>, value: T): void;
+  on<E extends ConveyorEventName>(event: E, listener: Listener<E>): void;
+  gates: {
+    register(gate: GateDefinition): void;
+    /** Adds a gate to a stage's exit edge, after the stage's own gates and earlier splices. */
+    splice(stage: string, gate: string, options?: { rollbackTo?: string }): void;
+  };
+  addClaimClause(clause: ClaimClause): void;
+  addRoute(route: RouteDescriptor): void;
+  /** This plugin's block in `GET /queue`. */
+  snapshot(block: SnapshotBlock): void;
+  addDaemon(daemon: Daemon): void;
+  /** A daemon built on the shared safe loop: per-tick isolation, backoff, clean stop. */
+  loop(options: { name: string; intervalMs: number; tick: (signal: AbortSignal) => Promise<void> }): Daemon;
+  onStageEnter(stage: string, run: StageEnterHook['run']): void;
+  addFinalizer(name: string, run: Finalizer['run']): void;
+  addCommand(command: CliCommand): void;
+  onStart(hook: LifecycleHook): void;
+  onStop(hook: LifecycleHook): void;
+}
+
+export interface ContextDeps {
+  instanceConfig: ConveyorConfig;
+  logger: Logger;
+  container: DependencyContainer;
+  stores: Stores;
+  events: EventBus;
+  gates: GateRegistry;
+  clauses: ClaimClauseRegistry;
+  hooks: StageHooks;
+  finalizers: Finalizers;
+  extensions: Extensions;
+}
+
+export function createPluginContext(name: string, deps: ContextDeps): PluginContext & { ownedGates: string[] } {
+  const config = deps.instanceConfig.plugins[name] ?? { enabled: true, repos: [] };
+  const logger = deps.logger.child({ plugin: name });
+  const ownedGates: string[] = [];
+  const ext = deps.extensions;
+  return {
+    name,
+    config,
+    instanceConfig: deps.instanceConfig,
+    logger,
+    container: deps.container,
+    stores: deps.stores,
+    ownedGates,
+    inScope: (repo) => config.repos.length === 0 || config.repos.includes(repo),
+    provide: (token, value) => {
+      deps.container.register(token, { useValue: value });
+    },
+    on: (event, listener) => {
+      ext.listenerDisposers.push({ plugin: name, dispose: deps.events.on(event, listener) });
+    },
+    gates: {
+      register: (gate) => {
+        deps.gates.register(gate);
+        ownedGates.push(gate.name);
+      },
+      splice: (stage, gate, options) => deps.gates.splice({ stage, gate, plugin: name, ...(options?.rollbackTo ? { rollbackTo: options.rollbackTo } : {}) }),
+    },
+    addClaimClause: (clause) => deps.clauses.add(name, clause),
+    addRoute: (route) => {
+      ext.routes.push(Object.freeze({ ...route, plugin: name }));
+    },
+    snapshot: (block) => {
+      ext.snapshots.push({ plugin: name, block });
+    },
+    addDaemon: (daemon) => {
+      ext.daemons.push({ plugin: name, daemon });
+    },
+    loop: (options) => {
+      let loop: SafeLoop | null = null;
+      const daemon: Daemon = {
+        name: options.name,
+        get running() {
+          return loop?.running ?? false;
+        },
+        start: () => {
+          if (loop) return;
+          loop = new SafeLoop({
+            ...options,
+            logger,
+            onError: (error, consecutive) => deps.events.emit('loop.error', { loop: options.name, error, consecutive }),
+          });
+          loop.start();
+        },
+        stop: async () => {
+          const l = loop;
+          loop = null;
+          await l?.stop();
+        },
+      };
+      ext.daemons.push({ plugin: name, daemon });
+      return daemon;
+    },
+    onStageEnter: (stage, run) => deps.hooks.onEnter({ plugin: name, stage, run }),
+    addFinalizer: (finalizerName, run) => deps.finalizers.add({ plugin: name, name: finalizerName, run }),
+    addCommand: (command) => {
+      ext.commands.push({ plugin: name, command });
+    },
+    onStart: (hook) => {
+      ext.startHooks.push({ plugin: name, hook });
+    },
+    onStop: (hook) => {
+      ext.stopHooks.push({ plugin: name, hook });
+    },
+  };
+}

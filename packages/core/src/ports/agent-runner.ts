@@ -1,0 +1,38 @@
+import type { Task, TokenUsage } from '../domain.js';
+
+export interface AgentRunRequest {
+  task: Task;
+  stage: string;
+  role: string;
+  /** The task's worktree; the agent's cwd. */
+  worktree: string;
+  prompt: string;
+  env: Record<string, string>;
+  timeoutMs: number;
+  signal: AbortSignal;
+  /** Called as soon as the process exists, so its pid is stamped before waiting. */
+  onSpawn?: (pid: number) => void | Promise<void>;
+}
+
+export interface AgentRunResult {
+  pid: number | null;
+  /** null when the process was killed by a signal or never exited normally. */
+  exitCode: number | null;
+  usage: TokenUsage | null;
+  /** The agent's final answer; null on error. */
+  result: string | null;
+  logPath: string | null;
+  /**
+   * True when the failure is worth retrying (API error, rate limit, timeout, crash);
+   * the worker then spends one unit of the retry budget.
+   */
+  transient?: boolean;
+  /** A short error text when the run failed. */
+  error?: string;
+}
+
+/** Runs one agent process. Implementations: agent-claude, agent-script; tests: FakeAgentRunner. */
+export interface AgentRunner {
+  readonly name: string;
+  run(request: AgentRunRequest): Promise<AgentRunResult>;
+}

@@ -1,0 +1,24 @@
+import type { Task } from '../domain.js';
+
+export type NotificationKind =
+  | 'approval_needed'
+  | 'deploy_failed'
+  | 'agent_failed'
+  | 'task_error'
+  | 'alert';
+
+export interface Notification {
+  kind: NotificationKind;
+  text: string;
+  task?: Task;
+}
+
+/**
+ * Where people hear from Conveyor. The default logs; telegram-tracker provides a
+ * Telegram implementation. `updateTaskTracker` keeps one live message per task.
+ */
+export interface NotifierPort {
+  readonly name: string;
+  notify(notification: Notification): Promise<void>;
+  updateTaskTracker?(task: Task): Promise<void>;
+}

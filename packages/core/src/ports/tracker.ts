@@ -1,0 +1,28 @@
+/** How Conveyor names a tracker issue. */
+export interface TrackerRef {
+  repo: string;
+  trackerIssueId: string;
+}
+
+/** An issue as the tracker reports it (reconciler polling, intake). */
+export interface TrackerIssue {
+  id: string;
+  title: string;
+  description: string;
+  status: string;
+  /** The tracker's own sequence number, when it has one (derives the work item id). */
+  sequence: number | null;
+  updatedAt: string | null;
+}
+
+/**
+ * The tracker port (Plane, the local tracker …). Status names are Conveyor's
+ * configured names; the implementation maps them to the tracker's own.
+ */
+export interface TrackerPort {
+  readonly name: string;
+  setStatus(ref: TrackerRef, status: string, options: { reason: string }): Promise<void>;
+  addComment(ref: TrackerRef, body: string): Promise<void>;
+  /** Issues currently in one of `statuses` (for the reconciler); may page internally. */
+  listIssuesInStatus?(repo: string, statuses: readonly string[]): AsyncIterable<TrackerIssue>;
+}

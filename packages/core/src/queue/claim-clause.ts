@@ -1,0 +1,30 @@
+import type { Dialect } from '../persistence/database.js';
+
+/** A piece of SQL with positional `?` bindings, ANDed into the claim statement. */
+export interface SqlFragment {
+  sql: string;
+  bindings: readonly unknown[];
+}
+
+export interface ClaimClauseContext {
+  dialect: Dialect;
+  /** Alias of the `jobs` row being considered (`j`). */
+  job: string;
+  /** Alias of its task (`t`). */
+  task: string;
+  now: Date;
+}
+
+/**
+ * A plugin's extra condition on which queued job may be claimed (serial-gate,
+ * task-deps). It is a query fragment evaluated inside the claim statement, so a
+ * held-back job is never claimed and never takes a concurrency slot.
+ *
+ * Building fails open: a clause whose `build` throws is left out of that claim
+ * (logged), because a broken filter must not stop the whole queue.
+ */
+export interface ClaimClause {
+  readonly name: string;
+  /** null = no condition for this claim (e.g. no repo in scope). */
+  build(ctx: ClaimClauseContext): SqlFragment | null;
+}

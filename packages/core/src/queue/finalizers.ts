@@ -1,0 +1,45 @@
+import type { AgentRun, Job, Task } from '../domain.js';
+import type { AgentRunResult } from '../ports/agent-runner.js';
+
+export interface FinalizeContext {
+  task: Task;
+  job: Job;
+  run: AgentRun;
+  result: AgentRunResult;
+  worktree: string;
+}
+
+/**
+ * A step after the agent's exit code and usage are recorded and before the job is
+ * finished: commit and push, open or update the PR, post the tracker's finish
+ * comment. Finalizers run in registration order; a throw makes the attempt a
+ * transient failure (retried within the budget), because an unpushed result is
+ * not a finished stage.
+ */
+export interface Finalizer {
+  readonly plugin: string;
+  readonly name: string;
+  run(ctx: FinalizeContext): Promise<void>;
+}
+
+export class Finalizers {
+  readonly #list: Finalizer[] = [];
+  #frozen = false;
+
+  add(f: Finalizer): void {
+    if (this.#frozen) throw new Error(`cannot add finalizer "${f.name}" after start`);
+    this.#list.push(f);
+  }
+
+  removeOwner(plugin: string): void {
+    for (let i = this.#list.length - 1; i >= 0; i--) if (this.#list[i]!.plugin === plugin) this.#list.splice(i, 1);
+  }
+
+  list(): readonly Finalizer[] {
+    return this.#list;
+  }
+
+  freeze(): void {
+    this.#frozen = true;
+  }
+}

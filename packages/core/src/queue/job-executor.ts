@@ -1,0 +1,132 @@
+import { inject, injectable } from 'tsyringe';
+import { isTerminalStage, type Job } from '../domain.js';
+import { toError } from '../errors.js';
+import type { EventBus } from '../events/event-bus.js';
+import type { Logger } from '../logger.js';
+import type { ConveyorConfig } from '../config/resolve-config.js';
+import { isUniqueViolation } from '../persistence/database.js';
+import type { AgentRunStore, JobStore, TaskStore } from '../persistence/ports.js';
+import { artifactPath } from '../ports/artifact-reader.js';
+import type { Ports } from '../ports/ports.js';
+import { stageIndex, type Pipeline } from '../pipeline/pipeline.js';
+import { CoreTokens } from '../tokens.js';
+import type { Finalizers } from './finalizers.js';
+import type { JobFinisher } from './job-finisher.js';
+import { basicPromptBuilder, type PromptBuilder } from './prompt.js';
+
+/**
+ * Runs one claimed job. For an agent job the order is fixed (the reaper relies on
+ * it): spawn → stamp pid → wait → record exit code and usage first → finalizers →
+ * claim-before-act finish → advance.
+ */
+@injectable()
+export class JobExecutor {
+  constructor(
+    @inject(CoreTokens.TaskStore) private readonly tasks: TaskStore,
+    @inject(CoreTokens.JobStore) private readonly jobs: JobStore,
+    @inject(CoreTokens.AgentRunStore) private readonly agentRuns: AgentRunStore,
+    @inject(CoreTokens.JobFinisher) private readonly finisher: JobFinisher,
+    @inject(CoreTokens.Ports) private readonly ports: Ports,
+    @inject(CoreTokens.Pipeline) private readonly pipeline: Pipeline,
+    @inject(CoreTokens.Finalizers) private readonly finalizers: Finalizers,
+    @inject(CoreTokens.Events) private readonly events: EventBus,
+    @inject(CoreTokens.Logger) private readonly logger: Logger,
+    @inject(CoreTokens.Config) private readonly config: ConveyorConfig,
+  ) {}
+
+  async execute(job: Job, signal: AbortSignal): Promise<void> {
+    const task = await this.tasks.get(job.taskId);
+    if (!task || isTerminalStage(task.stage) || task.stage !== job.stage) {
+      await this.finisher.finish(job, 'failed', `task is at ${task?.stage ?? 'nowhere'}, not ${job.stage}`);
+      return;
+    }
+    if (job.kind === 'advance') {
+      await this.finisher.finish(job, 'done');
+      return;
+    }
+
+    const runner = this.ports.agentRunner();
+    const workspace = this.ports.workspace();
+    if (!runner || !workspace) {
+      await this.finisher.failTransient(job, `no ${runner ? 'workspace' : 'agent runner'} is bound; enable an agent plugin and a workspace`);
+      return;
+    }
+
+    let worktree: string;
+    try {
+      worktree = await workspace.prepare(task);
+      if (!task.branchCut) await this.tasks.markBranchCut(task.id);
+    } catch (err) {
+      await this.finisher.failTransient(job, `workspace: ${toError(err).message}`);
+      return;
+    }
+
+    let run;
+    try {
+      run = await this.agentRuns.start({ jobId: job.id, taskId: task.id, stage: job.stage, role: job.role ?? 'agent', attempt: job.attempt, pid: null });
+    } catch (err) {
+      // One agent process per job attempt: this attempt already ran somewhere.
+      if (isUniqueViolation(err)) {
+        this.logger.warn({ jobId: job.id, attempt: job.attempt }, 'agent run for this attempt exists; not running it twice');
+        return;
+      }
+      throw err;
+    }
+
+    const prompts = this.#promptBuilder();
+    const artifact = artifactPath(task.workItemId, stageIndex(this.pipeline, job.stage), job.stage);
+    const prompt = await prompts.build({ task, job, artifactPath: artifact });
+    this.events.emit('agent.started', { job, pid: null });
+    let result;
+    try {
+      result = await runner.run({
+        task,
+        stage: job.stage,
+        role: job.role ?? 'agent',
+        worktree,
+        prompt,
+        env: {
+          CONVEYOR_TASK_ID: String(task.id),
+          CONVEYOR_WORK_ITEM: task.workItemId,
+          CONVEYOR_STAGE: job.stage,
+          CONVEYOR_ROLE: job.role ?? '',
+          CONVEYOR_BRANCH: task.branch,
+          CONVEYOR_WORKTREE: worktree,
+          CONVEYOR_ARTIFACT: artifact,
+          CONVEYOR_REASON: job.reason ?? '',
+        },
+        timeoutMs: this.config.worker.agentTimeoutMs,
+        signal,
+        onSpawn: async (pid) => {
+          await this.jobs.setPid(job.id, job.attempt, pid);
+          await this.agentRuns.setPid(run.id, pid);
+        },
+      });
+    } catch (err) {
+      result = { pid: null, exitCode: null, usage: null, result: null, logPath: null, transient: true, error: toError(err).message };
+    }
+    // Exit code and usage first: if we die after this line, the reaper finishes the job.
+    await this.agentRuns.recordExit(run.id, { exitCode: result.exitCode, result: result.result, usage: result.usage, logPath: result.logPath });
+    this.events.emit('agent.finished', { job, exitCode: result.exitCode, costUsd: result.usage?.costUsd ?? null });
+
+    const ok = result.exitCode === 0 && !result.transient;
+    if (!ok) {
+      await this.finisher.failTransient(job, result.error ?? `agent exited with ${result.exitCode ?? 'no exit code'}`);
+      return;
+    }
+    const finalRun = (await this.agentRuns.forJobAttempt(job.id, job.attempt)) ?? run;
+    for (const f of this.finalizers.list()) {
+      try {
+        await f.run({ task, job, run: finalRun, result, worktree });
+      } catch (err) {
+        await this.finisher.failTransient(job, `finalizer ${f.name}: ${toError(err).message}`);
+        return;
+      }
+    }
+    await this.finisher.finish(job, 'done');
+  }
+
+  #promptBuilder(): PromptBuilder {
+    return this.ports.promptBuilder() ?? basicPromptBuilder;
+  }
+}

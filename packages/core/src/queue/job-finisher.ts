@@ -1,0 +1,63 @@
+import { inject, injectable } from 'tsyringe';
+import type { Job } from '../domain.js';
+import type { EventBus } from '../events/event-bus.js';
+import type { Logger } from '../logger.js';
+import type { ConveyorConfig } from '../config/resolve-config.js';
+import type { JobStore } from '../persistence/ports.js';
+import type { AdvanceOutcome, StageEngine } from '../pipeline/stage-engine.js';
+import { CoreTokens } from '../tokens.js';
+import { backoffDelay } from './backoff.js';
+
+export type FinishOutcome = { won: false } | { won: true; advance: AdvanceOutcome | null };
+
+/**
+ * Finishing a job is claim-before-act: the compare-and-set `running → done|failed`
+ * fenced by the attempt number decides one winner, and only the winner advances
+ * the task. The worker uses this routine; the reaper uses the same one, so a
+ * finalizing worker and a reaper can never both advance.
+ */
+@injectable()
+export class JobFinisher {
+  constructor(
+    @inject(CoreTokens.JobStore) private readonly jobs: JobStore,
+    @inject(CoreTokens.StageEngine) private readonly engine: StageEngine,
+    @inject(CoreTokens.Events) private readonly events: EventBus,
+    @inject(CoreTokens.Logger) private readonly logger: Logger,
+    @inject(CoreTokens.Config) private readonly config: ConveyorConfig,
+  ) {}
+
+  async finish(job: Job, status: 'done' | 'failed', error?: string | null): Promise<FinishOutcome> {
+    const won = await this.jobs.finish(job.id, job.attempt, status, error ?? null);
+    if (!won) {
+      this.logger.warn({ jobId: job.id, attempt: job.attempt, status }, 'finish lost: the job is no longer this attempt\'s (re-claimed, reaped or cancelled)');
+      return { won: false };
+    }
+    const finished = { ...job, status, error: error ?? null };
+    this.events.emit('job.finished', { job: finished, status });
+    const advance = await this.engine.advance(job.taskId, {
+      from: job.stage,
+      finishedAgent: job.kind === 'agent' ? job.role : null,
+      reason: job.kind === 'agent' ? `${job.role ?? 'agent'} finished (${status})` : 'deferred re-evaluation',
+    });
+    return { won: true, advance };
+  }
+
+  /**
+   * A transient failure: re-queue with backoff while the retry budget lasts, then
+   * fail the job (and emit `job.retry_exhausted`). Fenced like `finish`.
+   */
+  async failTransient(job: Job, error: string): Promise<'retried' | 'exhausted' | 'lost'> {
+    const { retryBudget, backoffBaseMs, backoffMaxMs } = this.config.worker;
+    if (job.retries < retryBudget) {
+      const delayMs = backoffDelay(job.retries + 1, backoffBaseMs, backoffMaxMs);
+      if (!(await this.jobs.retry(job.id, job.attempt, delayMs, error))) return 'lost';
+      this.logger.warn({ jobId: job.id, taskId: job.taskId, retry: job.retries + 1, delayMs, error }, 'job failed transiently; retrying');
+      this.events.emit('job.retried', { job, error, delayMs });
+      return 'retried';
+    }
+    const out = await this.finish(job, 'failed', `retry budget exhausted: ${error}`);
+    if (!out.won) return 'lost';
+    this.events.emit('job.retry_exhausted', { job, error });
+    return 'exhausted';
+  }
+}

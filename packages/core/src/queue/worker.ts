@@ -1,0 +1,139 @@
+import { inject, injectable } from 'tsyringe';
+import type { Job } from '../domain.js';
+import { toError } from '../errors.js';
+import type { EventBus } from '../events/event-bus.js';
+import type { Logger } from '../logger.js';
+import type { ConveyorConfig } from '../config/resolve-config.js';
+import type { JobStore } from '../persistence/ports.js';
+import { CoreTokens } from '../tokens.js';
+import { SafeLoop } from '../util/safe-loop.js';
+import type { ClaimClauseRegistry } from './claim-clause-registry.js';
+import type { JobExecutor } from './job-executor.js';
+
+interface InFlight {
+  job: Job;
+  abort: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * Claims and runs up to `maxConcurrency` jobs. Wakes on `job.enqueued` (in-process
+ * signal), when a slot frees, and on the poll interval; heartbeats what it runs.
+ * A job whose heartbeat is refused (its attempt no longer owns the row) is aborted.
+ */
+@injectable()
+export class Worker {
+  readonly #inflight = new Map<number, InFlight>();
+  #loop: SafeLoop | null = null;
+  #heartbeat: SafeLoop | null = null;
+  #unsubscribe: (() => void) | null = null;
+  #stopping = false;
+
+  constructor(
+    @inject(CoreTokens.JobStore) private readonly jobs: JobStore,
+    @inject(CoreTokens.ClaimClauses) private readonly clauses: ClaimClauseRegistry,
+    @inject(CoreTokens.JobExecutor) private readonly executor: JobExecutor,
+    @inject(CoreTokens.Events) private readonly events: EventBus,
+    @inject(CoreTokens.Logger) private readonly logger: Logger,
+    @inject(CoreTokens.Config) private readonly config: ConveyorConfig,
+    @inject(CoreTokens.HostId) private readonly hostId: string,
+  ) {}
+
+  get running(): number {
+    return this.#inflight.size;
+  }
+
+  runningJobs(): Job[] {
+    return [...this.#inflight.values()].map((f) => f.job);
+  }
+
+  start(): void {
+    if (this.#loop) return;
+    this.#stopping = false;
+    this.#loop = new SafeLoop({
+      name: 'worker',
+      intervalMs: this.config.worker.pollIntervalMs,
+      logger: this.logger,
+      tick: () => this.#fill(),
+      onError: (error, consecutive) => this.events.emit('loop.error', { loop: 'worker', error, consecutive }),
+    });
+    this.#heartbeat = new SafeLoop({
+      name: 'worker.heartbeat',
+      intervalMs: this.config.worker.heartbeatIntervalMs,
+      logger: this.logger,
+      tick: () => this.#beat(),
+      onError: (error, consecutive) => this.events.emit('loop.error', { loop: 'worker.heartbeat', error, consecutive }),
+    });
+    this.#unsubscribe = this.events.on('job.enqueued', () => this.wake());
+    this.#loop.start();
+    this.#heartbeat.start();
+  }
+
+  wake(): void {
+    this.#loop?.wake();
+  }
+
+  /**
+   * Stops claiming, lets running jobs finish until the deadline, then aborts what
+   * is left (its rows stay `running` for the reaper of the next start).
+   */
+  async stop(deadlineMs = this.config.worker.stopDeadlineMs): Promise<void> {
+    this.#stopping = true;
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
+    await this.#loop?.stop();
+    const all = Promise.allSettled([...this.#inflight.values()].map((f) => f.done));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      all.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), deadlineMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      this.logger.warn({ jobs: [...this.#inflight.keys()] }, 'stop deadline passed; aborting running jobs');
+      for (const f of this.#inflight.values()) f.abort.abort();
+      await all;
+    }
+    await this.#heartbeat?.stop();
+    this.#loop = null;
+    this.#heartbeat = null;
+  }
+
+  /** Claims until the slots are full or nothing is claimable. */
+  async #fill(): Promise<void> {
+    while (!this.#stopping && this.#inflight.size < this.config.worker.maxConcurrency) {
+      const job = await this.jobs.claim({ hostId: this.hostId, clauses: this.clauses.list() });
+      if (!job) return;
+      this.events.emit('job.claimed', { job, hostId: this.hostId });
+      this.#launch(job);
+    }
+  }
+
+  #launch(job: Job): void {
+    const abort = new AbortController();
+    const done = this.executor
+      .execute(job, abort.signal)
+      .catch((err: unknown) => {
+        // A job's own failure must not stop the worker; the row stays running and
+        // the reaper (or the next start's recovery) judges it.
+        this.logger.error({ jobId: job.id, taskId: job.taskId, err: toError(err) }, 'job execution failed');
+      })
+      .finally(() => {
+        this.#inflight.delete(job.id);
+        if (!this.#stopping) this.wake();
+      });
+    this.#inflight.set(job.id, { job, abort, done });
+  }
+
+  async #beat(): Promise<void> {
+    for (const f of [...this.#inflight.values()]) {
+      const owned = await this.jobs.heartbeat(f.job.id, f.job.attempt);
+      if (!owned) {
+        this.logger.warn({ jobId: f.job.id, attempt: f.job.attempt }, 'heartbeat refused: attempt lost ownership; aborting it');
+        f.abort.abort();
+      }
+    }
+  }
+}

@@ -1,0 +1,162 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Task, TokenUsage } from '../domain.js';
+import type { AgentRunner, AgentRunRequest, AgentRunResult } from '../ports/agent-runner.js';
+import type { Artifact, ArtifactReader } from '../ports/artifact-reader.js';
+import type { CombinedStatus, ForgePort, PullRequest } from '../ports/forge.js';
+import type { Notification, NotifierPort } from '../ports/notifier.js';
+import type { TrackerPort, TrackerRef } from '../ports/tracker.js';
+import type { WorkspacePort } from '../ports/workspace.js';
+
+export type ScriptedRun = Partial<AgentRunResult> & {
+  /** Front matter + body written as the stage's artefact when the run succeeds. */
+  artifact?: { frontMatter: Record<string, unknown>; body?: string };
+  /** Waits this long (honouring the abort signal) before answering. */
+  delayMs?: number;
+  /** Throws instead of answering (a crashed runner). */
+  throws?: string;
+};
+
+/**
+ * An in-process agent runner: answers each call from a script keyed by role (or a
+ * function), records every request, and can write the stage's artefact into an
+ * `InMemoryArtifactReader`, like a real agent writing to its branch.
+ */
+export class FakeAgentRunner implements AgentRunner {
+  readonly name = 'fake';
+  readonly calls: AgentRunRequest[] = [];
+  #nextPid = 40000;
+
+  constructor(
+    private readonly script: (req: AgentRunRequest, callIndex: number) => ScriptedRun = () => ({}),
+    private readonly artifacts?: InMemoryArtifactReader,
+  ) {}
+
+  async run(req: AgentRunRequest): Promise<AgentRunResult> {
+    const index = this.calls.push(req) - 1;
+    const s = this.script(req, index);
+    const pid = this.#nextPid++;
+    await req.onSpawn?.(pid);
+    if (s.delayMs) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, s.delayMs);
+        req.signal.addEventListener('abort', () => {
+          clearTimeout(t);
+          resolve();
+        }, { once: true });
+      });
+      if (req.signal.aborted) return { pid, exitCode: null, usage: null, result: null, logPath: null, transient: true, error: 'aborted' };
+    }
+    if (s.throws) throw new Error(s.throws);
+    const exitCode = s.exitCode === undefined ? 0 : s.exitCode;
+    if (exitCode === 0 && this.artifacts) {
+      this.artifacts.put(req.task, req.stage, s.artifact?.frontMatter ?? {}, s.artifact?.body ?? `${req.role} notes`);
+    }
+    return {
+      pid,
+      exitCode,
+      usage: s.usage === undefined ? fakeUsage() : s.usage,
+      result: s.result === undefined ? (exitCode === 0 ? `${req.role} done` : null) : s.result,
+      logPath: s.logPath ?? null,
+      ...(s.transient ? { transient: true } : {}),
+      ...(s.error ? { error: s.error } : {}),
+    };
+  }
+}
+
+export function fakeUsage(overrides: Partial<TokenUsage> = {}): TokenUsage {
+  return { inputTokens: 1200, outputTokens: 300, cacheReadTokens: 5000, cacheCreationTokens: 100, costUsd: 0.0123, model: 'sonnet-4', ...overrides };
+}
+
+/** Artefacts kept in memory, keyed by task and stage. */
+export class InMemoryArtifactReader implements ArtifactReader {
+  readonly #map = new Map<string, Artifact>();
+
+  put(task: Pick<Task, 'id' | 'workItemId'>, stage: string, frontMatter: Record<string, unknown>, body = ''): void {
+    this.#map.set(`${task.id}:${stage}`, { path: `docs/pipeline/${task.workItemId}/${stage}.md`, frontMatter, body });
+  }
+
+  async read(task: Task, stage: string): Promise<Artifact | null> {
+    return this.#map.get(`${task.id}:${stage}`) ?? null;
+  }
+}
+
+/** A forge in memory: branch heads you set, PRs it records. */
+export class FakeForge implements ForgePort {
+  readonly name = 'fake-forge';
+  readonly heads = new Map<string, string>();
+  readonly pulls: PullRequest[] = [];
+  readonly deleted: string[] = [];
+
+  setHead(repo: string, branch: string, sha: string): void {
+    this.heads.set(`${repo}:${branch}`, sha);
+  }
+  async branchHeadSha(repo: string, branch: string): Promise<string | null> {
+    return this.heads.get(`${repo}:${branch}`) ?? null;
+  }
+  async ensurePullRequest(input: { repo: string; head: string; base: string; title: string; body: string }): Promise<PullRequest> {
+    const open = this.pulls.find((p) => p.repo === input.repo && p.head === input.head && p.state === 'open');
+    if (open) return open;
+    const pr: PullRequest = { repo: input.repo, number: this.pulls.length + 1, head: input.head, base: input.base, url: `fake://${input.repo}/pulls/${this.pulls.length + 1}`, state: 'open', merged: false, headSha: this.heads.get(`${input.repo}:${input.head}`) ?? null };
+    this.pulls.push(pr);
+    return pr;
+  }
+  async getPullRequest(repo: string, number: number): Promise<PullRequest | null> {
+    return this.pulls.find((p) => p.repo === repo && p.number === number) ?? null;
+  }
+  async mergePullRequest(repo: string, number: number): Promise<PullRequest> {
+    const pr = this.pulls.find((p) => p.repo === repo && p.number === number);
+    if (!pr) throw new Error(`no PR ${repo}#${number}`);
+    pr.merged = true;
+    pr.state = 'closed';
+    return pr;
+  }
+  async combinedStatus(_repo: string, ref: string): Promise<CombinedStatus> {
+    return { state: '', sha: ref, contexts: [] };
+  }
+  async deleteBranch(repo: string, branch: string): Promise<void> {
+    if (branch === 'main') throw new Error('refusing to delete main');
+    this.deleted.push(`${repo}:${branch}`);
+  }
+  publicUrl(repo: string, p: string, ref: string): string {
+    return `fake://${repo}/src/${ref}/${p}`;
+  }
+}
+
+/** A tracker that records what Conveyor told it. */
+export class FakeTracker implements TrackerPort {
+  readonly name = 'fake-tracker';
+  readonly statuses: { ref: TrackerRef; status: string; reason: string }[] = [];
+  readonly comments: { ref: TrackerRef; body: string }[] = [];
+  async setStatus(ref: TrackerRef, status: string, options: { reason: string }): Promise<void> {
+    this.statuses.push({ ref, status, reason: options.reason });
+  }
+  async addComment(ref: TrackerRef, body: string): Promise<void> {
+    this.comments.push({ ref, body });
+  }
+}
+
+export class RecordingNotifier implements NotifierPort {
+  readonly name = 'recording';
+  readonly sent: Notification[] = [];
+  async notify(n: Notification): Promise<void> {
+    this.sent.push(n);
+  }
+}
+
+/** One temp directory per task; no git (core's git workspace is tested on its own). */
+export class TempWorkspace implements WorkspacePort {
+  readonly root = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-ws-'));
+  async prepare(task: Task): Promise<string> {
+    const dir = path.join(this.root, task.branch.replace(/[^a-zA-Z0-9._-]/g, '_'));
+    fs.mkdirSync(dir, { recursive: true });
+    return dir;
+  }
+  async cleanup(task: Task): Promise<void> {
+    fs.rmSync(path.join(this.root, task.branch.replace(/[^a-zA-Z0-9._-]/g, '_')), { recursive: true, force: true });
+  }
+  dispose(): void {
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,152 @@
+import 'reflect-metadata';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import knexFactory from 'knex';
+import { createConveyor, type Conveyor } from '../conveyor.js';
+import type { ConveyorPlugin } from '../plugin/define-plugin.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
+import type { Clock } from '../tokens.js';
+import { CoreTokens } from '../tokens.js';
+import { FakeAgentRunner, FakeForge, FakeTracker, InMemoryArtifactReader, RecordingNotifier, TempWorkspace, type ScriptedRun } from './fakes.js';
+import { EventRecorder, RecordingLogger } from './recording.js';
+import type { AgentRunRequest } from '../ports/agent-runner.js';
+
+export type TestDialect = 'sqlite' | 'pg' | 'sqlite:sqlite3';
+
+/** The environment variable that points the PostgreSQL suites at a server. */
+export const PG_URL_ENV = 'CONVEYOR_TEST_PG_URL';
+
+/**
+ * The databases a store test should loop over: SQLite always (both drivers where
+ * asked), PostgreSQL when `CONVEYOR_TEST_PG_URL` is set. Without it, says loudly
+ * (once per process) that the PostgreSQL suites are skipped.
+ */
+export function testDatabases(options: { bothSqliteDrivers?: boolean } = {}): TestDialect[] {
+  const out: TestDialect[] = ['sqlite'];
+  if (options.bothSqliteDrivers) out.push('sqlite:sqlite3');
+  if (process.env[PG_URL_ENV]) out.push('pg');
+  else warnPgSkipped();
+  return out;
+}
+
+let warned = false;
+function warnPgSkipped(): void {
+  if (warned) return;
+  warned = true;
+  process.stderr.write(`\n*** ${PG_URL_ENV} is not set: the PostgreSQL variants of these tests are SKIPPED ***\n\n`);
+}
+
+export interface TestConveyorOptions {
+  dialect?: TestDialect;
+  config?: Record<string, unknown>;
+  plugins?: ConveyorPlugin[];
+  pipeline?: Pipeline;
+  clock?: Clock;
+  /** Script of the fake agent runner, by request. */
+  agent?: (req: AgentRunRequest, callIndex: number) => ScriptedRun;
+  /** false: bind no fake ports at all (to test a plugin that binds its own). */
+  fakes?: boolean;
+}
+
+export interface TestConveyor {
+  conveyor: Conveyor;
+  events: EventRecorder;
+  logger: RecordingLogger;
+  agent: FakeAgentRunner;
+  artifacts: InMemoryArtifactReader;
+  forge: FakeForge;
+  tracker: FakeTracker;
+  notifier: RecordingNotifier;
+  workspace: TempWorkspace;
+  /** Stops the instance and removes the database (file or schema). */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * An instance on a throwaway database (SQLite file in a temp dir, or a fresh
+ * PostgreSQL schema), with fakes bound for every external port. The worker is off
+ * by default (`worker.enabled: false`); tests drive it or turn it on.
+ */
+export async function createTestConveyor(options: TestConveyorOptions = {}): Promise<TestConveyor> {
+  const dialect = options.dialect ?? 'sqlite';
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-test-'));
+  const schema = `t_${crypto.randomBytes(6).toString('hex')}`;
+  const pgUrl = process.env[PG_URL_ENV];
+  if (dialect === 'pg' && !pgUrl) throw new Error(`${PG_URL_ENV} is not set`);
+  const database =
+    dialect === 'pg'
+      ? { client: 'pg', url: '${' + PG_URL_ENV + '}', schema }
+      : { client: 'sqlite', sqliteDriver: dialect === 'sqlite:sqlite3' ? 'sqlite3' : 'better-sqlite3', filename: path.join(dir, 'conveyor.db') };
+  const config = {
+    ...options.config,
+    database: { ...database, ...((options.config?.database as object) ?? {}) },
+    worker: { enabled: false, pollIntervalMs: 20, heartbeatIntervalMs: 50, backoffBaseMs: 10, backoffMaxMs: 50, ...((options.config?.worker as object) ?? {}) },
+  };
+  const logger = new RecordingLogger();
+  const artifacts = new InMemoryArtifactReader();
+  const agent = new FakeAgentRunner(options.agent, artifacts);
+  const forge = new FakeForge();
+  const tracker = new FakeTracker();
+  const notifier = new RecordingNotifier();
+  const workspace = new TempWorkspace();
+  const conveyor = await createConveyor({
+    config,
+    plugins: options.plugins ?? [],
+    logger,
+    env: { ...process.env },
+    ...(options.pipeline ? { pipeline: options.pipeline } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    bindings: (c) => {
+      if (options.fakes === false) return;
+      c.register(CoreTokens.AgentRunner, { useValue: agent });
+      c.register(CoreTokens.ArtifactReader, { useValue: artifacts });
+      c.register(CoreTokens.Forge, { useValue: forge });
+      c.register(CoreTokens.Tracker, { useValue: tracker });
+      c.register(CoreTokens.Notifier, { useValue: notifier });
+      c.register(CoreTokens.Workspace, { useValue: workspace });
+    },
+  });
+  const events = new EventRecorder(conveyor.events);
+  let cleaned = false;
+  return {
+    conveyor,
+    events,
+    logger,
+    agent,
+    artifacts,
+    forge,
+    tracker,
+    notifier,
+    workspace,
+    async cleanup() {
+      if (cleaned) return;
+      cleaned = true;
+      await conveyor.stop();
+      workspace.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+      if (dialect === 'pg') await dropSchema(pgUrl!, schema);
+    },
+  };
+}
+
+async function dropSchema(url: string, schema: string): Promise<void> {
+  const k = knexFactory({ client: 'pg', connection: { connectionString: url }, pool: { min: 0, max: 1 } });
+  try {
+    await k.raw(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await k.destroy();
+  }
+}
+
+/** A clock tests move by hand. */
+export class ManualClock implements Clock {
+  constructor(private t = Date.UTC(2026, 0, 1)) {}
+  now(): number {
+    return this.t;
+  }
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Injection tokens of core. Every port and service is bound to one of these
+ * symbols in the instance's child container, never to a class by reflection, so
+ * DI works under any compiler (esbuild/tsx emit no decorator metadata).
+ * A plugin keeps its private tokens in its own `tokens.ts`.
+ */
+export const CoreTokens = Object.freeze({
+  /** The validated, frozen configuration of the instance (`ConveyorConfig`). */
+  Config: Symbol.for('conveyor.Config'),
+  /** `Logger` of the instance. */
+  Logger: Symbol.for('conveyor.Logger'),
+  /** `Clock`: the time source (tests move it). */
+  Clock: Symbol.for('conveyor.Clock'),
+  /** `EventBus`. */
+  Events: Symbol.for('conveyor.Events'),
+  /** `Database`: the knex handle and its dialect. */
+  Database: Symbol.for('conveyor.Database'),
+  /** Host id stamped on claimed jobs (`hostname:pid` unless configured). */
+  HostId: Symbol.for('conveyor.HostId'),
+  TaskStore: Symbol.for('conveyor.TaskStore'),
+  JobStore: Symbol.for('conveyor.JobStore'),
+  AgentRunStore: Symbol.for('conveyor.AgentRunStore'),
+  CiStatusStore: Symbol.for('conveyor.CiStatusStore'),
+  InboxStore: Symbol.for('conveyor.InboxStore'),
+  LeaseStore: Symbol.for('conveyor.LeaseStore'),
+  /** `Pipeline`: the frozen stage definitions. */
+  Pipeline: Symbol.for('conveyor.Pipeline'),
+  /** `GateRegistry`. */
+  GateRegistry: Symbol.for('conveyor.GateRegistry'),
+  /** `ClaimClauseRegistry`. */
+  ClaimClauses: Symbol.for('conveyor.ClaimClauses'),
+  /** `StageHooks`: actions run after a stage is entered. */
+  StageHooks: Symbol.for('conveyor.StageHooks'),
+  /** `Finalizers`: steps between an agent's exit and the job's finish. */
+  Finalizers: Symbol.for('conveyor.Finalizers'),
+  StageEngine: Symbol.for('conveyor.StageEngine'),
+  TaskService: Symbol.for('conveyor.TaskService'),
+  JobFinisher: Symbol.for('conveyor.JobFinisher'),
+  JobExecutor: Symbol.for('conveyor.JobExecutor'),
+  Worker: Symbol.for('conveyor.Worker'),
+  /** `Intake`: what external events mean (§6). */
+  Intake: Symbol.for('conveyor.Intake'),
+  /** Ports bound by integration plugins. */
+  Tracker: Symbol.for('conveyor.port.Tracker'),
+  Forge: Symbol.for('conveyor.port.Forge'),
+  Notifier: Symbol.for('conveyor.port.Notifier'),
+  AgentRunner: Symbol.for('conveyor.port.AgentRunner'),
+  Workspace: Symbol.for('conveyor.port.Workspace'),
+  ArtifactReader: Symbol.for('conveyor.port.ArtifactReader'),
+  PromptBuilder: Symbol.for('conveyor.PromptBuilder'),
+  /** `Ports`: lazy access to the optional ports above. */
+  Ports: Symbol.for('conveyor.Ports'),
+  /** The instance's child container itself (for `Ports`). */
+  Container: Symbol.for('conveyor.Container'),
+});
+
+/** The time source. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = Object.freeze({ now: () => Date.now() });
