@@ -1,5 +1,5 @@
 import { Kind, Type, type TObject, type TSchema } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { Value, ValueErrorType } from '@sinclair/typebox/value';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { CoreConfigSchema, type CoreConfig } from './core-schema.js';
 import { configKeys, describeSchema, envName, schemaAt } from './schema-walk.js';
@@ -70,20 +70,18 @@ export function resolveConfig(raw: unknown, plugins: readonly PluginSchemaSource
     fromEnv.add(key.dotted);
   }
 
-  const withDefaults = Value.Default(schema, value) as Record<string, unknown>;
+  const withDefaults = recordDefaults(schema, Value.Default(schema, value)) as Record<string, unknown>;
   for (const error of Value.Errors(schema, withDefaults)) {
     const path = pointerToPath(error.path);
     const dotted = formatPath(path);
     if (issues.some((i) => i.path === dotted)) continue;
-    const secret = (schemaAt(schema, path) as { secret?: boolean } | undefined)?.secret === true;
-    const additional = unknownKeys(schema, path, withDefaults);
-    if (additional.length) {
-      for (const k of additional) {
-        const known = Object.keys((schemaAt(schema, path) as { properties?: object }).properties ?? {});
-        issues.push({ path: formatPath([...path, k]), expected: `no such key (known keys: ${known.join(', ')})`, found: render(getAt(withDefaults, [...path, k])) });
-      }
+    if (error.type === ValueErrorType.ObjectAdditionalProperties) {
+      const parent = path.slice(0, -1);
+      const known = Object.keys((schemaAt(schema, parent) as { properties?: object } | undefined)?.properties ?? {});
+      issues.push({ path: dotted, expected: `no such key (known keys: ${known.join(', ')})`, found: render(getAt(withDefaults, path)) });
       continue;
     }
+    const secret = (schemaAt(schema, path) as { secret?: boolean } | undefined)?.secret === true;
     issues.push({ path: dotted, expected: describeSchema(error.schema), found: secret ? '[redacted]' : render(error.value) });
   }
 
@@ -141,12 +139,17 @@ function convertEnv(text: string, schema: TSchema): unknown {
   }
 }
 
-function unknownKeys(schema: TSchema, path: string[], value: unknown): string[] {
-  const s = schemaAt(schema, path) as { properties?: Record<string, unknown>; additionalProperties?: unknown } | undefined;
-  if (!s?.properties || s.additionalProperties !== false) return [];
-  const v = getAt(value, path);
-  if (!v || typeof v !== 'object' || Array.isArray(v)) return [];
-  return Object.keys(v).filter((k) => !(k in s.properties!));
+/** TypeBox fills defaults of fixed keys only; this also fills each entry of a map (`repos.<name>`). */
+function recordDefaults(schema: TSchema, value: unknown): unknown {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
+  const v = value as Record<string, unknown>;
+  if (schema[Kind] === 'Object') {
+    for (const [k, child] of Object.entries((schema as TObject).properties)) if (k in v) v[k] = recordDefaults(child, v[k]);
+  } else if (schema[Kind] === 'Record') {
+    const entry = Object.values((schema as unknown as { patternProperties: Record<string, TSchema> }).patternProperties)[0]!;
+    for (const k of Object.keys(v)) v[k] = recordDefaults(entry, Value.Default(entry, v[k]));
+  }
+  return v;
 }
 
 function pointerToPath(pointer: string): string[] {

@@ -1,0 +1,26 @@
+/**
+ * @conveyor/host — the bundled host. In this step it only loads the configuration
+ * file the way `conveyor start` will; the fastify server and the CLI arrive with
+ * the next issue.
+ */
+import path from 'node:path';
+import { findConfigFile, readConfigFile, resolveConfig, type ConveyorConfig, type ConveyorPlugin } from '@conveyor/core';
+
+export interface LoadedConfig {
+  config: ConveyorConfig;
+  /** The file read, or null when defaults were used. */
+  file: string | null;
+}
+
+/**
+ * Finds `conveyor.config.yaml|.yml|.json` in `cwd` (or reads `file`), applies
+ * `${ENV}` interpolation and `CONVEYOR_…` overrides, and validates it against the
+ * core schema plus each plugin's section.
+ */
+export function loadConfig(options: { cwd?: string; file?: string; plugins?: readonly ConveyorPlugin[]; env?: Record<string, string | undefined> } = {}): LoadedConfig {
+  const cwd = options.cwd ?? process.cwd();
+  const file = options.file ? path.resolve(cwd, options.file) : findConfigFile(cwd);
+  const raw = file ? readConfigFile(file) : {};
+  const config = resolveConfig(raw, options.plugins ?? [], { env: options.env ?? process.env, ...(file ? { source: file } : {}) });
+  return { config, file };
+}
