@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { definePlugin } from '../src/plugin/define-plugin.js';
+import { createTestConveyor, testDatabases } from '../src/testing/index.js';
+import { happyKit } from './helpers.js';
+
+for (const dialect of testDatabases()) {
+  const t0 = `[${dialect}]`;
+
+  test(`${t0} the worker never runs more than maxConcurrency jobs at once`, async (t) => {
+    let running = 0;
+    let peak = 0;
+    const kit = await createTestConveyor({
+      dialect,
+      config: { worker: { enabled: true, maxConcurrency: 2 } },
+      agent: () => {
+        running++;
+        peak = Math.max(peak, running);
+        setTimeout(() => running--, 60);
+        return { delayMs: 60 };
+      },
+    });
+    t.after(() => kit.cleanup());
+    await kit.conveyor.start();
+    for (let i = 0; i < 5; i++) await kit.conveyor.intake.startPipeline({ repo: 'r', trackerIssueId: `${i}`, title: `t${i}` });
+    for (let i = 0; i < 5; i++) await kit.events.waitFor('job.finished', () => kit.events.of('job.finished').length >= 5);
+    assert.equal(peak, 2);
+    assert.equal(kit.agent.calls.length, 5);
+  });
+
+  test(`${t0} exit code and usage are recorded before the job finishes; one run per attempt`, async (t) => {
+    const kit = await happyKit({ dialect, config: { worker: { enabled: true } } });
+    t.after(() => kit.cleanup());
+    const order: string[] = [];
+    kit.conveyor.events.on('agent.finished', () => void order.push('agent.finished'));
+    kit.conveyor.events.on('job.finished', () => void order.push('job.finished'));
+    await kit.conveyor.start();
+    const { task } = await kit.conveyor.intake.startPipeline({ repo: 'r', trackerIssueId: '1', title: 'Add OAuth' });
+    await kit.events.waitFor('job.finished');
+    assert.deepEqual(order, ['agent.finished', 'job.finished']);
+    const runs = await kit.conveyor.store.agentRuns.listForTask(task.id);
+    assert.equal(runs.length, 1);
+    assert.equal(runs[0]!.exitCode, 0);
+    assert.equal(runs[0]!.pid, 40000, 'the pid is stamped as soon as the process exists');
+    assert.equal(runs[0]!.usage!.inputTokens, 1200);
+    assert.equal(runs[0]!.usage!.model, 'sonnet-4');
+    const req = kit.agent.calls[0]!;
+    assert.equal(req.env.CONVEYOR_WORK_ITEM, 'ET-001');
+    assert.equal(req.env.CONVEYOR_ARTIFACT, 'docs/pipeline/ET-001/01-analysis.md');
+    assert.ok(req.worktree.startsWith(kit.workspace.root));
+    assert.match(req.prompt, /Add OAuth/);
+  });
+
+  test(`${t0} a crashing agent is retried within the budget and then succeeds`, async (t) => {
+    const kit = await createTestConveyor({
+      dialect,
+      config: { worker: { enabled: true, retryBudget: 3 } },
+      agent: (_req, i) => (i < 2 ? { exitCode: null, transient: true, error: 'API overloaded' } : {}),
+    });
+    t.after(() => kit.cleanup());
+    await kit.conveyor.start();
+    const { task } = await kit.conveyor.intake.startPipeline({ repo: 'r', trackerIssueId: '1', title: 't' });
+    await kit.events.waitFor('job.finished');
+    assert.equal(kit.events.of('job.retried').length, 2);
+    const job = (await kit.conveyor.store.jobs.listForTask(task.id))[0]!;
+    assert.equal(job.status, 'done');
+    assert.equal(job.attempt, 3);
+    assert.equal((await kit.conveyor.store.agentRuns.listForTask(task.id)).length, 3);
+  });
+
+  test(`${t0} a failing finalizer makes the attempt transient; the worker survives a throwing executor`, async (t) => {
+    let fails = 1;
+    const flaky = definePlugin({
+      name: 'flaky-push',
+      register(ctx) {
+        ctx.addFinalizer('push', async () => {
+          if (fails-- > 0) throw new Error('remote hung up');
+        });
+      },
+    });
+    const kit = await createTestConveyor({ dialect, plugins: [flaky], config: { worker: { enabled: true } } });
+    t.after(() => kit.cleanup());
+    await kit.conveyor.start();
+    await kit.conveyor.intake.startPipeline({ repo: 'r', trackerIssueId: '1', title: 't' });
+    await kit.events.waitFor('job.finished');
+    assert.match(kit.events.of('job.retried')[0]!.error, /finalizer push: remote hung up/);
+  });
+
+  test(`${t0} stop() lets running jobs finish within the deadline`, async (t) => {
+    const kit = await createTestConveyor({ dialect, config: { worker: { enabled: true } }, agent: () => ({ delayMs: 100 }) });
+    t.after(() => kit.cleanup());
+    await kit.conveyor.start();
+    await kit.conveyor.intake.startPipeline({ repo: 'r', trackerIssueId: '1', title: 't' });
+    await kit.events.waitFor('agent.started');
+    await kit.conveyor.worker.stop(5_000);
+    assert.equal(kit.events.of('job.finished').length, 1, 'the running job finished before stop returned');
+  });
+
+  test(`${t0} past the stop deadline running jobs are aborted and go back to the queue`, async (t) => {
+    const kit = await createTestConveyor({ dialect, config: { worker: { enabled: true } }, agent: () => ({ delayMs: 10_000 }) });
+    t.after(() => kit.cleanup());
+    await kit.conveyor.start();
+    const { task } = await kit.conveyor.intake.startPipeline({ repo: 'r', trackerIssueId: '1', title: 't' });
+    await kit.events.waitFor('agent.started');
+    await kit.conveyor.worker.stop(50);
+    const job = (await kit.conveyor.store.jobs.listForTask(task.id))[0]!;
+    // The aborted agent reports a transient failure: the job is re-queued (one retry spent),
+    // so the next start picks it up without waiting for the reaper.
+    assert.equal(job.status, 'queued');
+    assert.equal(job.retries, 1);
+    assert.equal(kit.events.of('job.finished').length, 0);
+  });
+
+  test(`${t0} a worker whose heartbeat is refused aborts its job`, async (t) => {
+    const kit = await createTestConveyor({ dialect, config: { worker: { enabled: true, heartbeatIntervalMs: 20 } }, agent: () => ({ delayMs: 5_000 }) });
+    t.after(() => kit.cleanup());
+    await kit.conveyor.start();
+    const { task } = await kit.conveyor.intake.startPipeline({ repo: 'r', trackerIssueId: '1', title: 't' });
+    await kit.events.waitFor('agent.started');
+    // Another host re-claimed it (simulated): the attempt moves on.
+    await kit.conveyor.db.knex('jobs').where({ task_id: task.id }).update({ attempt: 99 });
+    await kit.events.waitFor('agent.finished');
+    assert.ok(kit.logger.lines.some((l) => l.msg?.startsWith('heartbeat refused')));
+    assert.equal(kit.events.of('job.finished').length, 0, 'the stale attempt finishes nothing');
+  });
+}
