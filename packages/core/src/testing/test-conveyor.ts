@@ -123,10 +123,18 @@ export async function createTestConveyor(options: TestConveyorOptions = {}): Pro
     async cleanup() {
       if (cleaned) return;
       cleaned = true;
+      events.dispose();
       await conveyor.stop();
+      // A test that leaks a loop or a listener fails here rather than hanging later.
+      const leaks = [
+        ...conveyor.extensions.daemons.filter((d) => d.daemon.running).map((d) => `daemon ${d.daemon.name}`),
+        ...(conveyor.worker.running > 0 ? [`${conveyor.worker.running} running jobs`] : []),
+        ...(conveyor.events.listenerCount() > 0 ? [`${conveyor.events.listenerCount()} event listeners`] : []),
+      ];
       workspace.dispose();
       fs.rmSync(dir, { recursive: true, force: true });
       if (dialect === 'pg') await dropSchema(pgUrl!, schema);
+      if (leaks.length) throw new Error(`test instance leaked after stop(): ${leaks.join(', ')}`);
     },
   };
 }
