@@ -61,6 +61,7 @@ export * from './queue/job-executor.js';
 export * from './queue/job-finisher.js';
 export * from './queue/prompt.js';
 export * from './queue/worker.js';
+export * from './queue/pg-wakeup.js';
 
 export * from './tasks/naming.js';
 export * from './tasks/task-service.js';

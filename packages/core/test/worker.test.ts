@@ -124,3 +124,21 @@ for (const dialect of testDatabases()) {
     assert.equal(kit.events.of('job.finished').length, 0, 'the stale attempt finishes nothing');
   });
 }
+
+if (testDatabases().includes('pg')) {
+  test('[pg] a job enqueued by another host wakes an idle worker through LISTEN/NOTIFY, not the poll', async (t) => {
+    const producer = await createTestConveyor({ dialect: 'pg' });
+    t.after(() => producer.cleanup());
+    // The consumer polls once a minute: only a notification can wake it in time.
+    const consumer = await createTestConveyor({
+      dialect: 'pg',
+      config: { database: { schema: producer.conveyor.config.database.schema }, worker: { enabled: true, pollIntervalMs: 60_000 } },
+    });
+    t.after(() => consumer.cleanup());
+    await consumer.conveyor.start();
+    await consumer.events.waitFor('loop.error', () => false, 300).catch(() => undefined); // let the first (empty) poll pass
+    const { task } = await producer.conveyor.intake.startPipeline({ repo: 'r', trackerIssueId: 'n1', title: 'wake me' });
+    const claimed = await consumer.events.waitFor('job.claimed', (e) => e.job.taskId === task.id, 20_000);
+    assert.equal(claimed.hostId, consumer.conveyor.hostId);
+  });
+}

@@ -9,6 +9,8 @@ import { CoreTokens } from '../tokens.js';
 import { SafeLoop } from '../util/safe-loop.js';
 import type { ClaimClauseRegistry } from './claim-clause-registry.js';
 import type { JobExecutor } from './job-executor.js';
+import type { Database } from '../persistence/database.js';
+import { PgWakeup } from './pg-wakeup.js';
 
 interface InFlight {
   job: Job;
@@ -18,7 +20,7 @@ interface InFlight {
 
 /**
  * Claims and runs up to `maxConcurrency` jobs. Wakes on `job.enqueued` (in-process
- * signal), when a slot frees, and on the poll interval; heartbeats what it runs.
+ * signal), on PostgreSQL NOTIFY from other hosts, when a slot frees, and on the poll interval; heartbeats what it runs.
  * A job whose heartbeat is refused (its attempt no longer owns the row) is aborted.
  */
 @injectable()
@@ -37,7 +39,13 @@ export class Worker {
     @inject(CoreTokens.Logger) private readonly logger: Logger,
     @inject(CoreTokens.Config) private readonly config: ConveyorConfig,
     @inject(CoreTokens.HostId) private readonly hostId: string,
-  ) {}
+    @inject(CoreTokens.Database) db: Database,
+  ) {
+    this.#wakeup = new PgWakeup(db, logger);
+  }
+
+  readonly #wakeup: PgWakeup;
+  #listening: Promise<void> | null = null;
 
   get running(): number {
     return this.#inflight.size;
@@ -67,6 +75,7 @@ export class Worker {
     this.#unsubscribe = this.events.on('job.enqueued', () => this.wake());
     this.#loop.start();
     this.#heartbeat.start();
+    this.#listening = this.#wakeup.start(() => this.wake());
   }
 
   wake(): void {
@@ -81,6 +90,8 @@ export class Worker {
     this.#stopping = true;
     this.#unsubscribe?.();
     this.#unsubscribe = null;
+    await this.#listening;
+    await this.#wakeup.stop();
     await this.#loop?.stop();
     const all = Promise.allSettled([...this.#inflight.values()].map((f) => f.done));
     let timer: NodeJS.Timeout | undefined;

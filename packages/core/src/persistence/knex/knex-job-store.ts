@@ -6,6 +6,7 @@ import { CoreTokens, type Clock } from '../../tokens.js';
 import { isUniqueViolation, rawRows, type Database } from '../database.js';
 import type { JobStore, NewJob, Tx } from '../ports.js';
 import { buildClaimSql } from './claim-sql.js';
+import { jobsChannel } from '../../queue/pg-wakeup.js';
 import { num, toJob } from './rows.js';
 
 const ACTIVE = ['queued', 'running'];
@@ -48,6 +49,8 @@ export class KnexJobStore implements JobStore {
         [row.task_id, row.stage, row.kind, row.role, row.status, row.attempt, row.retries, row.defer_count, row.available_at, row.created_at, row.reason],
       );
       const first = rawRows(this.db, res)[0];
+      // Wakes workers on other hosts (delivered at commit, so never before the row is visible).
+      if (first && this.db.dialect === 'pg') await runner.raw('SELECT pg_notify(?, ?)', [jobsChannel(this.db), String(first.id)]);
       return first ? toJob(first) : null;
     } catch (err) {
       if (isUniqueViolation(err)) return null;
