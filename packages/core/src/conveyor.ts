@@ -34,6 +34,7 @@ import { Worker } from './queue/worker.js';
 import { TaskService } from './tasks/task-service.js';
 import { CoreTokens, systemClock, type Clock } from './tokens.js';
 import { Intake } from './intake.js';
+import { LogNotifier } from './ports/notifier.js';
 
 export interface CreateConveyorOptions {
   /** Raw configuration (validated here) or an already resolved one. */
@@ -138,6 +139,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   c.registerSingleton(CoreTokens.JobExecutor, JobExecutor);
   c.registerSingleton(CoreTokens.Worker, Worker);
   c.registerSingleton(CoreTokens.Intake, Intake);
+  c.register(CoreTokens.Notifier, { useValue: new LogNotifier(logger) });
   for (const g of DEFAULT_GATES) gates.register(g);
   options.bindings?.(c);
 
@@ -171,15 +173,18 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   finalizers.freeze();
 
   const worker = c.resolve<Worker>(CoreTokens.Worker);
-  let started = false;
+  let starting: Promise<void> | null = null;
   let stopping: Promise<void> | null = null;
+  let workerStarted = false;
   const startedDaemons: typeof extensions.daemons = [];
-  const startedHooks: typeof extensions.stopHooks = [];
+  // Plugins whose start hooks all ran: only their stop hooks run on stop.
+  const startedPlugins = new Set<string>();
 
   const stop = (): Promise<void> => {
     if (stopping) return stopping;
     stopping = (async () => {
-      if (started) await worker.stop();
+      await starting?.catch(() => undefined);
+      if (workerStarted) await worker.stop();
       for (const { plugin, daemon } of [...startedDaemons].reverse()) {
         try {
           await daemon.stop();
@@ -187,8 +192,8 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
           logger.error({ plugin, daemon: daemon.name, err }, 'daemon failed to stop');
         }
       }
-      const stopHooks = started ? extensions.stopHooks : startedHooks;
-      for (const { plugin, hook } of [...stopHooks].reverse()) {
+      for (const { plugin, hook } of [...extensions.stopHooks].reverse()) {
+        if (!startedPlugins.has(plugin)) continue;
         try {
           await hook();
         } catch (err) {
@@ -201,6 +206,37 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
       c.clearInstances();
     })();
     return stopping;
+  };
+
+  const startAll = async (): Promise<void> => {
+    const fail = async (plugin: string, what: string, err: unknown): Promise<never> => {
+      starting = null; // let stop() proceed without waiting on this very start
+      await stop();
+      throw new ConveyorError('CONVEYOR_PLUGIN_START', `plugin "${plugin}" failed to ${what}: ${toError(err).message}`, { cause: err });
+    };
+    for (const name of ordered.map((p) => p.name)) {
+      for (const { hook } of extensions.startHooks.filter((h) => h.plugin === name)) {
+        try {
+          await hook();
+        } catch (err) {
+          await fail(name, 'start', err);
+        }
+      }
+      startedPlugins.add(name);
+    }
+    for (const entry of extensions.daemons) {
+      try {
+        await entry.daemon.start();
+      } catch (err) {
+        await fail(entry.plugin, `start daemon "${entry.daemon.name}"`, err);
+      }
+      startedDaemons.push(entry);
+    }
+    if (config.worker.enabled) {
+      worker.start();
+      workerStarted = true;
+    }
+    logger.info({ hostId, plugins: ordered.map((p) => p.name), database: db.dialect }, 'conveyor started');
   };
 
   const instance: Conveyor = {
@@ -221,27 +257,10 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     finalizers,
     plugins: ordered.map((p) => p.name),
     hostId,
-    async start() {
-      if (stopping) throw new ConveyorError('CONVEYOR_STOPPED', 'this instance was stopped; create a new one');
-      if (started) return;
-      const stopSet = new Set<string>();
-      for (const { plugin, hook } of extensions.startHooks) {
-        try {
-          await hook();
-          stopSet.add(plugin);
-        } catch (err) {
-          startedHooks.push(...extensions.stopHooks.filter((h) => stopSet.has(h.plugin)));
-          await stop();
-          throw new ConveyorError('CONVEYOR_PLUGIN_START', `plugin "${plugin}" failed to start: ${toError(err).message}`, { cause: err });
-        }
-      }
-      for (const entry of extensions.daemons) {
-        await entry.daemon.start();
-        startedDaemons.push(entry);
-      }
-      if (config.worker.enabled) worker.start();
-      started = true;
-      logger.info({ hostId, plugins: instance.plugins, database: db.dialect }, 'conveyor started');
+    start() {
+      if (stopping) return Promise.reject(new ConveyorError('CONVEYOR_STOPPED', 'this instance was stopped; create a new one'));
+      starting ??= startAll();
+      return starting;
     },
     stop,
     async snapshot() {

@@ -19,7 +19,6 @@ export type ConveyorErrorCode =
   | 'CONVEYOR_INPUT_INVALID'
   | 'CONVEYOR_MIGRATION'
   | 'CONVEYOR_DATABASE'
-  | 'CONVEYOR_NOT_STARTED'
   | 'CONVEYOR_STOPPED';
 
 export class ConveyorError extends Error {

@@ -67,3 +67,4 @@ export * from './tasks/naming.js';
 export * from './tasks/task-service.js';
 
 export * from './util/safe-loop.js';
+export * from './util/process-group.js';

@@ -166,3 +166,42 @@ test('a plugin can bind a port that core then uses', async () => {
     await kit.cleanup();
   }
 });
+
+test('a daemon that fails to start stops what started and names its plugin', async () => {
+  const log: string[] = [];
+  const broken = definePlugin({
+    name: 'broken-daemon',
+    register(ctx) {
+      ctx.onStop(() => void log.push('stop:broken-daemon'));
+      ctx.addDaemon({ name: 'sweeper', start: () => Promise.reject(new Error('no such table')), stop: () => {} });
+    },
+  });
+  const kit = await createTestConveyor({ plugins: [fullPlugin('good', log), broken] });
+  await assert.rejects(kit.conveyor.start(), /plugin "broken-daemon" failed to start daemon "sweeper": no such table/);
+  assert.deepEqual(log, ['register:good', 'start:good', 'stop:broken-daemon', 'stop:good']);
+  assert.equal(kit.conveyor.extensions.daemons.find((d) => d.plugin === 'good')!.daemon.running, false, 'the started daemon was stopped');
+  await kit.cleanup();
+});
+
+test('a sub-gate that rolls back to an unknown stage is a startup error', async () => {
+  const typo = definePlugin({
+    name: 'typo',
+    register(ctx) {
+      ctx.gates.register({ name: 'typo_gate', description: '', check: async () => ({ verdict: 'pass' }) });
+      ctx.gates.splice('deploy-staging', 'typo_gate', { rollbackTo: 'developement' });
+    },
+  });
+  await assert.rejects(createTestConveyor({ plugins: [typo] }), /plugin "typo" rolls "typo_gate" back to unknown stage "developement"/);
+});
+
+test('without a notifier plugin, notifications go to the log', async () => {
+  const kit = await createTestConveyor({ fakes: false });
+  try {
+    const ports = kit.conveyor.container.resolve<{ notifier(): { name: string; notify(n: object): Promise<void> } | null }>(CoreTokens.Ports);
+    assert.equal(ports.notifier()?.name, 'log');
+    await ports.notifier()!.notify({ kind: 'alert', text: 'repo frozen' });
+    assert.ok(kit.logger.lines.some((l) => l.level === 'warn' && l.msg === 'repo frozen'));
+  } finally {
+    await kit.cleanup();
+  }
+});

@@ -101,8 +101,34 @@ for (const dialect of testDatabases()) {
     const task = await taskAt(kit, 'deploy');
     kit.artifacts.put(task, 'deploy', { deploy_status: 'failed' });
     const out = await kit.conveyor.engine.advance(task.id, { from: 'deploy', reason: 'deployer finished' });
-    assert.deepEqual(out, { kind: 'failed', gate: 'deploy_status', reason: 'deploy_status is "failed" in docs/pipeline/ET-001/deploy.md' });
+    assert.deepEqual(out, { kind: 'failed', gate: 'deploy_status', reason: 'deploy_status is "failed" in docs/pipeline/ET-001/07-deploy.md' });
     assert.equal((await kit.conveyor.store.tasks.get(task.id))!.stage, 'deploy');
+  });
+
+  test(`${t0} after a rollback, a replayed CI success does not move the task while the developer runs again`, async (t) => {
+    const kit = await createTestConveyor({ dialect });
+    t.after(() => kit.cleanup());
+    const task = await taskAt(kit, 'review');
+    kit.artifacts.put(task, 'review', { review_status: 'changes_requested' });
+    kit.forge.setHead('r', task.branch, 'old-sha');
+    await kit.conveyor.store.ciStatuses.record({ repo: 'r', sha: 'old-sha', branch: task.branch, context: 'ci', state: 'success', targetUrl: null });
+    assert.equal((await kit.conveyor.engine.advance(task.id, { from: 'review', reason: 'reviewer finished' })).kind, 'rolled_back');
+    // The old head's success arrives again (a redelivered webhook).
+    const out = await kit.conveyor.intake.ciStatus({ repo: 'r', sha: 'old-sha', branch: task.branch, context: 'ci', state: 'success', targetUrl: null });
+    assert.equal(out?.kind, 'busy');
+    const after = (await kit.conveyor.store.tasks.get(task.id))!;
+    assert.equal(after.stage, 'development');
+    assert.equal((await kit.conveyor.store.jobs.activeForTask(task.id))?.role, 'developer');
+  });
+
+  test(`${t0} a move cancels a pending deferred re-evaluation and always enqueues the next agent`, async (t) => {
+    const kit = await createTestConveyor({ dialect });
+    t.after(() => kit.cleanup());
+    const task = await taskAt(kit, 'architecture');
+    const timer = (await kit.conveyor.store.jobs.enqueue({ taskId: task.id, stage: 'architecture', kind: 'advance', role: null, delayMs: 60_000 }))!;
+    assert.equal((await kit.conveyor.engine.advance(task.id, { from: 'architecture', reason: 'webhook' })).kind, 'advanced');
+    assert.equal((await kit.conveyor.store.jobs.get(timer.id))!.status, 'cancelled');
+    assert.equal((await kit.conveyor.store.jobs.activeForTask(task.id))?.role, 'developer');
   });
 
   test(`${t0} pending stays; CI success through intake then advances`, async (t) => {

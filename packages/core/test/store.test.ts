@@ -59,6 +59,20 @@ for (const dialect of testDatabases({ bothSqliteDrivers: true })) {
     assert.equal(kit.events.of('task.created').length, 1);
   });
 
+  test(`${t0} an issue whose task ended can start a fresh task; a live one cannot`, async (t) => {
+    const kit = await createTestConveyor({ dialect });
+    t.after(() => kit.cleanup());
+    const first = await kit.conveyor.intake.startPipeline({ repo: 'r', trackerIssueId: 'PL-9', title: 'Again' });
+    assert.equal((await kit.conveyor.intake.startPipeline({ repo: 'r', trackerIssueId: 'PL-9', title: 'Again' })).created, false);
+    await kit.conveyor.db.knex('tasks').where({ id: first.task.id }).update({ stage: 'done' });
+    await kit.conveyor.db.knex('jobs').where({ task_id: first.task.id }).update({ status: 'done' });
+    const second = await kit.conveyor.intake.startPipeline({ repo: 'r', trackerIssueId: 'PL-9', title: 'Again' });
+    assert.equal(second.created, true);
+    assert.notEqual(second.task.id, first.task.id);
+    assert.equal(second.task.workItemId, 'ET-002');
+    assert.equal((await kit.conveyor.store.tasks.findByIssue('r', 'PL-9'))!.id, second.task.id, 'the live task is the one found');
+  });
+
   test(`${t0} concurrent creations of different issues get distinct work item ids and branches`, async (t) => {
     const kit = await createTestConveyor({ dialect });
     t.after(() => kit.cleanup());

@@ -68,6 +68,20 @@ for (const dialect of testDatabases()) {
     assert.equal((await kit.conveyor.store.agentRuns.listForTask(task.id)).length, 3);
   });
 
+  test(`${t0} an agent that keeps failing spends the budget, then the task is blocked and people are told`, async (t) => {
+    const kit = await createTestConveyor({ dialect, config: { worker: { enabled: true, retryBudget: 1 } }, agent: () => ({ exitCode: 2, error: 'tests would not compile' }) });
+    t.after(() => kit.cleanup());
+    await kit.conveyor.start();
+    const { task } = await kit.conveyor.intake.startPipeline({ repo: 'r', trackerIssueId: '1', title: 't' });
+    await kit.events.waitFor('task.blocked');
+    const blocked = (await kit.conveyor.store.tasks.get(task.id))!;
+    assert.equal(blocked.stage, 'analysis');
+    assert.match(blocked.blockedReason!, /analyst failed 2 times at analysis: tests would not compile/);
+    assert.equal(kit.events.of('job.retry_exhausted').length, 1);
+    assert.equal(kit.notifier.sent.at(-1)?.kind, 'agent_failed');
+    assert.equal(kit.agent.calls.length, 2);
+  });
+
   test(`${t0} a failing finalizer makes the attempt transient; the worker survives a throwing executor`, async (t) => {
     let fails = 1;
     const flaky = definePlugin({

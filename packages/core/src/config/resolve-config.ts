@@ -87,7 +87,7 @@ export function resolveConfig(raw: unknown, plugins: readonly PluginSchemaSource
 
   for (const key of configKeys(schema).filter((k) => k.secret)) {
     const v = getAt(withDefaults, key.path);
-    if (v !== undefined && !fromEnv.has(key.dotted)) {
+    if (v !== undefined && !fromEnv.has(key.dotted) && !issues.some((i) => i.path === key.dotted)) {
       issues.push({
         path: key.dotted,
         expected: `a \${ENV_NAME} reference or ${key.env} (secrets come only from the environment)`,

@@ -78,7 +78,8 @@ export function describeSchema(s: TSchema): string {
     case 'String': {
       const parts: string[] = ['string'];
       if (typeof any.pattern === 'string') parts.push(`matching /${any.pattern}/`);
-      if (typeof any.minLength === 'number' && any.minLength > 0) parts.push(`of at least ${any.minLength} characters`);
+      if (any.minLength === 1) parts.unshift('non-empty');
+      else if (typeof any.minLength === 'number' && any.minLength > 1) parts.push(`of at least ${any.minLength} characters`);
       if (typeof any.format === 'string') parts.push(`(${any.format})`);
       return parts.join(' ');
     }

@@ -29,13 +29,13 @@ export interface TaskStore {
   findByBranch(repo: string, branch: string): Promise<Task | null>;
   list(filter?: { repo?: string; stage?: string; live?: boolean; limit?: number }): Promise<Task[]>;
   /**
-   * Inserts the task unless one exists for (repo, tracker issue); never throws on
+   * Inserts the task unless a live one exists for (repo, tracker issue); never throws on
    * that conflict. Returns the inserted row, or null when another creator won.
    */
   insertIfAbsent(row: Omit<Task, 'id' | 'createdAt' | 'updatedAt'>, tx: Tx): Promise<Task | null>;
   workItemTaken(repo: string, workItemId: string, tx: Tx): Promise<boolean>;
   branchTaken(repo: string, branch: string, tx: Tx): Promise<boolean>;
-  /** Next number of the (repo, prefix) counter; bumps it past `atLeast` when given. */
+  /** Takes the next number of the (repo, prefix) counter. */
   nextSequence(repo: string, prefix: string, tx: Tx): Promise<number>;
   raiseSequence(repo: string, prefix: string, next: number, tx: Tx): Promise<void>;
   /** Compare-and-set of the stage; false when the task is no longer at `from`. */
@@ -43,7 +43,7 @@ export interface TaskStore {
     id: number,
     from: string,
     to: string,
-    change: { reason: string; developerRetries?: { expected: number; next: number }; humanVerdict?: HumanVerdict | null },
+    change: { reason: string; developerRetries?: { expected: number; next: number }; humanVerdict?: HumanVerdict | null; endHumanReview?: boolean },
     tx: Tx,
   ): Promise<boolean>;
   /** Marks a task blocked unless it already is or left `stage`. */
@@ -86,6 +86,8 @@ export interface JobStore {
   retry(id: number, attempt: number, delayMs: number, error: string): Promise<boolean>;
   /** running → queued when the attempt's heartbeat went stale (reaper). */
   requeueStale(id: number, attempt: number, staleBefore: Date): Promise<boolean>;
+  /** Queued jobs of one kind for the task → cancelled (a moot deferred re-evaluation). */
+  cancelQueued(taskId: number, kind: JobKind, tx?: Tx): Promise<number>;
   /** Every active job of the task → cancelled. */
   cancelForTask(taskId: number): Promise<number>;
   running(filter?: { hostId?: string }): Promise<Job[]>;

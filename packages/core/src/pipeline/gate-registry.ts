@@ -42,13 +42,6 @@ export class GateRegistry {
     this.#splices.push(Object.freeze({ ...splice }));
   }
 
-  /** Removes what one owner added (used when a plugin's registration fails halfway). */
-  unregisterOwner(gates: readonly string[], plugin: string): void {
-    this.#assertOpen(`unregister plugin "${plugin}"`);
-    for (const g of gates) this.#gates.delete(g);
-    for (let i = this.#splices.length - 1; i >= 0; i--) if (this.#splices[i]!.plugin === plugin) this.#splices.splice(i, 1);
-  }
-
   get(name: string): GateDefinition {
     const g = this.#gates.get(name);
     if (!g) throw new ConveyorError('CONVEYOR_GATE_UNKNOWN', `gate "${name}" is not registered`);
@@ -76,6 +69,9 @@ export class GateRegistry {
       if (!this.#gates.has(sp.gate)) throw new ConveyorError('CONVEYOR_GATE_UNKNOWN', `plugin "${sp.plugin}" splices gate "${sp.gate}", which is not registered`);
       if (!pipeline.stages.some((s) => s.name === sp.stage && s.name !== 'done')) {
         throw new ConveyorError('CONVEYOR_GATE_UNKNOWN', `plugin "${sp.plugin}" splices "${sp.gate}" onto unknown stage "${sp.stage}"`);
+      }
+      if (sp.rollbackTo && !pipeline.stages.some((s) => s.name === sp.rollbackTo && s.name !== 'done')) {
+        throw new ConveyorError('CONVEYOR_PIPELINE_INVALID', `plugin "${sp.plugin}" rolls "${sp.gate}" back to unknown stage "${sp.rollbackTo}"`);
       }
     }
     this.#frozen = true;
@@ -106,6 +102,6 @@ export class GateRegistry {
   }
 
   #assertOpen(what: string): void {
-    if (this.#frozen) throw new ConveyorError('CONVEYOR_REGISTRY_FROZEN', `cannot ${what}: the gate registry is frozen after start`);
+    if (this.#frozen) throw new ConveyorError('CONVEYOR_REGISTRY_FROZEN', `cannot ${what}: the gate registry is frozen once the instance is composed`);
   }
 }

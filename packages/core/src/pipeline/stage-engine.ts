@@ -13,6 +13,8 @@ import type { GateRegistry } from './gate-registry.js';
 import { nextStage, stageDef, type Pipeline } from './pipeline.js';
 import type { StageHooks } from './stage-hooks.js';
 
+class MoveAborted extends Error {}
+
 export interface AdvanceInput {
   /** The stage the caller believes the task is at; a mismatch is a no-op. */
   from: string;
@@ -28,6 +30,8 @@ export type AdvanceOutcome =
   | { kind: 'failed'; gate: string; reason: string }
   | { kind: 'pending'; gate: string; reason: string }
   | { kind: 'deferred'; gate: string; delayMs: number }
+  /** An agent job of the task is queued or running: its finish will advance. */
+  | { kind: 'busy'; jobId: number }
   /** The task was not at `from`, was blocked, or another racer won the compare-and-set. */
   | { kind: 'stale'; stage: string };
 
@@ -116,6 +120,11 @@ export class StageEngine {
     if (task.stage !== input.from || task.blockedReason || !nextStage(this.pipeline, task.stage)) {
       return { kind: 'stale', stage: task.stage };
     }
+    // While the stage's agent is queued or running, its results are not in yet: a
+    // CI status or a replayed webhook must not judge the edge on the previous run.
+    // A queued `advance` job is only a timer (defer) and does not count.
+    const active = await this.jobs.activeForTask(task.id);
+    if (active && !(active.kind === 'advance' && active.status === 'queued')) return { kind: 'busy', jobId: active.id };
     const ev = await this.evaluateGates(task, { readOnly: false, finishedAgent: input.finishedAgent ?? null });
     const log = { taskId, workItem: task.workItemId, stage: task.stage, gate: ev.gate, verdict: ev.verdict, reason: input.reason };
     switch (ev.verdict) {
@@ -152,11 +161,31 @@ export class StageEngine {
     extra: { developerRetries?: { expected: number; next: number }; jobReason?: string },
   ): Promise<boolean> {
     const def = stageDef(this.pipeline, to);
+    const humanStage = this.pipeline.stages.find((s) => s.humanGate)?.name;
     const result = await this.db.knex.transaction(async (tx: Tx) => {
-      const ok = await this.tasks.moveStage(task.id, from, to, { reason, ...(extra.developerRetries ? { developerRetries: extra.developerRetries } : {}), ...(to === 'analysis' ? { humanVerdict: null } : {}) }, tx);
+      const ok = await this.tasks.moveStage(
+        task.id,
+        from,
+        to,
+        {
+          reason,
+          ...(extra.developerRetries ? { developerRetries: extra.developerRetries } : {}),
+          ...(to === humanStage ? { humanVerdict: null } : {}),
+          ...(from === humanStage && to !== humanStage ? { endHumanReview: true } : {}),
+        },
+        tx,
+      );
       if (!ok) return null;
-      const job = def?.agent ? await this.jobs.enqueue({ taskId: task.id, stage: to, kind: 'agent', role: def.agent, reason: extra.jobReason ?? null }, tx) : null;
+      // A deferred re-evaluation of the old stage is moot once the task moves.
+      await this.jobs.cancelQueued(task.id, 'advance', tx);
+      if (!def?.agent) return { job: null };
+      const job = await this.jobs.enqueue({ taskId: task.id, stage: to, kind: 'agent', role: def.agent, reason: extra.jobReason ?? null }, tx);
+      // Never commit a move that leaves the new stage with nobody to run it.
+      if (!job) throw new MoveAborted();
       return { job };
+    }).catch((err: unknown) => {
+      if (err instanceof MoveAborted) return null;
+      throw err;
     });
     if (!result) {
       this.logger.info({ taskId: task.id, from, to }, 'advance: lost the compare-and-set; another actor moved the task');

@@ -1,3 +1,4 @@
+import { ConveyorError } from '../errors.js';
 import type { Task } from '../domain.js';
 
 /** Runs after a compare-and-set moved a task into `stage`, by the winner only. */
@@ -17,12 +18,8 @@ export class StageHooks {
   #frozen = false;
 
   onEnter(hook: StageEnterHook): void {
-    if (this.#frozen) throw new Error(`cannot add a stage hook for "${hook.stage}" after start`);
+    if (this.#frozen) throw new ConveyorError('CONVEYOR_REGISTRY_FROZEN', `cannot add a stage hook for "${hook.stage}": hooks are frozen once the instance is composed`);
     this.#hooks.push(hook);
-  }
-
-  removeOwner(plugin: string): void {
-    for (let i = this.#hooks.length - 1; i >= 0; i--) if (this.#hooks[i]!.plugin === plugin) this.#hooks.splice(i, 1);
   }
 
   for(stage: string): readonly StageEnterHook[] {

@@ -17,16 +17,4 @@ export class Extensions {
   readonly stopHooks: { plugin: string; hook: LifecycleHook }[] = [];
   readonly listenerDisposers: { plugin: string; dispose: () => void }[] = [];
 
-  /** Removes everything one plugin added (its registration failed halfway). */
-  removeOwner(plugin: string): void {
-    for (const list of [this.routes, this.snapshots, this.daemons, this.commands, this.startHooks, this.stopHooks] as { plugin: string }[][]) {
-      for (let i = list.length - 1; i >= 0; i--) if (list[i]!.plugin === plugin) list.splice(i, 1);
-    }
-    for (let i = this.listenerDisposers.length - 1; i >= 0; i--) {
-      if (this.listenerDisposers[i]!.plugin === plugin) {
-        this.listenerDisposers[i]!.dispose();
-        this.listenerDisposers.splice(i, 1);
-      }
-    }
-  }
 }

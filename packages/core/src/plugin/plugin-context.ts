@@ -30,6 +30,8 @@ export interface PluginContext<C extends PluginSection = PluginSection> {
   /** The instance's child container: bind ports and private services here. */
   readonly container: DependencyContainer;
   readonly stores: Stores;
+  /** The instance's event bus, to emit the plugin's own events (`merge.deferred` …). Subscribe with `on`. */
+  readonly events: Pick<EventBus, 'emit'>;
   /** True when `repo` is in this plugin's scope (`repos` empty = all). */
   inScope(repo: string): boolean;
   /** Binds a port or service (e.g. `CoreTokens.Forge`) for this instance. */
@@ -67,10 +69,9 @@ export interface ContextDeps {
   extensions: Extensions;
 }
 
-export function createPluginContext(name: string, deps: ContextDeps): PluginContext & { ownedGates: string[] } {
+export function createPluginContext(name: string, deps: ContextDeps): PluginContext {
   const config = deps.instanceConfig.plugins[name] ?? { enabled: true, repos: [] };
   const logger = deps.logger.child({ plugin: name });
-  const ownedGates: string[] = [];
   const ext = deps.extensions;
   return {
     name,
@@ -79,7 +80,7 @@ export function createPluginContext(name: string, deps: ContextDeps): PluginCont
     logger,
     container: deps.container,
     stores: deps.stores,
-    ownedGates,
+    events: { emit: (event, payload) => deps.events.emit(event, payload) },
     inScope: (repo) => config.repos.length === 0 || config.repos.includes(repo),
     provide: (token, value) => {
       deps.container.register(token, { useValue: value });
@@ -88,10 +89,7 @@ export function createPluginContext(name: string, deps: ContextDeps): PluginCont
       ext.listenerDisposers.push({ plugin: name, dispose: deps.events.on(event, listener) });
     },
     gates: {
-      register: (gate) => {
-        deps.gates.register(gate);
-        ownedGates.push(gate.name);
-      },
+      register: (gate) => deps.gates.register(gate),
       splice: (stage, gate, options) => deps.gates.splice({ stage, gate, plugin: name, ...(options?.rollbackTo ? { rollbackTo: options.rollbackTo } : {}) }),
     },
     addClaimClause: (clause) => deps.clauses.add(name, clause),

@@ -1,4 +1,5 @@
 import type { Task } from '../domain.js';
+import type { Logger } from '../logger.js';
 
 export type NotificationKind =
   | 'approval_needed'
@@ -21,4 +22,13 @@ export interface NotifierPort {
   readonly name: string;
   notify(notification: Notification): Promise<void>;
   updateTaskTracker?(task: Task): Promise<void>;
+}
+
+/** The default notifier: one structured log line per notification. */
+export class LogNotifier implements NotifierPort {
+  readonly name = 'log';
+  constructor(private readonly logger: Logger) {}
+  async notify(n: Notification): Promise<void> {
+    this.logger.warn({ notification: n.kind, taskId: n.task?.id, workItem: n.task?.workItemId }, n.text);
+  }
 }

@@ -1,3 +1,4 @@
+import { ConveyorError } from '../errors.js';
 import type { AgentRun, Job, Task } from '../domain.js';
 import type { AgentRunResult } from '../ports/agent-runner.js';
 
@@ -27,12 +28,8 @@ export class Finalizers {
   #frozen = false;
 
   add(f: Finalizer): void {
-    if (this.#frozen) throw new Error(`cannot add finalizer "${f.name}" after start`);
+    if (this.#frozen) throw new ConveyorError('CONVEYOR_REGISTRY_FROZEN', `cannot add finalizer "${f.name}": finalizers are frozen once the instance is composed`);
     this.#list.push(f);
-  }
-
-  removeOwner(plugin: string): void {
-    for (let i = this.#list.length - 1; i >= 0; i--) if (this.#list[i]!.plugin === plugin) this.#list.splice(i, 1);
   }
 
   list(): readonly Finalizer[] {

@@ -3,7 +3,8 @@ import type { Job } from '../domain.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../logger.js';
 import type { ConveyorConfig } from '../config/resolve-config.js';
-import type { JobStore } from '../persistence/ports.js';
+import type { JobStore, TaskStore } from '../persistence/ports.js';
+import type { Ports } from '../ports/ports.js';
 import type { AdvanceOutcome, StageEngine } from '../pipeline/stage-engine.js';
 import { CoreTokens } from '../tokens.js';
 import { backoffDelay } from './backoff.js';
@@ -24,6 +25,8 @@ export class JobFinisher {
     @inject(CoreTokens.Events) private readonly events: EventBus,
     @inject(CoreTokens.Logger) private readonly logger: Logger,
     @inject(CoreTokens.Config) private readonly config: ConveyorConfig,
+    @inject(CoreTokens.TaskStore) private readonly tasks: TaskStore,
+    @inject(CoreTokens.Ports) private readonly ports: Ports,
   ) {}
 
   async finish(job: Job, status: 'done' | 'failed', error?: string | null): Promise<FinishOutcome> {
@@ -58,6 +61,17 @@ export class JobFinisher {
     const out = await this.finish(job, 'failed', `retry budget exhausted: ${error}`);
     if (!out.won) return 'lost';
     this.events.emit('job.retry_exhausted', { job, error });
+    // Nothing will run this stage again by itself: say so on the task, where people look.
+    const reason = `${job.role ?? job.kind} failed ${job.retries + 1} times at ${job.stage}: ${error}`;
+    if (await this.tasks.block(job.taskId, job.stage, reason)) {
+      const task = (await this.tasks.get(job.taskId))!;
+      this.events.emit('task.blocked', { task, reason });
+      try {
+        await this.ports.notifier()?.notify({ kind: 'agent_failed', text: `${task.workItemId}: ${reason}`, task });
+      } catch (err) {
+        this.logger.warn({ taskId: task.id, err }, 'notifier failed');
+      }
+    }
     return 'exhausted';
   }
 }

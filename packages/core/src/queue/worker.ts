@@ -84,7 +84,9 @@ export class Worker {
 
   /**
    * Stops claiming, lets running jobs finish until the deadline, then aborts what
-   * is left (its rows stay `running` for the reaper of the next start).
+   * is left: an aborted agent counts as a transient failure, so its job goes back
+   * to the queue (a runner that does not return on abort leaves its row `running`
+   * for the reaper of the next start).
    */
   async stop(deadlineMs = this.config.worker.stopDeadlineMs): Promise<void> {
     this.#stopping = true;

@@ -1,5 +1,5 @@
 import { inject, injectable } from 'tsyringe';
-import type { Job, Task } from '../domain.js';
+import { isTerminalStage, type Job, type Task } from '../domain.js';
 import { ConveyorError } from '../errors.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../logger.js';
@@ -20,9 +20,10 @@ export interface CreateTaskResult {
 const MAX_CREATE_ATTEMPTS = 8;
 
 /**
- * Creates tasks. Uniqueness lives in the database (`tasks_issue_unique`), not in a
- * process lock: a webhook and a reconciler on two hosts racing on the same issue
- * make one task, one branch and one first job.
+ * Creates tasks. Uniqueness lives in the database (`tasks_issue_live_unique`), not
+ * in a process lock: a webhook and a reconciler on two hosts racing on the same
+ * issue make one task, one branch and one first job. An issue whose task ended
+ * (done or cancelled) may start a fresh task.
  */
 @injectable()
 export class TaskService {
@@ -40,7 +41,7 @@ export class TaskService {
     validate(input);
     for (let attempt = 1; ; attempt++) {
       const existing = await this.tasks.findByIssue(input.repo, input.trackerIssueId);
-      if (existing) return { task: existing, created: false, job: null };
+      if (existing && !isTerminalStage(existing.stage)) return { task: existing, created: false, job: null };
       try {
         const out = await this.db.knex.transaction((tx) => this.#createIn(tx, input));
         if (out) {

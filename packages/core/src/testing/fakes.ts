@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Task, TokenUsage } from '../domain.js';
 import type { AgentRunner, AgentRunRequest, AgentRunResult } from '../ports/agent-runner.js';
-import type { Artifact, ArtifactReader } from '../ports/artifact-reader.js';
+import { artifactPath, type Artifact, type ArtifactReader } from '../ports/artifact-reader.js';
+import { DEFAULT_PIPELINE, stageIndex, type Pipeline } from '../pipeline/pipeline.js';
 import type { CombinedStatus, ForgePort, PullRequest } from '../ports/forge.js';
 import type { Notification, NotifierPort } from '../ports/notifier.js';
 import type { TrackerPort, TrackerRef } from '../ports/tracker.js';
@@ -73,8 +74,11 @@ export function fakeUsage(overrides: Partial<TokenUsage> = {}): TokenUsage {
 export class InMemoryArtifactReader implements ArtifactReader {
   readonly #map = new Map<string, Artifact>();
 
+  constructor(private readonly pipeline: Pipeline = DEFAULT_PIPELINE) {}
+
   put(task: Pick<Task, 'id' | 'workItemId'>, stage: string, frontMatter: Record<string, unknown>, body = ''): void {
-    this.#map.set(`${task.id}:${stage}`, { path: `docs/pipeline/${task.workItemId}/${stage}.md`, frontMatter, body });
+    const index = Math.max(0, stageIndex(this.pipeline, stage));
+    this.#map.set(`${task.id}:${stage}`, { path: artifactPath(task.workItemId, index, stage), frontMatter, body });
   }
 
   async read(task: Task, stage: string): Promise<Artifact | null> {

@@ -85,7 +85,7 @@ export async function createTestConveyor(options: TestConveyorOptions = {}): Pro
     worker: { enabled: false, pollIntervalMs: 20, heartbeatIntervalMs: 50, backoffBaseMs: 10, backoffMaxMs: 50, ...((options.config?.worker as object) ?? {}) },
   };
   const logger = new RecordingLogger();
-  const artifacts = new InMemoryArtifactReader();
+  const artifacts = new InMemoryArtifactReader(options.pipeline);
   const agent = new FakeAgentRunner(options.agent, artifacts);
   const forge = new FakeForge();
   const tracker = new FakeTracker();
@@ -95,7 +95,8 @@ export async function createTestConveyor(options: TestConveyorOptions = {}): Pro
     config,
     plugins: options.plugins ?? [],
     logger,
-    env: { ...process.env },
+    // Only the test database URL: a developer's CONVEYOR_… shell variables must not change tests.
+    env: pgUrl ? { [PG_URL_ENV]: pgUrl } : {},
     ...(options.pipeline ? { pipeline: options.pipeline } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     bindings: (c) => {

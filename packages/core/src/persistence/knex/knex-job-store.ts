@@ -1,5 +1,5 @@
 import { inject, injectable } from 'tsyringe';
-import type { Job } from '../../domain.js';
+import type { Job, JobKind } from '../../domain.js';
 import type { Logger } from '../../logger.js';
 import type { ClaimClause } from '../../queue/claim-clause.js';
 import { CoreTokens, type Clock } from '../../tokens.js';
@@ -121,6 +121,10 @@ export class KnexJobStore implements JobStore {
       .andWhere('heartbeat_at', '<', staleBefore.getTime())
       .update({ status: 'queued', available_at: this.clock.now(), pid: null, host_id: null, error: 'lease expired' });
     return n === 1;
+  }
+
+  async cancelQueued(taskId: number, kind: JobKind, tx?: Tx): Promise<number> {
+    return this.#q(tx).where({ task_id: taskId, status: 'queued', kind }).update({ status: 'cancelled', finished_at: this.clock.now() });
   }
 
   async cancelForTask(taskId: number): Promise<number> {

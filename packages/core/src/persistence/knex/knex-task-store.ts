@@ -1,7 +1,7 @@
 import { inject, injectable } from 'tsyringe';
 import type { HumanVerdict, Task } from '../../domain.js';
 import { CoreTokens, type Clock } from '../../tokens.js';
-import type { Database } from '../database.js';
+import { rawRows, type Database } from '../database.js';
 import type { TaskStore, Tx } from '../ports.js';
 import { fromTask, num, toTask, date } from './rows.js';
 
@@ -24,7 +24,11 @@ export class KnexTaskStore implements TaskStore {
   }
 
   async findByIssue(repo: string, trackerIssueId: string, tx?: Tx): Promise<Task | null> {
-    const row = await this.#q(tx).where({ repo, tracker_issue_id: trackerIssueId }).first();
+    // The live task if there is one, else the newest ended one.
+    const row = await this.#q(tx)
+      .where({ repo, tracker_issue_id: trackerIssueId })
+      .orderByRaw(`CASE WHEN stage IN ('done', 'cancelled') THEN 1 ELSE 0 END, id DESC`)
+      .first();
     return row ? toTask(row) : null;
   }
 
@@ -47,12 +51,16 @@ export class KnexTaskStore implements TaskStore {
   }
 
   async insertIfAbsent(row: Omit<Task, 'id' | 'createdAt' | 'updatedAt'>, tx: Tx): Promise<Task | null> {
-    const inserted = await tx('tasks')
-      .insert(fromTask(row, this.clock.now()))
-      .onConflict(['repo', 'tracker_issue_id'])
-      .ignore()
-      .returning('*');
-    const first = (inserted as Record<string, unknown>[])[0];
+    const values = fromTask(row, this.clock.now());
+    const cols = Object.keys(values);
+    // ON CONFLICT on the partial index of live tasks: the racer that lost reads the
+    // winner's task instead of failing, on both databases.
+    const res = await tx.raw(
+      `INSERT INTO tasks (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')}) ` +
+        `ON CONFLICT (repo, tracker_issue_id) WHERE stage NOT IN ('done', 'cancelled') DO NOTHING RETURNING *`,
+      cols.map((c) => values[c]) as never,
+    );
+    const first = rawRows(this.db, res)[0];
     return first ? toTask(first) : null;
   }
 
@@ -82,7 +90,7 @@ export class KnexTaskStore implements TaskStore {
     id: number,
     from: string,
     to: string,
-    change: { reason: string; developerRetries?: { expected: number; next: number }; humanVerdict?: HumanVerdict | null },
+    change: { reason: string; developerRetries?: { expected: number; next: number }; humanVerdict?: HumanVerdict | null; endHumanReview?: boolean },
     tx: Tx,
   ): Promise<boolean> {
     const now = this.clock.now();
@@ -93,7 +101,7 @@ export class KnexTaskStore implements TaskStore {
       q.andWhere('developer_retries', change.developerRetries.expected);
     }
     if (change.humanVerdict !== undefined) patch.human_verdict = change.humanVerdict;
-    if (from === 'analysis' && to !== 'analysis') patch.human_review_ended_at = tx.raw('COALESCE(human_review_ended_at, ?)', [now]);
+    if (change.endHumanReview) patch.human_review_ended_at = tx.raw('COALESCE(human_review_ended_at, ?)', [now]);
     const n = await q.update(patch);
     if (n !== 1) return false;
     await tx('task_transitions').insert({ task_id: id, from_stage: from, to_stage: to, reason: change.reason, at: now });

@@ -5,7 +5,8 @@ import type { Migration } from '../migration.js';
  * SQLite and PostgreSQL compare and sort them the same way.
  *
  * The indexes that carry invariants sit next to their tables:
- * - `tasks_issue_unique`: one task per (repo, tracker issue); creation relies on it.
+ * - `tasks_issue_live_unique`: one live task per (repo, tracker issue); creation
+ *   relies on it. A done or cancelled task frees its issue for a fresh task.
  * - `jobs_one_active_per_task`: at most one queued/running job per task.
  * - `jobs_claim_order`: the claim walks this index in (available_at, id) order,
  *   so it never sorts the candidates (an `ORDER BY id` under a range on
@@ -35,10 +36,13 @@ export const coreInit: Migration = {
       t.string('tracker_message_id', 64).nullable();
       t.text('blocked_reason').nullable();
       t.bigInteger('blocked_at').nullable();
-      t.unique(['repo', 'tracker_issue_id'], { indexName: 'tasks_issue_unique' });
       t.unique(['repo', 'work_item_id'], { indexName: 'tasks_work_item_unique' });
       t.unique(['repo', 'branch'], { indexName: 'tasks_branch_unique' });
     });
+    await knex.raw(
+      `CREATE UNIQUE INDEX tasks_issue_live_unique ON tasks (repo, tracker_issue_id) WHERE stage NOT IN ('done', 'cancelled')`,
+    );
+    await knex.raw(`CREATE INDEX tasks_issue ON tasks (repo, tracker_issue_id, id)`);
     // The reconciler and reaper read live tasks only; this index keeps their
     // cost proportional to live tasks, not to all tasks ever made.
     await knex.raw(

@@ -1,0 +1,127 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+
+export interface RunProcessOptions {
+  command: string;
+  args?: readonly string[];
+  cwd: string;
+  env?: Record<string, string>;
+  /** Run through `/bin/sh -c` (a configured command line). */
+  shell?: boolean;
+  /** Kill the whole process group after this long. */
+  timeoutMs: number;
+  /** Aborting kills the whole process group. */
+  signal?: AbortSignal;
+  /** SIGTERM first, SIGKILL after this grace. */
+  killGraceMs?: number;
+  /** stdout and stderr are also appended here. */
+  logPath?: string | null;
+  /** Text written to the process's stdin, then closed. */
+  input?: string;
+  onSpawn?: (pid: number) => void | Promise<void>;
+}
+
+export interface ProcessResult {
+  pid: number | null;
+  /** null when the process ended by a signal (or never started). */
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  aborted: boolean;
+  stdout: string;
+  stderr: string;
+  /** Set when the process could not be started at all. */
+  spawnError: string | null;
+}
+
+/**
+ * Runs a command in its own process group, so a timeout or an abort kills the
+ * agent *and everything it spawned* (an agent's test runner, a dev server …),
+ * not just the direct child. SIGTERM first, SIGKILL after a grace.
+ */
+export async function runProcess(opts: RunProcessOptions): Promise<ProcessResult> {
+  let log: fs.WriteStream | null = null;
+  if (opts.logPath) {
+    fs.mkdirSync(path.dirname(opts.logPath), { recursive: true });
+    log = fs.createWriteStream(opts.logPath, { flags: 'a' });
+  }
+  const child = execa(opts.command, [...(opts.args ?? [])], {
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+    extendEnv: false,
+    shell: opts.shell ? '/bin/sh' : false,
+    detached: true,
+    reject: false,
+    stripFinalNewline: false,
+    input: opts.input ?? '',
+    buffer: { stdout: true, stderr: true },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const pid = child.pid ?? null;
+  child.stdout?.on('data', (d: Buffer) => log?.write(d));
+  child.stderr?.on('data', (d: Buffer) => log?.write(d));
+
+  let timedOut = false;
+  let aborted = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  const killGroup = (): void => {
+    if (pid === null) return;
+    signalGroup(pid, 'SIGTERM');
+    killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), opts.killGraceMs ?? 2_000);
+    killTimer.unref();
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup();
+  }, opts.timeoutMs);
+  timer.unref();
+  const onAbort = (): void => {
+    aborted = true;
+    killGroup();
+  };
+  if (opts.signal?.aborted) onAbort();
+  else opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+  try {
+    if (pid !== null) await opts.onSpawn?.(pid);
+    const res = await child;
+    // The direct child is gone; anything it left in its group goes with it.
+    if (pid !== null && (timedOut || aborted)) signalGroup(pid, 'SIGKILL');
+    const spawnError = pid === null || (res.failed && res.exitCode === undefined && !res.signal && !timedOut && !aborted) ? (res.shortMessage ?? 'failed to start') : null;
+    return {
+      pid,
+      exitCode: typeof res.exitCode === 'number' ? res.exitCode : null,
+      signal: res.signal ?? null,
+      timedOut,
+      aborted,
+      stdout: String(res.stdout ?? ''),
+      stderr: String(res.stderr ?? ''),
+      spawnError,
+    };
+  } finally {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onAbort);
+    await new Promise<void>((resolve) => (log ? log.end(resolve) : resolve()));
+    // leave killTimer running only if the group may still be alive; it is unref'd
+  }
+}
+
+/** Signals a whole process group; a group that is already gone is not an error. */
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
+/** True when a process with this pid exists (on this host). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
