@@ -35,6 +35,10 @@ import { TaskService } from './tasks/task-service.js';
 import { CoreTokens, systemClock, type Clock } from './tokens.js';
 import { Intake } from './intake.js';
 import { LogNotifier } from './ports/notifier.js';
+import { GitWorkspace } from './workspace/git-workspace.js';
+import { coreFinalizers } from './finalize/core-finalizers.js';
+import { prMergedGate } from './finalize/merge-gate-core.js';
+import { installTrackerSync } from './tracker-sync.js';
 
 export interface CreateConveyorOptions {
   /** Raw configuration (validated here) or an already resolved one. */
@@ -140,7 +144,17 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   c.registerSingleton(CoreTokens.Worker, Worker);
   c.registerSingleton(CoreTokens.Intake, Intake);
   c.register(CoreTokens.Notifier, { useValue: new LogNotifier(logger) });
-  for (const g of DEFAULT_GATES) gates.register(g);
+  const ports = c.resolve<Ports>(CoreTokens.Ports);
+  // Core's git workspace is the default; a plugin or the test kit may bind another.
+  const workspace = new GitWorkspace({
+    root: config.workspaces.root,
+    repos: config.repos,
+    pipeline,
+    author: { name: config.workspaces.gitAuthorName, email: config.workspaces.gitAuthorEmail },
+    logger,
+  });
+  c.register(CoreTokens.Workspace, { useValue: workspace });
+  c.register(CoreTokens.ArtifactReader, { useValue: workspace });
   options.bindings?.(c);
 
   const store: Stores = {
@@ -151,6 +165,11 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     inbox: c.resolve(CoreTokens.InboxStore),
     leases: c.resolve(CoreTokens.LeaseStore),
   };
+
+  for (const g of DEFAULT_GATES) gates.register(g);
+  gates.register(prMergedGate({ ports, tasks: store.tasks, events }));
+  for (const f of coreFinalizers({ ports, tasks: store.tasks, pipeline, config, logger })) finalizers.add(f);
+  installTrackerSync({ events, ports, tasks: store.tasks, agentRuns: store.agentRuns, config, pipeline, logger });
 
   for (const plugin of ordered) {
     const ctx = createPluginContext(plugin.name, { instanceConfig: config, logger, container: c, stores: store, events, gates, clauses, hooks, finalizers, extensions });

@@ -44,6 +44,12 @@ export interface Task {
   trackerMessageId: string | null;
   blockedReason: string | null;
   blockedAt: Date | null;
+  /** The forge's pull request for the branch, once opened. */
+  prNumber: number | null;
+  prUrl: string | null;
+  /** INITIATED marker of the irreversible merge. */
+  mergeInitiatedAt: Date | null;
+  mergedAt: Date | null;
 }
 
 export interface Job {

@@ -52,6 +52,7 @@ export * from './ports/notifier.js';
 export * from './ports/tracker.js';
 export * from './ports/workspace.js';
 export * from './ports/ports.js';
+export * from './ports/canceller.js';
 
 export * from './queue/claim-clause.js';
 export * from './queue/claim-clause-registry.js';
@@ -68,3 +69,12 @@ export * from './tasks/task-service.js';
 
 export * from './util/safe-loop.js';
 export * from './util/process-group.js';
+export * from './usage/usage.js';
+export * from './workspace/git.js';
+export * from './workspace/git-workspace.js';
+export * from './workspace/front-matter.js';
+export * from './util/keyed-mutex.js';
+export * from './finalize/core-finalizers.js';
+export * from './finalize/merge-gate-core.js';
+export * from './tracker-sync.js';
+export * from './persistence/migrations/core-0002-pull-requests.js';

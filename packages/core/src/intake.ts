@@ -8,6 +8,7 @@ import { firstStage, type Pipeline } from './pipeline/pipeline.js';
 import type { AdvanceOutcome, StageEngine } from './pipeline/stage-engine.js';
 import type { CreateTaskResult, TaskService } from './tasks/task-service.js';
 import { CoreTokens } from './tokens.js';
+import type { Ports } from './ports/ports.js';
 
 /**
  * Intake: what external events mean, as domain commands. Webhook routes verify and
@@ -25,6 +26,7 @@ export class Intake {
     @inject(CoreTokens.Pipeline) private readonly pipeline: Pipeline,
     @inject(CoreTokens.Events) private readonly events: EventBus,
     @inject(CoreTokens.Logger) private readonly logger: Logger,
+    @inject(CoreTokens.Ports) private readonly ports: Ports,
   ) {}
 
   /** "To Analyse": the only entry point. Idempotent per (repo, tracker issue). */
@@ -62,6 +64,23 @@ export class Intake {
     await this.tasks.setHumanVerdict(task.id, task.stage, 'rejected');
     const relaunched = await this.relaunchAnalyst(task.id, `Rejected by a person.${comment ? ` Their words:\n${comment}` : ''}`);
     return { kind: relaunched ? 'relaunched' : 'ignored' };
+  }
+
+  /**
+   * STOP (the tracker status or `POST /tasks/:id/stop`): stamps the request once.
+   * Applying it (killing the agent, cancelling jobs, removing the branch) is the
+   * cancel plugin's; without it the request is recorded and logged, nothing else.
+   */
+  async requestStop(taskId: number): Promise<{ firstRequest: boolean; applied: boolean; detail: string }> {
+    const task = await this.#task(taskId);
+    const firstRequest = await this.tasks.requestCancel(task.id);
+    const canceller = this.ports.canceller();
+    if (!canceller) {
+      this.logger.info({ taskId, workItem: task.workItemId, firstRequest }, 'stop requested; the cancel plugin is not enabled, so nothing is cancelled');
+      return { firstRequest, applied: false, detail: 'recorded; enable the cancel plugin to apply STOP' };
+    }
+    const applied = await canceller.cancel(task, { firstRequest });
+    return { firstRequest, applied: applied.applied, detail: applied.detail };
   }
 
   /**

@@ -46,6 +46,8 @@ export const CoreTokens = Object.freeze({
   Notifier: Symbol.for('conveyor.port.Notifier'),
   AgentRunner: Symbol.for('conveyor.port.AgentRunner'),
   Workspace: Symbol.for('conveyor.port.Workspace'),
+  /** `Canceller`: applies STOP (the cancel plugin). */
+  Canceller: Symbol.for('conveyor.port.Canceller'),
   ArtifactReader: Symbol.for('conveyor.port.ArtifactReader'),
   PromptBuilder: Symbol.for('conveyor.PromptBuilder'),
   /** `Ports`: lazy access to the optional ports above. */

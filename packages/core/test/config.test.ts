@@ -56,7 +56,7 @@ test('errors name the path, what was expected and what was found, all at once', 
 
 test('an unknown key and an unknown plugin section are errors listing the known keys', () => {
   const issues = issuesOf(() => resolveConfig({ workr: {}, plugins: { 'serial-gat': {} } }, [serialGate], { env: {} }));
-  assert.ok(issues.some((i) => i.path === 'workr' && i.expected.startsWith('no such key (known keys: instance, database, worker')));
+  assert.ok(issues.some((i) => i.path === 'workr' && i.expected.startsWith('no such key (known keys: instance, database, host, workspaces, worker')));
   assert.ok(issues.some((i) => i.path === 'plugins.serial-gat' && i.expected.includes('serial-gate')));
 });
 

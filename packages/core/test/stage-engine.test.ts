@@ -33,6 +33,10 @@ async function taskAt(kit: TestConveyor, stage: string, id = 'i1') {
   const run = await kit.conveyor.store.agentRuns.start({ jobId: job.id, taskId: task.id, stage, role: 'x', attempt: 0, pid: 1 });
   await kit.conveyor.store.agentRuns.recordExit(run.id, { exitCode: 0, result: 'ok', usage: null, logPath: null });
   kit.artifacts.put(task, stage, passingArtifacts(stage));
+  if (stage === 'deploy') {
+    const pr = await kit.forge.ensurePullRequest({ repo: task.repo, head: task.branch, base: 'main', title: task.title, body: '' });
+    await kit.conveyor.store.tasks.setPullRequest(task.id, pr.number, pr.url);
+  }
   return (await kit.conveyor.store.tasks.get(task.id))!;
 }
 

@@ -50,8 +50,30 @@ export const PipelineConfigSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+export const HostSchema = Type.Object(
+  {
+    address: Type.String({ default: '127.0.0.1', description: 'Address the HTTP server listens on.' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 3700, description: 'Port of the HTTP server (0 = any free port).' }),
+    bodyLimitBytes: Int(1048576, 'Largest request body accepted; larger → 413.', 1),
+    token: Type.Optional(Type.String({ secret: true, minLength: 16, description: 'Bearer token for mutating API routes; without it a random one is kept in `<dataDir>/token` (mode 0600).' })),
+    shutdownGraceMs: Int(30000, 'On SIGINT/SIGTERM, how long running jobs may finish.'),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const WorkspacesSchema = Type.Object(
+  {
+    root: Type.String({ default: '.conveyor/workspaces', description: 'Where bare mirrors and task worktrees live.' }),
+    gitAuthorName: Type.String({ default: 'Conveyor', description: 'Author of the commits Conveyor makes.' }),
+    gitAuthorEmail: Type.String({ default: 'conveyor@localhost', description: 'Author e-mail of the commits Conveyor makes.' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const RepoSchema = Type.Object(
   {
+    url: Type.Optional(Type.String({ minLength: 1, description: 'Clone URL or path of the origin repository.' })),
+    testCommand: Type.Optional(Type.String({ minLength: 1, description: 'The repo\'s test command (local CI, merge-gate re-test).' })),
     workItemPrefix: Type.Optional(Type.String({ pattern: '^[A-Za-z][A-Za-z0-9]*$', description: 'Work item prefix of this repo (`ORCH`).' })),
     mainBranch: Type.String({ default: 'main', description: 'The branch Conveyor never pushes to directly.' }),
     protectedBranches: Type.Array(Type.String(), { default: [], description: 'More branches Conveyor never deletes or force-pushes.' }),
@@ -87,6 +109,8 @@ export const CoreConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     database: DatabaseSchema,
+    host: HostSchema,
+    workspaces: WorkspacesSchema,
     worker: WorkerSchema,
     pipeline: PipelineConfigSchema,
     workItemPrefix: Type.String({ default: 'ET', pattern: '^[A-Za-z][A-Za-z0-9]*$', description: 'Default work item prefix.' }),

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { AgentRun, CiState, CiStatus, HumanVerdict, Job, JobKind, Task, TokenUsage } from '../domain.js';
 import type { ClaimClause } from '../queue/claim-clause.js';
+import type { NewTaskRow } from './knex/rows.js';
 
 /**
  * Persistence ports. One knex implementation (`Knex*Store`) runs on SQLite and
@@ -32,7 +33,7 @@ export interface TaskStore {
    * Inserts the task unless a live one exists for (repo, tracker issue); never throws on
    * that conflict. Returns the inserted row, or null when another creator won.
    */
-  insertIfAbsent(row: Omit<Task, 'id' | 'createdAt' | 'updatedAt'>, tx: Tx): Promise<Task | null>;
+  insertIfAbsent(row: NewTaskRow, tx: Tx): Promise<Task | null>;
   workItemTaken(repo: string, workItemId: string, tx: Tx): Promise<boolean>;
   branchTaken(repo: string, branch: string, tx: Tx): Promise<boolean>;
   /** Takes the next number of the (repo, prefix) counter. */
@@ -53,6 +54,12 @@ export interface TaskStore {
   /** Starts the human-review clock once; true only for the call that started it. */
   startHumanReview(id: number, stage: string): Promise<boolean>;
   markBranchCut(id: number): Promise<boolean>;
+  setPullRequest(id: number, number: number, url: string): Promise<void>;
+  /** Writes the INITIATED marker before a merge; true only for the first writer. */
+  markMergeInitiated(id: number): Promise<boolean>;
+  markMerged(id: number): Promise<boolean>;
+  /** Stamps `cancel_requested_at`; true only for the first request. */
+  requestCancel(id: number): Promise<boolean>;
   setTrackerMessageId(id: number, messageId: string | null): Promise<void>;
   transitions(id: number): Promise<{ from: string; to: string; reason: string; at: Date }[]>;
   countByStage(): Promise<Record<string, number>>;

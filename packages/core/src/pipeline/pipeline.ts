@@ -30,7 +30,7 @@ export const DEFAULT_PIPELINE: Pipeline = deepFreezePipeline({
     { name: 'review', agent: 'reviewer', exitGates: ['agent_succeeded', 'review_approved'], rollbackTo: { review_approved: 'development' } },
     { name: 'testing', agent: 'tester', exitGates: ['agent_succeeded', 'tests_passed'], rollbackTo: { tests_passed: 'development' } },
     { name: 'deploy-staging', agent: 'deployer', exitGates: ['agent_succeeded', 'staging_deployed'] },
-    { name: 'deploy', agent: 'deployer', exitGates: ['agent_succeeded', 'deploy_status'] },
+    { name: 'deploy', agent: 'deployer', exitGates: ['agent_succeeded', 'deploy_status', 'pr_merged'], rollbackTo: { pr_merged: 'development' } },
     { name: 'done', exitGates: [] },
   ],
 });

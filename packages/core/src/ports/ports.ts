@@ -7,6 +7,7 @@ import type { NotifierPort } from './notifier.js';
 import type { TrackerPort } from './tracker.js';
 import type { WorkspacePort } from './workspace.js';
 import type { PromptBuilder } from '../queue/prompt.js';
+import type { Canceller } from './canceller.js';
 
 /**
  * Optional ports, looked up lazily in the instance's container: an integration
@@ -34,6 +35,9 @@ export class Ports {
   }
   workspace(): WorkspacePort | null {
     return this.#get(CoreTokens.Workspace);
+  }
+  canceller(): Canceller | null {
+    return this.#get(CoreTokens.Canceller);
   }
   promptBuilder(): PromptBuilder | null {
     return this.#get(CoreTokens.PromptBuilder);

@@ -1,12 +1,22 @@
 import type { Task } from '../domain.js';
 
+export interface CommitResult {
+  /** Head of the task branch after the push. */
+  sha: string;
+  /** False when there was nothing new to commit (the push still ran). */
+  committed: boolean;
+}
+
 /**
- * Prepares the directory an agent works in. Core's git workspace manager implements
- * it (bare mirror + one worktree per task branch); tests use a temp directory.
+ * Prepares the directory an agent works in and carries its result to the remote.
+ * Core's `GitWorkspace` implements it (bare mirror + one worktree per task branch);
+ * tests use a temp directory.
  */
 export interface WorkspacePort {
-  /** Fetches, checks out the task branch and returns the worktree path. */
+  /** Fetches, checks out the task branch at its remote state and returns the worktree path. */
   prepare(task: Task): Promise<string>;
+  /** Fetches, makes sure the worktree is on the task branch, commits everything and pushes the task branch (never forced, never main). */
+  commitAndPush?(task: Task, message: string): Promise<CommitResult>;
   /** Removes the task's worktree (done, cancelled). */
   cleanup(task: Task): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import { ConveyorError } from '../errors.js';
 import type { AgentRun, Job, Task } from '../domain.js';
 import type { AgentRunResult } from '../ports/agent-runner.js';
+import type { PullRequest } from '../ports/forge.js';
 
 export interface FinalizeContext {
   task: Task;
@@ -8,6 +9,8 @@ export interface FinalizeContext {
   run: AgentRun;
   result: AgentRunResult;
   worktree: string;
+  /** Filled by earlier finalizers for later ones (the pushed head, the PR). */
+  state: { headSha: string | null; pullRequest: PullRequest | null };
 }
 
 /**

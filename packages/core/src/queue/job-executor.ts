@@ -115,9 +115,10 @@ export class JobExecutor {
       return;
     }
     const finalRun = (await this.agentRuns.forJobAttempt(job.id, job.attempt)) ?? run;
+    const state = { headSha: null, pullRequest: null };
     for (const f of this.finalizers.list()) {
       try {
-        await f.run({ task, job, run: finalRun, result, worktree });
+        await f.run({ task, job, run: finalRun, result, worktree, state });
       } catch (err) {
         await this.finisher.failTransient(job, `finalizer ${f.name}: ${toError(err).message}`);
         return;

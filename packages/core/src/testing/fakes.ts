@@ -8,7 +8,7 @@ import { DEFAULT_PIPELINE, stageIndex, type Pipeline } from '../pipeline/pipelin
 import type { CombinedStatus, ForgePort, PullRequest } from '../ports/forge.js';
 import type { Notification, NotifierPort } from '../ports/notifier.js';
 import type { TrackerPort, TrackerRef } from '../ports/tracker.js';
-import type { WorkspacePort } from '../ports/workspace.js';
+import type { CommitResult, WorkspacePort } from '../ports/workspace.js';
 
 export type ScriptedRun = Partial<AgentRunResult> & {
   /** Front matter + body written as the stage's artefact when the run succeeds. */
@@ -149,9 +149,22 @@ export class RecordingNotifier implements NotifierPort {
   }
 }
 
-/** One temp directory per task; no git (core's git workspace is tested on its own). */
+/**
+ * One temp directory per task; no git (core's `GitWorkspace` is tested on its own).
+ * `commitAndPush` hands out a fresh fake sha per push and reports it to `onPush`
+ * (the test kit moves the fake forge's branch head there).
+ */
 export class TempWorkspace implements WorkspacePort {
   readonly root = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-ws-'));
+  readonly pushes: { taskId: number; branch: string; sha: string; message: string }[] = [];
+  onPush: ((task: Task, sha: string) => void) | null = null;
+
+  async commitAndPush(task: Task, message: string): Promise<CommitResult> {
+    const sha = `fake${String(this.pushes.length + 1).padStart(4, '0')}${task.id}`;
+    this.pushes.push({ taskId: task.id, branch: task.branch, sha, message });
+    this.onPush?.(task, sha);
+    return { sha, committed: true };
+  }
   async prepare(task: Task): Promise<string> {
     const dir = path.join(this.root, task.branch.replace(/[^a-zA-Z0-9._-]/g, '_'));
     fs.mkdirSync(dir, { recursive: true });

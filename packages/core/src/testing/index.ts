@@ -6,3 +6,4 @@
 export * from './fakes.js';
 export * from './recording.js';
 export * from './test-conveyor.js';
+export * from './git-fixtures.js';

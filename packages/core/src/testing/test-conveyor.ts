@@ -91,6 +91,7 @@ export async function createTestConveyor(options: TestConveyorOptions = {}): Pro
   const tracker = new FakeTracker();
   const notifier = new RecordingNotifier();
   const workspace = new TempWorkspace();
+  workspace.onPush = (task, sha) => forge.setHead(task.repo, task.branch, sha);
   const conveyor = await createConveyor({
     config,
     plugins: options.plugins ?? [],

@@ -3,7 +3,7 @@ import type { HumanVerdict, Task } from '../../domain.js';
 import { CoreTokens, type Clock } from '../../tokens.js';
 import { rawRows, type Database } from '../database.js';
 import type { TaskStore, Tx } from '../ports.js';
-import { fromTask, num, toTask, date } from './rows.js';
+import { fromTask, num, toTask, date, type NewTaskRow } from './rows.js';
 
 const TERMINAL = ['done', 'cancelled'];
 
@@ -50,7 +50,7 @@ export class KnexTaskStore implements TaskStore {
     return (await q).map(toTask);
   }
 
-  async insertIfAbsent(row: Omit<Task, 'id' | 'createdAt' | 'updatedAt'>, tx: Tx): Promise<Task | null> {
+  async insertIfAbsent(row: NewTaskRow, tx: Tx): Promise<Task | null> {
     const values = fromTask(row, this.clock.now());
     const cols = Object.keys(values);
     // ON CONFLICT on the partial index of live tasks: the racer that lost reads the
@@ -135,6 +135,24 @@ export class KnexTaskStore implements TaskStore {
   async markBranchCut(id: number): Promise<boolean> {
     const n = await this.#q().where({ id, branch_cut: false }).update({ branch_cut: true, updated_at: this.clock.now() });
     return n === 1;
+  }
+
+  async requestCancel(id: number): Promise<boolean> {
+    const now = this.clock.now();
+    const n = await this.#q().where({ id }).whereNull('cancel_requested_at').update({ cancel_requested_at: now, updated_at: now });
+    return n === 1;
+  }
+
+  async setPullRequest(id: number, number: number, url: string): Promise<void> {
+    await this.#q().where({ id }).update({ pr_number: number, pr_url: url });
+  }
+
+  async markMergeInitiated(id: number): Promise<boolean> {
+    return (await this.#q().where({ id }).whereNull('merge_initiated_at').update({ merge_initiated_at: this.clock.now() })) === 1;
+  }
+
+  async markMerged(id: number): Promise<boolean> {
+    return (await this.#q().where({ id }).whereNull('merged_at').update({ merged_at: this.clock.now() })) === 1;
   }
 
   async setTrackerMessageId(id: number, messageId: string | null): Promise<void> {

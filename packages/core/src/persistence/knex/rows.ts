@@ -34,10 +34,16 @@ export function toTask(r: Row): Task {
     trackerMessageId: strOrNull(r.tracker_message_id),
     blockedReason: strOrNull(r.blocked_reason),
     blockedAt: dateOrNull(r.blocked_at),
+    prNumber: numOrNull(r.pr_number),
+    prUrl: strOrNull(r.pr_url),
+    mergeInitiatedAt: dateOrNull(r.merge_initiated_at),
+    mergedAt: dateOrNull(r.merged_at),
   };
 }
 
-export function fromTask(t: Omit<Task, 'id' | 'createdAt' | 'updatedAt'>, now: number): Row {
+export type NewTaskRow = Omit<Task, 'id' | 'createdAt' | 'updatedAt' | 'prNumber' | 'prUrl' | 'mergeInitiatedAt' | 'mergedAt'>;
+
+export function fromTask(t: NewTaskRow, now: number): Row {
   return {
     repo: t.repo,
     tracker_issue_id: t.trackerIssueId,

@@ -1,4 +1,5 @@
 import type { Migration } from '../migration.js';
+import { corePullRequests } from './core-0002-pull-requests.js';
 
 /**
  * Core tables. Timestamps are epoch milliseconds (bigint) on both databases, so
@@ -155,4 +156,4 @@ export const coreInit: Migration = {
   },
 };
 
-export const coreMigrations: readonly Migration[] = [coreInit];
+export const coreMigrations: readonly Migration[] = [coreInit, corePullRequests];

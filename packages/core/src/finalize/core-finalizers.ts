@@ -1,0 +1,75 @@
+import type { ConveyorConfig } from '../config/resolve-config.js';
+import type { Logger } from '../logger.js';
+import type { TaskStore } from '../persistence/ports.js';
+import { artifactPath } from '../ports/artifact-reader.js';
+import type { Ports } from '../ports/ports.js';
+import { stageIndex, type Pipeline } from '../pipeline/pipeline.js';
+import type { Finalizer } from '../queue/finalizers.js';
+import { finishLine } from '../usage/usage.js';
+
+export interface CoreFinalizerDeps {
+  ports: Ports;
+  tasks: TaskStore;
+  pipeline: Pipeline;
+  config: ConveyorConfig;
+  logger: Logger;
+}
+
+/**
+ * Core's finalization, in the order of spec 01 §5 (after the exit code and usage
+ * are recorded): commit and push the branch, open or update the PR, post the
+ * tracker's finish comment. Each step is skipped when its port is not bound.
+ * A failing push or PR throws (the attempt is retried: an unpushed stage is not
+ * finished); a failing comment is logged only (people miss a line, nothing breaks).
+ */
+export function coreFinalizers(d: CoreFinalizerDeps): Finalizer[] {
+  return [
+    {
+      plugin: 'core',
+      name: 'commit-and-push',
+      async run(ctx) {
+        const ws = d.ports.workspace();
+        if (!ws?.commitAndPush) return;
+        const message = `${ctx.job.role ?? 'agent'}: ${ctx.task.workItemId} ${ctx.job.stage}\n\n${ctx.task.title}`;
+        const out = await ws.commitAndPush(ctx.task, message);
+        ctx.state.headSha = out.sha;
+      },
+    },
+    {
+      plugin: 'core',
+      name: 'pull-request',
+      async run(ctx) {
+        const forge = d.ports.forge();
+        if (!forge || !ctx.state.headSha) return;
+        const base = d.config.repos[ctx.task.repo]?.mainBranch ?? 'main';
+        const pr = await forge.ensurePullRequest({
+          repo: ctx.task.repo,
+          head: ctx.task.branch,
+          base,
+          title: `${ctx.task.workItemId}: ${ctx.task.title}`,
+          body: `Carried by Conveyor through the pipeline.\n\n${ctx.task.description}`.trim(),
+        });
+        ctx.state.pullRequest = pr;
+        if (ctx.task.prNumber !== pr.number) await d.tasks.setPullRequest(ctx.task.id, pr.number, pr.url);
+      },
+    },
+    {
+      plugin: 'core',
+      name: 'finish-comment',
+      async run(ctx) {
+        const tracker = d.ports.tracker();
+        if (!tracker) return;
+        const lines = [finishLine(ctx.job.role ?? 'agent', ctx.run.usage)];
+        const file = artifactPath(ctx.task.workItemId, stageIndex(d.pipeline, ctx.job.stage), ctx.job.stage);
+        const forge = d.ports.forge();
+        if (forge && ctx.state.headSha) lines.push(`Artefact: ${forge.publicUrl(ctx.task.repo, file, ctx.task.branch)}`);
+        if (ctx.state.pullRequest) lines.push(`PR: ${ctx.state.pullRequest.url}`);
+        try {
+          await tracker.addComment({ repo: ctx.task.repo, trackerIssueId: ctx.task.trackerIssueId }, lines.join('\n'));
+        } catch (err) {
+          d.logger.warn({ taskId: ctx.task.id, err }, 'finish comment failed; continuing');
+        }
+      },
+    },
+  ];
+}

@@ -1,0 +1,38 @@
+import type { EventBus } from '../events/event-bus.js';
+import type { TaskStore } from '../persistence/ports.js';
+import type { Ports } from '../ports/ports.js';
+import { fail, pass, pending, type GateDefinition } from '../pipeline/gate.js';
+
+/**
+ * `pr_merged`, the last gate of `deploy → done`: the irreversible merge, claimed
+ * by the INITIATED marker first. Already merged (a re-drive after a crash, or a
+ * merge done by hand) short-circuits to pass. Never run in read-only evaluation.
+ */
+export function prMergedGate(d: { ports: Ports; tasks: TaskStore; events: EventBus }): GateDefinition {
+  return {
+    name: 'pr_merged',
+    description: "The task's pull request is merged into main (merging it if needed).",
+    sideEffects: true,
+    async check(ctx) {
+      const task = ctx.task;
+      if (task.mergedAt) return pass();
+      const forge = d.ports.forge();
+      if (!forge) return pending('no forge is bound to merge the pull request');
+      if (task.prNumber === null) return fail('the task has no pull request to merge');
+      const pr = await forge.getPullRequest(task.repo, task.prNumber);
+      if (!pr) return fail(`pull request #${task.prNumber} not found on the forge`);
+      if (!pr.merged) {
+        await d.tasks.markMergeInitiated(task.id);
+        try {
+          await forge.mergePullRequest(task.repo, task.prNumber);
+        } catch (err) {
+          return fail(`merging #${task.prNumber} failed: ${(err as Error).message}`, (err as Error).message);
+        }
+      }
+      if (await d.tasks.markMerged(task.id)) {
+        d.events.emit('merge.completed', { taskId: task.id, repo: task.repo, sha: (await forge.getPullRequest(task.repo, task.prNumber))?.headSha ?? null });
+      }
+      return pass();
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import { execa } from 'execa';
+import { ConveyorError } from '../errors.js';
+
+export class GitError extends Error {
+  readonly code = 'CONVEYOR_GIT';
+  constructor(
+    message: string,
+    readonly stderr: string,
+    readonly exitCode: number | null,
+  ) {
+    super(message);
+    this.name = 'GitError';
+  }
+}
+
+export interface GitOptions {
+  cwd: string;
+  env?: Record<string, string>;
+  /** Resolve with the failure instead of throwing (probing commands). */
+  allowFailure?: boolean;
+}
+
+export interface GitResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/** Runs git without a terminal prompt; a non-zero exit throws a `GitError` quoting the command. */
+export async function git(args: readonly string[], opts: GitOptions): Promise<GitResult> {
+  const res = await execa('git', [...args], {
+    cwd: opts.cwd,
+    reject: false,
+    env: { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...opts.env },
+    stdin: 'ignore',
+  });
+  const out = { stdout: String(res.stdout ?? '').trim(), stderr: String(res.stderr ?? '').trim(), exitCode: res.exitCode ?? -1 };
+  if (out.exitCode !== 0 && !opts.allowFailure) {
+    throw new GitError(`git ${args.join(' ')} failed (exit ${out.exitCode}): ${out.stderr || out.stdout}`, out.stderr, res.exitCode ?? null);
+  }
+  return out;
+}
+
+/**
+ * The git-safety rule in one place: Conveyor never pushes to, force-pushes or
+ * deletes the main branch or a protected branch. Checked in code before git runs,
+ * so a misconfigured remote hook cannot be the only guard.
+ */
+export function assertTaskBranch(branch: string, repo: { mainBranch: string; protectedBranches: readonly string[] }): void {
+  const name = branch.replace(/^refs\/heads\//, '');
+  if (name === repo.mainBranch || repo.protectedBranches.includes(name) || name === 'HEAD' || name === '') {
+    throw new ConveyorError('CONVEYOR_INPUT_INVALID', `refusing to push to or delete "${name}": it is the main or a protected branch`);
+  }
+}
+
+/** A filesystem-safe key for a repo or branch name (`acme/app` → `acme_app`). */
+export function sanitizeKey(name: string): string {
+  const key = name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[.]+/, '_');
+  if (!key || key === '.' || key === '..') throw new ConveyorError('CONVEYOR_INPUT_INVALID', `cannot make a workspace key from "${name}"`);
+  return key;
+}

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createTestConveyor, testDatabases } from '../src/testing/index.js';
+import { passingArtifacts } from './helpers.js';
+
+for (const dialect of testDatabases()) {
+  const t0 = `[${dialect}]`;
+
+  test(`${t0} an agent's finish: exit and usage recorded, then push, then PR, then the tracker comment, then advance`, async (t) => {
+    const kit = await createTestConveyor({ dialect, config: { worker: { enabled: true } }, agent: (req) => ({ artifact: { frontMatter: passingArtifacts(req.stage) } }) });
+    t.after(() => kit.cleanup());
+    const order: string[] = [];
+    kit.conveyor.events.on('agent.finished', () => void order.push('agent.finished'));
+    kit.conveyor.events.on('job.finished', () => void order.push(`job.finished(push=${kit.workspace.pushes.length},pr=${kit.forge.pulls.length},comments=${kit.tracker.comments.length})`));
+    await kit.conveyor.start();
+    const { task } = await kit.conveyor.intake.startPipeline({ repo: 'acme/app', trackerIssueId: 'PL-1', title: 'Fix login' });
+    await kit.events.waitFor('human.approval_needed');
+    // start comment (analyst started), finish comment, then the approval request.
+    assert.deepEqual(order, ['agent.finished', 'job.finished(push=1,pr=1,comments=2)']);
+    assert.equal(kit.workspace.pushes[0]!.message, 'analyst: ET-001 analysis\n\nFix login');
+    const pr = kit.forge.pulls[0]!;
+    assert.deepEqual([pr.head, pr.base, pr.headSha], ['et-001-fix-login', 'main', kit.workspace.pushes[0]!.sha]);
+    const saved = (await kit.conveyor.store.tasks.get(task.id))!;
+    assert.equal(saved.prNumber, 1);
+    const comments = kit.tracker.comments.map((c) => c.body);
+    assert.match(comments[0]!, /the analyst started on ET-001/);
+    assert.match(comments[1]!, /^Analyst done · 6\.3k in \/ 300 out · \$0\.01\nArtefact: fake:\/\/acme\/app\/src\/et-001-fix-login\/docs\/pipeline\/ET-001\/01-analysis\.md\nPR: fake:\/\/acme\/app\/pulls\/1$/);
+    assert.match(comments[2]!, /Move the issue to "Approved"/);
+    assert.deepEqual(kit.tracker.statuses.map((s) => s.status), ['In Review']);
+  });
+
+  test(`${t0} deploy → done merges the PR once (INITIATED first), sets Done and posts the cost summary`, async (t) => {
+    const kit = await createTestConveyor({ dialect, config: { worker: { enabled: true } }, agent: (req) => ({ artifact: { frontMatter: passingArtifacts(req.stage) } }) });
+    t.after(() => kit.cleanup());
+    kit.conveyor.events.on('human.approval_needed', ({ task }) => void kit.conveyor.intake.humanVerdict(task.id, 'approved'));
+    kit.conveyor.events.on('job.finished', async ({ job }) => {
+      if (job.stage !== 'development') return;
+      const task = (await kit.conveyor.store.tasks.get(job.taskId))!;
+      const sha = (await kit.forge.branchHeadSha(task.repo, task.branch))!;
+      await kit.conveyor.intake.ciStatus({ repo: task.repo, sha, branch: task.branch, context: 'ci', state: 'success', targetUrl: null });
+    });
+    await kit.conveyor.start();
+    const { task } = await kit.conveyor.intake.startPipeline({ repo: 'acme/app', trackerIssueId: 'PL-2', title: 'Ship it' });
+    await kit.events.waitFor('task.done', () => true, 20_000);
+    const done = (await kit.conveyor.store.tasks.get(task.id))!;
+    assert.ok(done.mergeInitiatedAt && done.mergedAt && done.mergeInitiatedAt <= done.mergedAt);
+    assert.equal(kit.forge.pulls.length, 1, 'one PR for the whole task');
+    assert.equal(kit.forge.pulls[0]!.merged, true);
+    assert.equal(kit.events.of('merge.completed').length, 1);
+    assert.deepEqual(kit.tracker.statuses.map((s) => s.status), ['In Review', 'Awaiting Deploy', 'Done']);
+    const summary = kit.tracker.comments.at(-1)!.body;
+    assert.match(summary, /^ET-001 cost summary\n- Analyst ×1: .*\n- Architect ×1/);
+    assert.match(summary, /- Deployer ×2: /);
+    assert.match(summary, /Total: 44\.1k in \(35\.7k cached\) \/ 2\.1k out · \$0\.09$/);
+  });
+
+  test(`${t0} a PR that is already merged short-circuits the merge (an idempotent re-drive)`, async (t) => {
+    const kit = await createTestConveyor({ dialect });
+    t.after(() => kit.cleanup());
+    const { task } = await kit.conveyor.intake.startPipeline({ repo: 'r', trackerIssueId: '1', title: 't' });
+    const pr = await kit.forge.ensurePullRequest({ repo: 'r', head: task.branch, base: 'main', title: 't', body: '' });
+    await kit.forge.mergePullRequest('r', pr.number);
+    await kit.conveyor.store.tasks.setPullRequest(task.id, pr.number, pr.url);
+    let merges = 0;
+    const original = kit.forge.mergePullRequest.bind(kit.forge);
+    kit.forge.mergePullRequest = async (...a) => {
+      merges++;
+      return original(...a);
+    };
+    const gate = kit.conveyor.gates.get('pr_merged');
+    const res = await gate.check({ task: (await kit.conveyor.store.tasks.get(task.id))!, stage: 'deploy', finishedAgent: null, readOnly: false, artifacts: kit.artifacts, agentRuns: kit.conveyor.store.agentRuns, ciStatuses: kit.conveyor.store.ciStatuses, forge: kit.forge, logger: kit.logger });
+    assert.equal(res.verdict, 'pass');
+    assert.equal(merges, 0);
+    assert.ok((await kit.conveyor.store.tasks.get(task.id))!.mergedAt);
+  });
+}
