@@ -78,3 +78,5 @@ export * from './finalize/core-finalizers.js';
 export * from './finalize/merge-gate-core.js';
 export * from './tracker-sync.js';
 export * from './persistence/migrations/core-0002-pull-requests.js';
+export * from './agent/claude-result.js';
+export type { Knex } from 'knex';

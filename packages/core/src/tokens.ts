@@ -38,6 +38,8 @@ export const CoreTokens = Object.freeze({
   JobFinisher: Symbol.for('conveyor.JobFinisher'),
   JobExecutor: Symbol.for('conveyor.JobExecutor'),
   Worker: Symbol.for('conveyor.Worker'),
+  /** `TrackerSync`: ordered tracker updates (the approval request). */
+  TrackerSync: Symbol.for('conveyor.TrackerSync'),
   /** `Intake`: what external events mean (§6). */
   Intake: Symbol.for('conveyor.Intake'),
   /** Ports bound by integration plugins. */

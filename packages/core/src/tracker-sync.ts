@@ -5,6 +5,7 @@ import type { AgentRunStore, TaskStore } from './persistence/ports.js';
 import { artifactPath } from './ports/artifact-reader.js';
 import type { Ports } from './ports/ports.js';
 import type { TrackerRef } from './ports/tracker.js';
+import type { Task } from './domain.js';
 import { stageIndex, type Pipeline } from './pipeline/pipeline.js';
 import { formatCostSummary, summarizeCosts } from './usage/usage.js';
 
@@ -25,7 +26,7 @@ export interface TrackerSyncDeps {
  * blocked (the reason). These are observers: a tracker that is down costs a line
  * in the log, never a stage. Also removes the task's worktree at done.
  */
-export function installTrackerSync(d: TrackerSyncDeps): void {
+export function installTrackerSync(d: TrackerSyncDeps): TrackerSync {
   const s = d.config.statuses;
   const first = d.pipeline.stages[0]!.name;
   const ref = (t: { repo: string; trackerIssueId: string }): TrackerRef => ({ repo: t.repo, trackerIssueId: t.trackerIssueId });
@@ -37,14 +38,6 @@ export function installTrackerSync(d: TrackerSyncDeps): void {
     if (task) await tracker()!.addComment(ref(task), `Conveyor: the ${job.role ?? 'analyst'} started on ${task.workItemId} (branch ${task.branch}).`);
   });
 
-  d.events.on('human.approval_needed', async ({ task }) => {
-    const t = tracker();
-    if (!t) return;
-    await t.setStatus(ref(task), s.inReview, { reason: 'analyst finished' });
-    const file = artifactPath(task.workItemId, stageIndex(d.pipeline, task.stage), task.stage);
-    const link = d.ports.forge()?.publicUrl(task.repo, file, task.branch) ?? file;
-    await t.addComment(ref(task), `The analysis of ${task.workItemId} is ready: ${link}\nMove the issue to "${s.approved}" to go on, or "${s.rejected}" to have it redone.`);
-  });
 
   d.events.on('task.stage_changed', async ({ task, to }) => {
     const t = tracker();
@@ -67,4 +60,25 @@ export function installTrackerSync(d: TrackerSyncDeps): void {
   });
 
   d.logger.debug({}, 'tracker sync installed');
+  return {
+    // Awaited by the engine *before* it emits `human.approval_needed`, so the issue
+    // is In Review before anyone (a person, autoApprove) can answer.
+    async approvalNeeded(task) {
+      const t = tracker();
+      if (!t) return;
+      try {
+        await t.setStatus(ref(task), s.inReview, { reason: 'analyst finished' });
+        const file = artifactPath(task.workItemId, stageIndex(d.pipeline, task.stage), task.stage);
+        const link = d.ports.forge()?.publicUrl(task.repo, file, task.branch) ?? file;
+        await t.addComment(ref(task), `The analysis of ${task.workItemId} is ready: ${link}\nMove the issue to "${s.approved}" to go on, or "${s.rejected}" to have it redone.`);
+      } catch (err) {
+        d.logger.warn({ taskId: task.id, err }, 'tracker update for the approval request failed');
+      }
+    },
+  };
+}
+
+/** The tracker updates that must happen in order with the pipeline (awaited, never throwing). */
+export interface TrackerSync {
+  approvalNeeded(task: Task): Promise<void>;
 }

@@ -82,6 +82,17 @@ for (const dialect of testDatabases()) {
     assert.equal(kit.agent.calls.length, 2);
   });
 
+  test(`${t0} a failure the runner marks not transient is not retried: the job fails and the task is blocked`, async (t) => {
+    const kit = await createTestConveyor({ dialect, config: { worker: { enabled: true, retryBudget: 5 } }, agent: () => ({ exitCode: 1, transient: false, error: 'error_max_turns: reached 30 turns' }) });
+    t.after(() => kit.cleanup());
+    await kit.conveyor.start();
+    const { task } = await kit.conveyor.intake.startPipeline({ repo: 'r', trackerIssueId: '1', title: 't' });
+    await kit.events.waitFor('task.blocked');
+    assert.equal(kit.agent.calls.length, 1);
+    assert.equal(kit.events.of('job.retried').length, 0);
+    assert.match((await kit.conveyor.store.tasks.get(task.id))!.blockedReason!, /analyst failed at analysis \(not retried\): error_max_turns/);
+  });
+
   test(`${t0} a failing finalizer makes the attempt transient; the worker survives a throwing executor`, async (t) => {
     let fails = 1;
     const flaky = definePlugin({

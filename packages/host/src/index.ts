@@ -24,3 +24,5 @@ export function loadConfig(options: { cwd?: string; file?: string; plugins?: rea
   const config = resolveConfig(raw, options.plugins ?? [], { env: options.env ?? process.env, ...(file ? { source: file } : {}) });
   return { config, file };
 }
+export * from './embedded.js';
+export * from './server/index.js';

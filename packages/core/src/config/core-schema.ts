@@ -122,3 +122,4 @@ export const CoreConfigSchema = Type.Object(
 
 export type CoreConfig = Static<typeof CoreConfigSchema>;
 export type RepoConfig = Static<typeof RepoSchema>;
+export type StatusNames = Static<typeof StatusNamesSchema>;

@@ -12,6 +12,7 @@ import type { GateContext, GateResult, GateVerdict } from './gate.js';
 import type { GateRegistry } from './gate-registry.js';
 import { nextStage, stageDef, type Pipeline } from './pipeline.js';
 import type { StageHooks } from './stage-hooks.js';
+import type { TrackerSync } from '../tracker-sync.js';
 
 class MoveAborted extends Error {}
 
@@ -63,6 +64,7 @@ export class StageEngine {
     @inject(CoreTokens.Logger) private readonly logger: Logger,
     @inject(CoreTokens.Config) private readonly config: ConveyorConfig,
     @inject(CoreTokens.Ports) private readonly ports: Ports,
+    @inject(CoreTokens.TrackerSync) private readonly trackerSync: TrackerSync,
   ) {}
 
   /**
@@ -255,6 +257,7 @@ export class StageEngine {
   async #openHumanReview(task: Task): Promise<void> {
     if (!(await this.tasks.startHumanReview(task.id, task.stage))) return;
     const fresh = (await this.tasks.get(task.id))!;
+    await this.trackerSync.approvalNeeded(fresh);
     this.events.emit('human.approval_needed', { task: fresh });
   }
 

@@ -23,8 +23,10 @@ export interface AgentRunResult {
   result: string | null;
   logPath: string | null;
   /**
-   * True when the failure is worth retrying (API error, rate limit, timeout, crash);
-   * the worker then spends one unit of the retry budget.
+   * true: the failure is worth retrying (API error, rate limit, timeout, crash); the
+   * worker spends one unit of the retry budget. false: a retry cannot help (max
+   * turns, budget spent); the job fails and the task is blocked at once. Unset: a
+   * non-zero exit is retried.
    */
   transient?: boolean;
   /** A short error text when the run failed. */

@@ -88,6 +88,7 @@ export class JobExecutor {
         env: {
           CONVEYOR_TASK_ID: String(task.id),
           CONVEYOR_WORK_ITEM: task.workItemId,
+          CONVEYOR_TITLE: task.title,
           CONVEYOR_STAGE: job.stage,
           CONVEYOR_ROLE: job.role ?? '',
           CONVEYOR_BRANCH: task.branch,
@@ -109,9 +110,13 @@ export class JobExecutor {
     await this.agentRuns.recordExit(run.id, { exitCode: result.exitCode, result: result.result, usage: result.usage, logPath: result.logPath });
     this.events.emit('agent.finished', { job, exitCode: result.exitCode, costUsd: result.usage?.costUsd ?? null });
 
-    const ok = result.exitCode === 0 && !result.transient;
+    const ok = result.exitCode === 0 && !result.transient && !result.error;
     if (!ok) {
-      await this.finisher.failTransient(job, result.error ?? `agent exited with ${result.exitCode ?? 'no exit code'}`);
+      const error = result.error ?? `agent exited with ${result.exitCode ?? 'no exit code'}`;
+      // A runner that knows a retry cannot help (max turns, budget spent) says
+      // transient: false; anything else — a crash, a non-zero exit — is retried.
+      if (result.transient === false) await this.finisher.failPermanently(job, error);
+      else await this.finisher.failTransient(job, error);
       return;
     }
     const finalRun = (await this.agentRuns.forJobAttempt(job.id, job.attempt)) ?? run;

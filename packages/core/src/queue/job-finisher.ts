@@ -61,8 +61,20 @@ export class JobFinisher {
     const out = await this.finish(job, 'failed', `retry budget exhausted: ${error}`);
     if (!out.won) return 'lost';
     this.events.emit('job.retry_exhausted', { job, error });
-    // Nothing will run this stage again by itself: say so on the task, where people look.
-    const reason = `${job.role ?? job.kind} failed ${job.retries + 1} times at ${job.stage}: ${error}`;
+    await this.#blockTask(job, `${job.role ?? job.kind} failed ${job.retries + 1} times at ${job.stage}: ${error}`);
+    return 'exhausted';
+  }
+
+  /** A failure no retry can fix: fail the job now and block the task. */
+  async failPermanently(job: Job, error: string): Promise<'failed' | 'lost'> {
+    const out = await this.finish(job, 'failed', error);
+    if (!out.won) return 'lost';
+    await this.#blockTask(job, `${job.role ?? job.kind} failed at ${job.stage} (not retried): ${error}`);
+    return 'failed';
+  }
+
+  // Nothing will run this stage again by itself: say so on the task, where people look.
+  async #blockTask(job: Job, reason: string): Promise<void> {
     if (await this.tasks.block(job.taskId, job.stage, reason)) {
       const task = (await this.tasks.get(job.taskId))!;
       this.events.emit('task.blocked', { task, reason });
@@ -72,6 +84,5 @@ export class JobFinisher {
         this.logger.warn({ taskId: task.id, err }, 'notifier failed');
       }
     }
-    return 'exhausted';
   }
 }

@@ -60,7 +60,7 @@ export class FakeAgentRunner implements AgentRunner {
       usage: s.usage === undefined ? fakeUsage() : s.usage,
       result: s.result === undefined ? (exitCode === 0 ? `${req.role} done` : null) : s.result,
       logPath: s.logPath ?? null,
-      ...(s.transient ? { transient: true } : {}),
+      ...(s.transient !== undefined ? { transient: s.transient } : {}),
       ...(s.error ? { error: s.error } : {}),
     };
   }

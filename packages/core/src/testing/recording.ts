@@ -80,3 +80,19 @@ export class RecordingLogger implements Logger {
     return new RecordingLogger(this.lines, { ...this.bindings, ...bindings });
   }
 }
+
+/**
+ * Polls `check` until it returns a truthy value (resolved with it) or the time is
+ * up (rejects with the last value seen). For effects of never-raise listeners,
+ * which run after the event that a test waited for.
+ */
+export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T;
+  for (;;) {
+    last = await check();
+    if (last) return last;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -84,7 +84,16 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessResult
   else opts.signal?.addEventListener('abort', onAbort, { once: true });
 
   try {
-    if (pid !== null) await opts.onSpawn?.(pid);
+    if (pid !== null) {
+      try {
+        await opts.onSpawn?.(pid);
+      } catch (err) {
+        // Nobody will know this pid: do not leave the group running unowned.
+        killGroup();
+        await child;
+        throw err;
+      }
+    }
     const res = await child;
     // The direct child is gone; anything it left in its group goes with it.
     if (pid !== null && (timedOut || aborted)) signalGroup(pid, 'SIGKILL');
@@ -116,12 +125,20 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** True when a process with this pid exists (on this host). */
+/**
+ * True when a process with this pid runs on this host. A zombie (exited, not yet
+ * reaped — common where PID 1 does not reap orphans) counts as dead.
+ */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc (not Linux): kill(0) is all we know
   }
 }

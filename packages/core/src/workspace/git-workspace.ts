@@ -40,7 +40,9 @@ export class GitWorkspace implements WorkspacePort, ArtifactReader {
   #repo(repo: string): RepoConfig & { url: string } {
     const cfg = this.opts.repos[repo];
     if (!cfg?.url) throw new ConveyorError('CONVEYOR_INPUT_INVALID', `repos.${repo}.url is not configured: Conveyor does not know where "${repo}" lives`);
-    return cfg as RepoConfig & { url: string };
+    // A local path is taken relative to the process's directory, not the mirror's.
+    const isRemote = (/^[a-z][a-z0-9+.-]*:\/\//i.test(cfg.url) && !cfg.url.startsWith("file:")) || /^[^/]+@[^/]+:/.test(cfg.url);
+    return { ...cfg, url: isRemote ? cfg.url : path.resolve(cfg.url.replace(/^file:\/\//, '')) } as RepoConfig & { url: string };
   }
 
   /** The bare mirror of a repository. */

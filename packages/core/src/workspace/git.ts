@@ -18,6 +18,8 @@ export interface GitOptions {
   env?: Record<string, string>;
   /** Resolve with the failure instead of throwing (probing commands). */
   allowFailure?: boolean;
+  /** Written to git's stdin (`hash-object --stdin`, `mktree`). */
+  input?: string;
 }
 
 export interface GitResult {
@@ -32,7 +34,7 @@ export async function git(args: readonly string[], opts: GitOptions): Promise<Gi
     cwd: opts.cwd,
     reject: false,
     env: { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...opts.env },
-    stdin: 'ignore',
+    ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' as const }),
   });
   const out = { stdout: String(res.stdout ?? '').trim(), stderr: String(res.stderr ?? '').trim(), exitCode: res.exitCode ?? -1 };
   if (out.exitCode !== 0 && !opts.allowFailure) {

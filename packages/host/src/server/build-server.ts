@@ -1,0 +1,49 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Conveyor } from '@conveyor/core';
+import { assertUsableToken, bearerAuth } from './auth.js';
+import { formatSchemaErrors, installErrorHandlers } from './http-errors.js';
+import { installJsonParser } from './json-body-parser.js';
+import { registerHealthRoute } from './routes/health.js';
+import { mountPluginRoutes } from './routes/plugin-routes.js';
+import { registerQueueRoute } from './routes/queue.js';
+import { registerStatusRoute } from './routes/status.js';
+import { registerTaskRoutes } from './routes/tasks.js';
+import { OneLineLogController, resolveServerLogger, type ServerLoggerOption } from './server-logger.js';
+
+export interface BuildServerOptions {
+  /** The composed instance whose routes, stores and intake the server exposes. */
+  conveyor: Conveyor;
+  /** Bearer token of the `token` routes: `host.token`, or `ensureLocalToken(dataDir)`. At least 16 characters. */
+  token: string;
+  /** A pino logger, or options for one; defaults to pino at `CONVEYOR_LOG_LEVEL` (info) with credential headers redacted. */
+  logger?: ServerLoggerOption;
+  /** Reported by `GET /status`. */
+  version: string;
+}
+
+/**
+ * Builds the host's fastify server: core routes (`/health`, `/status`, `/queue`,
+ * `/tasks…`) and every enabled plugin's routes, with JSON errors, an explicit body
+ * limit (`host.bodyLimitBytes`) and bearer auth. Does not listen: the caller calls
+ * `listen()` (the CLI) or `inject()` (tests), or mounts nothing and reads the
+ * instance (an embedding host adds its own routes first).
+ */
+export async function buildServer(options: BuildServerOptions): Promise<FastifyInstance> {
+  const { conveyor } = options;
+  assertUsableToken(options.token);
+  const app = Fastify({
+    loggerInstance: resolveServerLogger(options.logger),
+    logController: new OneLineLogController(),
+    bodyLimit: conveyor.config.host.bodyLimitBytes,
+    schemaErrorFormatter: formatSchemaErrors,
+  }) as unknown as FastifyInstance;
+  const auth = bearerAuth(options.token);
+  installErrorHandlers(app);
+  installJsonParser(app, { keepRaw: false });
+  registerHealthRoute(app, conveyor);
+  registerStatusRoute(app, conveyor, { version: options.version, startedAt: Date.now() });
+  registerQueueRoute(app, conveyor);
+  registerTaskRoutes(app, conveyor, auth);
+  await mountPluginRoutes(app, conveyor.routes, auth);
+  return app;
+}

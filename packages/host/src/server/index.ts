@@ -1,0 +1,16 @@
+/**
+ * The host's HTTP server: `buildServer`, bearer auth and the local token, the
+ * shutdown lifecycle and signal handlers. Routes are documented in `docs/http-api.md`.
+ */
+export { buildServer, type BuildServerOptions } from './build-server.js';
+export { assertUsableToken, bearerAuth, bearerToken, createTokenMatcher, MIN_TOKEN_LENGTH } from './auth.js';
+export { ensureLocalToken, TOKEN_FILE } from './local-token.js';
+export { createHostLifecycle, DEFAULT_FORCE_AFTER_MS, type HostLifecycle, type HostLifecycleOptions, type ShutdownResult } from './lifecycle.js';
+export { installSignalHandlers, SHUTDOWN_SIGNALS } from './signals.js';
+export { createServerLogger, resolveServerLogger, OneLineLogController, SERVER_REDACT_PATHS, type ServerLoggerOption } from './server-logger.js';
+export { errorSlug, formatSchemaErrors, sendError, type ErrorBody } from './http-errors.js';
+export { rawBodyOf } from './json-body-parser.js';
+export { TaskIdParams, TaskListQuery } from './schemas.js';
+export { waitingFor, type WaitingFor } from './waiting-for.js';
+export { HEALTH_DB_TIMEOUT_MS } from './routes/health.js';
+export { wantsRawBody } from './routes/plugin-routes.js';

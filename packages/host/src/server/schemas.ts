@@ -1,0 +1,16 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/** `GET /tasks` query: filters and a page size. Unknown keys are ignored. */
+export const TaskListQuery = Type.Object({
+  repo: Type.Optional(Type.String({ minLength: 1, description: 'Only tasks of this repo.' })),
+  stage: Type.Optional(Type.String({ minLength: 1, description: 'Only tasks at this stage.' })),
+  live: Type.Optional(Type.Boolean({ description: 'true: only tasks not done or cancelled.' })),
+  limit: Type.Integer({ minimum: 1, maximum: 500, default: 100, description: 'At most this many tasks, oldest first.' }),
+});
+export type TaskListQuery = Static<typeof TaskListQuery>;
+
+/** `:id` of the task routes. */
+export const TaskIdParams = Type.Object({
+  id: Type.Integer({ minimum: 1, description: 'Task id.' }),
+});
+export type TaskIdParams = Static<typeof TaskIdParams>;

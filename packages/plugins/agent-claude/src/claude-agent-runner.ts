@@ -1,0 +1,153 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  classifyClaudeFailure,
+  parseClaudeOutput,
+  runProcess,
+  type AgentRunner,
+  type AgentRunRequest,
+  type AgentRunResult,
+  type ClaudeResult,
+  type Logger,
+  type ProcessResult,
+} from '@conveyor/core';
+import { buildClaudeInvocation, describeArgs } from './claude-args.js';
+import type { AgentClaudeConfig } from './config.js';
+
+/** What the runner needs besides its config; all optional. */
+export interface ClaudeAgentRunnerDeps {
+  logger?: Logger;
+  /** The time stamped into log file names. */
+  now?: () => Date;
+  /** SIGTERM → SIGKILL grace when a run is killed; runProcess's default otherwise. */
+  killGraceMs?: number;
+}
+
+const MAX_ERROR_CHARS = 500;
+
+/**
+ * Runs one agent job with the Claude Code CLI in the task's worktree, in its own
+ * process group, and reads the outcome from the CLI's result JSON rather than its
+ * exit code (an API failure can exit 0, claude-code#79500).
+ */
+export class ClaudeAgentRunner implements AgentRunner {
+  readonly name = 'claude';
+
+  constructor(
+    private readonly config: AgentClaudeConfig,
+    private readonly deps: ClaudeAgentRunnerDeps = {},
+  ) {}
+
+  /** Runs the CLI once; never throws (a failure to start is a transient result). */
+  async run(req: AgentRunRequest): Promise<AgentRunResult> {
+    const logPath = this.#logPath(req);
+    const { args, input } = buildClaudeInvocation(this.config, req.prompt);
+    // Killing the agent when its pid cannot be stamped: an unrecorded process is one the reaper cannot find.
+    const local = new AbortController();
+    let spawnHookError: string | null = null;
+    let proc: ProcessResult;
+    try {
+      fs.mkdirSync(path.dirname(logPath), { recursive: true });
+      fs.writeFileSync(logPath, `# ${new Date().toISOString()} cwd=${req.worktree}\n# ${this.config.command} ${describeArgs(args)}\n`, { flag: 'a' });
+      proc = await runProcess({
+        command: this.config.command,
+        args,
+        cwd: req.worktree,
+        env: req.env,
+        timeoutMs: req.timeoutMs,
+        signal: AbortSignal.any([req.signal, local.signal]),
+        ...(this.deps.killGraceMs !== undefined ? { killGraceMs: this.deps.killGraceMs } : {}),
+        logPath,
+        ...(input !== undefined ? { input } : {}),
+        onSpawn: async (pid) => {
+          try {
+            await req.onSpawn?.(pid);
+          } catch (err) {
+            spawnHookError = err instanceof Error ? err.message : String(err);
+            local.abort();
+          }
+        },
+      });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      return { pid: null, exitCode: null, usage: null, result: null, logPath, transient: true, error: `claude run could not start: ${message}` };
+    }
+    const parsed = parseClaudeOutput(proc.stdout);
+    const out = mapClaudeRun(proc, parsed, { command: this.config.command, timeoutMs: req.timeoutMs, spawnHookError });
+    this.deps.logger?.info(
+      { workItem: req.task.workItemId, stage: req.stage, role: req.role, pid: out.pid, exitCode: out.exitCode, transient: out.transient ?? false, costUsd: out.usage?.costUsd ?? null, logPath },
+      out.error ? `claude run failed: ${out.error}` : 'claude run finished',
+    );
+    return { ...out, logPath };
+  }
+
+  #logPath(req: AgentRunRequest): string {
+    const stamp = (this.deps.now?.() ?? new Date()).toISOString().replace(/[:.]/g, '-');
+    const file = `${safeSegment(req.stage)}-${safeSegment(req.role)}-${stamp}.log`;
+    return path.join(path.resolve(this.config.logDir), safeSegment(req.task.workItemId), file);
+  }
+}
+
+// Work item ids come from the tracker: never let one climb out of logDir.
+function safeSegment(s: string): string {
+  const clean = s.replace(/[^A-Za-z0-9._-]/g, '_');
+  return clean === '' || /^\.+$/.test(clean) ? '_' : clean;
+}
+
+function clip(text: string): string {
+  const t = text.trim();
+  return t.length > MAX_ERROR_CHARS ? `${t.slice(0, MAX_ERROR_CHARS)}…` : t;
+}
+
+function tail(text: string): string {
+  const t = text.trim();
+  return t.length > 300 ? `…${t.slice(-300)}` : t;
+}
+
+/**
+ * One CLI run as an `AgentRunResult` (without `logPath`). Timeout, abort, death
+ * by signal and a failed start are transient; otherwise the result JSON decides,
+ * through `classifyClaudeFailure`. The real exit code is recorded; a failure the
+ * JSON reports under exit 0 is carried by `error` (and `transient: false` when a
+ * retry cannot help), which the worker honours.
+ */
+export function mapClaudeRun(
+  proc: ProcessResult,
+  parsed: ClaudeResult,
+  context: { command: string; timeoutMs: number; spawnHookError?: string | null },
+): Omit<AgentRunResult, 'logPath'> {
+  const base = { pid: proc.pid, usage: parsed.usage };
+  const failed = (error: string, transient: boolean, exitCode: number | null = null) => ({ ...base, exitCode, result: null, transient, error: clip(error) });
+  if (proc.spawnError) {
+    return failed(`could not start "${context.command}": ${spawnReason(proc.spawnError)}; is Claude Code installed, or is plugins.agent-claude.command right?`, true);
+  }
+  if (context.spawnHookError) return failed(`killed: recording the pid failed: ${context.spawnHookError}`, true);
+  if (proc.timedOut) return failed(`timed out after ${context.timeoutMs} ms; the process group was killed`, true);
+  if (proc.aborted) return failed('aborted; the process group was killed', true);
+  if (proc.exitCode === null) return failed(`killed by ${proc.signal ?? 'a signal'}`, true);
+  if (parsed.ok) {
+    if (proc.exitCode === 0) return { ...base, exitCode: 0, result: parsed.result };
+    // A success result with a failing exit: the CLI died after printing it (a hook, a crash on exit).
+    return failed(`claude exited ${proc.exitCode} after a success result${proc.stderr.trim() ? `: ${tail(proc.stderr)}` : ''}`, true, proc.exitCode);
+  }
+  const failure = classifyClaudeFailure(parsed) ?? { transient: true, reason: 'claude run failed' };
+  const noMessage = parsed.subtype === null && !parsed.isError;
+  const detail = noMessage ? describeGarbage(proc) : '';
+  return failed(`${failure.reason}${detail}`, failure.transient, proc.exitCode);
+}
+
+// execa's message echoes the whole command line, prompt included; the job's error needs only the cause.
+function spawnReason(message: string): string {
+  return message
+    .split('\n')
+    .map((l) => l.replace(/^(Command failed with [^:]+):.*$/, '$1').trim())
+    .filter(Boolean)
+    .join('; ');
+}
+
+function describeGarbage(proc: ProcessResult): string {
+  const parts = [`exit ${proc.exitCode}`];
+  if (proc.stderr.trim()) parts.push(`stderr: ${tail(proc.stderr)}`);
+  else if (proc.stdout.trim()) parts.push(`stdout: ${tail(proc.stdout)}`);
+  return ` (${parts.join('; ')})`;
+}

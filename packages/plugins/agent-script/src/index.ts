@@ -1,0 +1,33 @@
+/**
+ * @conveyor/plugin-agent-script — runs a configured command per agent role. The
+ * demo and the end-to-end tests use it with scripted agents.
+ */
+import { Type } from '@sinclair/typebox';
+import { CoreTokens, definePlugin } from '@conveyor/core';
+import { ScriptAgentRunner } from './script-runner.js';
+
+export { ScriptAgentRunner, type ScriptRunnerOptions } from './script-runner.js';
+
+export const agentScriptConfigSchema = Type.Object({
+  commands: Type.Record(Type.String(), Type.String({ minLength: 1 }), {
+    default: {},
+    description: 'Command line per role (analyst, architect, developer, reviewer, tester, deployer), run with /bin/sh -c in the worktree.',
+  }),
+  defaultCommand: Type.Optional(Type.String({ minLength: 1, description: 'Command for roles without their own entry.' })),
+  logDir: Type.String({ default: '.conveyor/logs', description: 'Where run logs and prompts are written.' }),
+  killGraceMs: Type.Integer({ minimum: 0, default: 2000, description: 'SIGTERM → SIGKILL grace when a run is killed.' }),
+});
+
+/** Binds `ScriptAgentRunner` as the instance's agent runner. */
+export const agentScriptPlugin = definePlugin({
+  name: 'agent-script',
+  configSchema: agentScriptConfigSchema,
+  register(ctx) {
+    const c = ctx.config;
+    ctx.provide(
+      CoreTokens.AgentRunner,
+      new ScriptAgentRunner({ commands: c.commands, logDir: c.logDir, killGraceMs: c.killGraceMs, ...(c.defaultCommand ? { defaultCommand: c.defaultCommand } : {}) }),
+    );
+    ctx.snapshot(() => ({ roles: Object.keys(c.commands), defaultCommand: c.defaultCommand ?? null }));
+  },
+});

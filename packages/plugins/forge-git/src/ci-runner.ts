@@ -1,0 +1,102 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { git, runProcess, type Intake, type Logger, toError } from '@conveyor/core';
+
+export const CI_CONTEXT = 'forge-git/test';
+
+export interface CiRunnerOptions {
+  origin: (repo: string) => string;
+  testCommand: (repo: string) => string | undefined;
+  intake: () => Intake;
+  logger: Logger;
+  timeoutMs: number;
+  logDir: string;
+}
+
+interface Pending {
+  repo: string;
+  branch: string;
+  sha: string;
+}
+
+/**
+ * The embedded forge's CI: runs the repo's test command on a pushed head, one run
+ * at a time, in a fresh clone checked out at that sha, and reports the result as a
+ * CI status through intake (as Gitea's status webhook would). No test command →
+ * the head is reported green (documented). Runs of a sha already queued or done
+ * are not repeated.
+ */
+export class CiRunner {
+  readonly #queue: Pending[] = [];
+  readonly #seen = new Set<string>();
+  readonly #abort = new AbortController();
+  #draining: Promise<void> | null = null;
+  #stopped = false;
+  readonly stats = { runs: 0, passed: 0, failed: 0 };
+
+  constructor(private readonly o: CiRunnerOptions) {}
+
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  schedule(job: Pending): void {
+    const key = `${job.repo}@${job.sha}`;
+    if (this.#stopped || this.#seen.has(key)) return;
+    this.#seen.add(key);
+    this.#queue.push(job);
+    this.#draining ??= this.#drain().finally(() => {
+      this.#draining = null;
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#queue.length = 0;
+    this.#abort.abort();
+    await this.#draining;
+  }
+
+  async #drain(): Promise<void> {
+    for (let job = this.#queue.shift(); job && !this.#stopped; job = this.#queue.shift()) {
+      try {
+        await this.#run(job);
+      } catch (err) {
+        // One broken run must not stop CI for everyone else.
+        this.o.logger.error({ repo: job.repo, sha: job.sha, err: toError(err) }, 'forge-git CI run failed to report');
+      }
+    }
+  }
+
+  async #run(job: Pending): Promise<void> {
+    const report = (state: 'pending' | 'success' | 'failure' | 'error', targetUrl: string | null) =>
+      this.o.intake().ciStatus({ repo: job.repo, sha: job.sha, branch: job.branch, context: CI_CONTEXT, state, targetUrl });
+    const command = this.o.testCommand(job.repo);
+    if (!command) {
+      this.o.logger.info({ repo: job.repo, sha: job.sha }, 'no repos.<repo>.testCommand: reporting the head green');
+      await report('success', null);
+      return;
+    }
+    await report('pending', null);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-ci-'));
+    const logPath = path.resolve(this.o.logDir, 'ci', `${job.repo.replace(/[^A-Za-z0-9._-]/g, '_')}-${job.sha.slice(0, 12)}.log`);
+    try {
+      await git(['clone', '--quiet', '--no-checkout', this.o.origin(job.repo), dir], { cwd: os.tmpdir() });
+      await git(['checkout', '--quiet', '--detach', job.sha], { cwd: dir });
+      const res = await runProcess({ command, shell: true, cwd: dir, timeoutMs: this.o.timeoutMs, signal: this.#abort.signal, logPath });
+      if (res.aborted) return; // stopping: the next start re-runs it
+      const ok = res.exitCode === 0;
+      this.stats.runs++;
+      if (ok) this.stats.passed++;
+      else this.stats.failed++;
+      this.o.logger.info({ repo: job.repo, branch: job.branch, sha: job.sha, exitCode: res.exitCode, timedOut: res.timedOut }, `forge-git CI ${ok ? 'passed' : 'failed'}`);
+      await report(ok ? 'success' : 'failure', `file://${logPath}`);
+    } catch (err) {
+      await report('error', null);
+      throw err;
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
