@@ -79,10 +79,16 @@ export interface Conveyor {
   readonly finalizers: Finalizers;
   /** Enabled plugins in start order. */
   readonly plugins: readonly string[];
+  /** Migrations this composition applied (empty when the database was up to date). */
+  readonly migrationsRun: readonly string[];
   readonly hostId: string;
   start(): Promise<void>;
-  /** Stops worker, daemons (reverse order) and plugins (LIFO), closes the database. Safe to call twice. */
-  stop(): Promise<void>;
+  /**
+   * Stops worker (running jobs may finish until `deadlineMs`, default
+   * `worker.stopDeadlineMs`), daemons (reverse order) and plugins (LIFO), closes the
+   * database. Safe to call twice; the first call's deadline wins.
+   */
+  stop(options?: { deadlineMs?: number }): Promise<void>;
   snapshot(): Promise<QueueSnapshot>;
 }
 
@@ -100,11 +106,13 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   const logger = options.logger ?? createLogger();
   const clock = options.clock ?? systemClock;
   const pipeline = validatePipeline(options.pipeline ?? DEFAULT_PIPELINE);
-  const hostId = config.instance.hostId ?? `${os.hostname()}:${process.pid}`;
+  // Stable across restarts, so the next start can recognise this host's orphans.
+  const hostId = config.instance.hostId ?? os.hostname();
 
   const db = await openDatabase(config.database);
+  let migrationsRun: string[];
   try {
-    await runMigrations(db.knex, db.dialect, [...coreMigrations, ...ordered.flatMap((p) => p.migrations ?? [])]);
+    migrationsRun = await runMigrations(db.knex, db.dialect, [...coreMigrations, ...ordered.flatMap((p) => p.migrations ?? [])]);
   } catch (err) {
     await db.close();
     throw err;
@@ -199,11 +207,11 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   // Plugins whose start hooks all ran: only their stop hooks run on stop.
   const startedPlugins = new Set<string>();
 
-  const stop = (): Promise<void> => {
+  const stop = (options: { deadlineMs?: number } = {}): Promise<void> => {
     if (stopping) return stopping;
     stopping = (async () => {
       await starting?.catch(() => undefined);
-      if (workerStarted) await worker.stop();
+      if (workerStarted) await worker.stop(options.deadlineMs);
       for (const { plugin, daemon } of [...startedDaemons].reverse()) {
         try {
           await daemon.stop();
@@ -252,6 +260,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
       startedDaemons.push(entry);
     }
     if (config.worker.enabled) {
+      await worker.recoverOrphans();
       worker.start();
       workerStarted = true;
     }
@@ -275,6 +284,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     hooks,
     finalizers,
     plugins: ordered.map((p) => p.name),
+    migrationsRun,
     hostId,
     start() {
       if (stopping) return Promise.reject(new ConveyorError('CONVEYOR_STOPPED', 'this instance was stopped; create a new one'));

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { definePlugin } from '../src/plugin/define-plugin.js';
+import { pidAlive } from '../src/util/process-group.js';
 import { createTestConveyor, testDatabases } from '../src/testing/index.js';
 import { happyKit } from './helpers.js';
 
@@ -165,5 +166,38 @@ if (testDatabases().includes('pg')) {
     const { task } = await producer.conveyor.intake.startPipeline({ repo: 'r', trackerIssueId: 'n1', title: 'wake me' });
     const claimed = await consumer.events.waitFor('job.claimed', (e) => e.job.taskId === task.id, 20_000);
     assert.equal(claimed.hostId, consumer.conveyor.hostId);
+  });
+}
+
+for (const dialect of testDatabases()) {
+  test(`[${dialect}] after a crash, the next start re-queues this host's orphaned job, kills its agent, and finishes it`, async (t) => {
+    const first = await createTestConveyor({ dialect, config: { instance: { hostId: 'box-1' } } });
+    t.after(() => first.cleanup());
+    const { task } = await first.conveyor.intake.startPipeline({ repo: 'r', trackerIssueId: '1', title: 't' });
+    // The crashed process had claimed the job and spawned an agent, then died.
+    const { spawn } = await import('node:child_process');
+    const agent = spawn('sh', ['-c', 'sleep 60'], { detached: true, stdio: 'ignore' });
+    agent.unref();
+    const claimed = (await first.conveyor.store.jobs.claim({ hostId: 'box-1', clauses: [] }))!;
+    await first.conveyor.store.jobs.setPid(claimed.id, claimed.attempt, agent.pid!);
+    await first.conveyor.db.knex('jobs').where({ id: claimed.id }).update({ heartbeat_at: Date.now() - 60_000 });
+    // A job of another host, and one of this host with a fresh heartbeat, are left alone.
+    const other = await first.conveyor.intake.startPipeline({ repo: 'r', trackerIssueId: '2', title: 'u' });
+    const foreign = (await first.conveyor.store.jobs.claim({ hostId: 'box-2', clauses: [] }))!;
+    await first.conveyor.db.knex('jobs').where({ id: foreign.id }).update({ heartbeat_at: Date.now() - 60_000 });
+    assert.equal(foreign.taskId, other.task.id);
+
+    const second = await createTestConveyor({
+      dialect,
+      config: { instance: { hostId: 'box-1' }, worker: { enabled: true }, ...(dialect === 'pg' ? { database: { schema: first.conveyor.config.database.schema } } : { database: { filename: first.conveyor.config.database.filename } }) },
+    });
+    t.after(() => second.cleanup());
+    await second.conveyor.start();
+    await second.events.waitFor('job.finished', (e) => e.job.taskId === task.id);
+    const job = (await second.conveyor.store.jobs.get(claimed.id))!;
+    assert.equal(job.status, 'done');
+    assert.equal(job.attempt, claimed.attempt + 1, 'fenced: the old attempt can no longer finish it');
+    assert.equal(pidAlive(agent.pid!), false, 'the orphaned agent was killed');
+    assert.equal((await second.conveyor.store.jobs.get(foreign.id))!.status, 'running', "another host's job is not this host's to judge");
   });
 }

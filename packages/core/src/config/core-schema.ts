@@ -103,7 +103,7 @@ export const CoreConfigSchema = Type.Object(
   {
     instance: Type.Object(
       {
-        hostId: Type.Optional(Type.String({ minLength: 1, description: 'Host id stamped on claimed jobs; `hostname:pid` by default.' })),
+        hostId: Type.Optional(Type.String({ minLength: 1, description: 'Host id stamped on claimed jobs, stable across restarts; the machine\'s hostname by default. Give each process its own when several run on one machine.' })),
         dataDir: Type.String({ default: '.conveyor', description: 'Directory for local state (database file, token, logs).' }),
       },
       { additionalProperties: false, default: {} },

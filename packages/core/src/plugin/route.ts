@@ -3,7 +3,8 @@ import type { TSchema } from '@sinclair/typebox';
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface RouteRequest {
-  params: Record<string, string>;
+  /** Path parameters, typed by the route's params schema (an integer id arrives as a number). */
+  params: Record<string, unknown>;
   query: Record<string, unknown>;
   headers: Record<string, string | string[] | undefined>;
   /** Parsed and schema-checked JSON body. */

@@ -5,8 +5,9 @@ import type { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../logger.js';
 import type { ConveyorConfig } from '../config/resolve-config.js';
 import type { JobStore } from '../persistence/ports.js';
-import { CoreTokens } from '../tokens.js';
+import { CoreTokens, type Clock } from '../tokens.js';
 import { SafeLoop } from '../util/safe-loop.js';
+import { pidAlive, signalGroup } from '../util/process-group.js';
 import type { ClaimClauseRegistry } from './claim-clause-registry.js';
 import type { JobExecutor } from './job-executor.js';
 import type { Database } from '../persistence/database.js';
@@ -40,6 +41,7 @@ export class Worker {
     @inject(CoreTokens.Config) private readonly config: ConveyorConfig,
     @inject(CoreTokens.HostId) private readonly hostId: string,
     @inject(CoreTokens.Database) db: Database,
+    @inject(CoreTokens.Clock) private readonly clock: Clock,
   ) {
     this.#wakeup = new PgWakeup(db, logger);
   }
@@ -76,6 +78,30 @@ export class Worker {
     this.#loop.start();
     this.#heartbeat.start();
     this.#listening = this.#wakeup.start(() => this.wake());
+  }
+
+  /**
+   * After a crash: this host's jobs still `running` whose heartbeat went stale
+   * (their worker is gone) go back to the queue, and an agent still alive from that
+   * run is killed with its process group first, so two agents never work one branch.
+   * A job whose heartbeat is fresh belongs to a live worker and is left alone.
+   */
+  async recoverOrphans(): Promise<number> {
+    const staleBefore = new Date(this.clock.now() - this.config.worker.heartbeatIntervalMs * 3);
+    let n = 0;
+    for (const job of await this.jobs.running({ hostId: this.hostId })) {
+      if (this.#inflight.has(job.id) || (job.heartbeatAt && job.heartbeatAt >= staleBefore)) continue;
+      if (job.pid !== null && pidAlive(job.pid)) {
+        signalGroup(job.pid, 'SIGTERM');
+        await new Promise((r) => setTimeout(r, 500));
+        if (pidAlive(job.pid)) signalGroup(job.pid, 'SIGKILL');
+      }
+      if (await this.jobs.requeueStale(job.id, job.attempt, staleBefore)) {
+        n++;
+        this.logger.warn({ jobId: job.id, taskId: job.taskId, attempt: job.attempt, pid: job.pid }, 'recovered a job left running by a previous start');
+      }
+    }
+    return n;
   }
 
   wake(): void {

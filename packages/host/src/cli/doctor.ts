@@ -1,0 +1,82 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { openDatabase, redactUrl, type ConveyorConfig } from '@conveyor/core';
+import { loadHostConfig } from './host-config.js';
+import type { Output } from './output.js';
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+  /** What to do about a failure. */
+  fix?: string;
+}
+
+async function version(cmd: string, args: string[] = ['--version']): Promise<string | null> {
+  try {
+    const r = await execa(cmd, args, { reject: false, timeout: 10_000 });
+    return r.exitCode === 0 ? String(r.stdout).trim().split('\n')[0] ?? '' : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The first word of a shell command line, unquoted. */
+function firstWord(command: string): string {
+  const m = /^\s*(?:"([^"]+)"|'([^']+)'|(\S+))/.exec(command);
+  return m?.[1] ?? m?.[2] ?? m?.[3] ?? '';
+}
+
+/** Runs every check for one config; never throws. */
+export async function runChecks(config: ConveyorConfig): Promise<Check[]> {
+  const checks: Check[] = [];
+  const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+  checks.push({ name: 'node', ok: major > 20 || (major === 20 && minor >= 19), detail: `v${process.versions.node}`, fix: 'install Node.js 20.19 or newer' });
+  const gitV = await version('git');
+  const gitNum = /(\d+)\.(\d+)/.exec(gitV ?? '');
+  const gitOk = !!gitNum && (Number(gitNum[1]) > 2 || (Number(gitNum[1]) === 2 && Number(gitNum[2]) >= 38));
+  checks.push({ name: 'git', ok: gitOk, detail: gitV ?? 'not found', fix: 'install git 2.38 or newer (merge-tree --write-tree)' });
+  try {
+    const db = await openDatabase(config.database);
+    await db.close();
+    checks.push({ name: 'database', ok: true, detail: config.database.client === 'pg' ? redactUrl(config.database.url ?? '') : path.resolve(config.database.filename) });
+  } catch (err) {
+    checks.push({ name: 'database', ok: false, detail: (err as Error).message, fix: config.database.client === 'pg' ? 'check database.url (CONVEYOR_DATABASE_URL) and that PostgreSQL runs' : 'check database.filename is writable' });
+  }
+  const plugins = config.plugins;
+  const script = plugins['agent-script'];
+  if (script?.enabled) {
+    const commands = [...Object.values((script.commands as Record<string, string>) ?? {}), ...(script.defaultCommand ? [script.defaultCommand as string] : [])];
+    for (const cmd of new Set(commands.map(firstWord))) {
+      const found = cmd.includes('/') ? fs.existsSync(cmd) : (await version('sh', ['-c', `command -v ${JSON.stringify(cmd)}`])) !== null;
+      checks.push({ name: `agent command ${cmd}`, ok: found, detail: found ? 'found' : 'not found', fix: 'fix plugins.agent-script.commands / defaultCommand' });
+    }
+  }
+  const claude = plugins['agent-claude'];
+  if (claude?.enabled) {
+    const v = await version(String(claude.command ?? 'claude'));
+    checks.push({ name: 'claude CLI', ok: v !== null, detail: v ?? 'not found', fix: 'npm install -g @anthropic-ai/claude-code, or set plugins.agent-claude.command' });
+  }
+  if (plugins['forge-git']?.enabled) {
+    for (const [repo, cfg] of Object.entries(config.repos)) {
+      const origin = cfg.url ? path.resolve(cfg.url.replace(/^file:\/\//, '')) : null;
+      const exists = !!origin && fs.existsSync(path.join(origin, 'HEAD'));
+      const willInit = plugins['forge-git'].initMissing === true;
+      checks.push({ name: `origin of ${repo}`, ok: exists || (willInit && !!origin), detail: origin ? (exists ? origin : `${origin} (created on start)`) : 'repos.<repo>.url not set', fix: `create a bare repository at repos.${repo}.url or set plugins.forge-git.initMissing` });
+    }
+  }
+  if (Object.keys(config.repos).length === 0) checks.push({ name: 'repos', ok: false, detail: 'no repository configured', fix: 'add repos.<name>.url to the config' });
+  return checks;
+}
+
+/** `conveyor doctor`: says what works and what to fix. Exit 1 when something is broken. */
+export async function runDoctor(opts: { config?: string }, io: Output): Promise<number> {
+  const hc = loadHostConfig(opts.config ? { config: opts.config } : {});
+  io.out(`config: ${hc.file ?? 'embedded default'}`);
+  const checks = await runChecks(hc.config);
+  for (const c of checks) io.out(`${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}${c.ok || !c.fix ? '' : `\n    fix: ${c.fix}`}`);
+  const bad = checks.filter((c) => !c.ok).length;
+  io.out(bad ? `${bad} problem${bad > 1 ? 's' : ''} found` : 'all checks passed');
+  return bad ? 1 : 0;
+}

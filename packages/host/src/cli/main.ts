@@ -1,0 +1,91 @@
+import { Command, CommanderError } from 'commander';
+import { stringify } from 'yaml';
+import { ConfigError, createConveyor, redactConfig } from '@conveyor/core';
+import { runDemo } from './demo.js';
+import { runDoctor } from './doctor.js';
+import { hostVersion, loadHostConfig } from './host-config.js';
+import { consoleOutput, type Output } from './output.js';
+import { runStart } from './start.js';
+import { registerTaskCommands } from './task-commands.js';
+
+/** Builds the `conveyor` command line; `setCode` receives each command's exit code. */
+export function buildProgram(io: Output, setCode: (code: number) => void): Command {
+  const program = new Command('conveyor')
+    .description('Conveyor carries tracker tasks through a pipeline of AI coding agents to a merged change.')
+    .version(hostVersion())
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+
+  program
+    .command('start')
+    .description('run the host: HTTP API and webhooks, worker and daemons (Ctrl-C stops it cleanly)')
+    .option('-c, --config <file>', 'config file (default: conveyor.config.yaml here, else the embedded default)')
+    .option('-p, --port <port>', 'port to listen on (default: host.port)', (v) => Number.parseInt(v, 10))
+    .action(async (o: { config?: string; port?: number }) => setCode(await runStart(o, io)));
+
+  program
+    .command('demo')
+    .description('run one task end to end on a throwaway demo repository with the scripted agents')
+    .option('--json', 'end with one JSON line: {"task","final_stage","stages","merged","cost_usd"}')
+    .option('--keep', 'keep the demo directory (database, repositories, logs)')
+    .option('--dir <dir>', 'use (and keep) this directory')
+    .option('-t, --title <title>', 'title of the demo task', 'Add a greeting')
+    .action(async (o: { json?: boolean; keep?: boolean; dir?: string; title?: string }) => setCode(await runDemo(o, io)));
+
+  program
+    .command('migrate')
+    .description('bring the database schema up to date (core and enabled plugins) and exit')
+    .option('-c, --config <file>', 'config file')
+    .action(async (o: { config?: string }) => {
+      const hc = loadHostConfig(o.config ? { config: o.config } : {});
+      const { silentLogger } = await import('@conveyor/core');
+      const conveyor = await createConveyor({ config: hc.raw, plugins: hc.plugins, logger: silentLogger(), env: hc.env });
+      await conveyor.stop();
+      io.out(conveyor.migrationsRun.length ? `applied: ${conveyor.migrationsRun.join(', ')}` : 'the database is up to date');
+      setCode(0);
+    });
+
+  const config = program.command('config').description('inspect the configuration');
+  config
+    .command('check')
+    .description('validate the configuration and print the effective values, secrets redacted')
+    .option('-c, --config <file>', 'config file')
+    .option('--json', 'print JSON instead of YAML')
+    .action((o: { config?: string; json?: boolean }) => {
+      const hc = loadHostConfig(o.config ? { config: o.config } : {});
+      const shown = redactConfig(hc.config, hc.plugins);
+      io.err(`# ${hc.file ?? 'embedded default'}: valid`);
+      io.out(o.json ? JSON.stringify(shown, null, 2) : stringify(shown).trimEnd());
+      setCode(0);
+    });
+
+  registerTaskCommands(program, io, setCode);
+
+  program
+    .command('doctor')
+    .description('check git, the agent commands, the database and the repositories, and say what to fix')
+    .option('-c, --config <file>', 'config file')
+    .action(async (o: { config?: string }) => setCode(await runDoctor(o, io)));
+
+  return program;
+}
+
+/** Runs the CLI; resolves with the exit code (never calls `process.exit`). */
+export async function main(argv: readonly string[], io: Output = consoleOutput): Promise<number> {
+  let code = 0;
+  const program = buildProgram(io, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv]);
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof ConfigError) {
+      io.err(err.message);
+      return 2;
+    }
+    io.err(`conveyor: ${(err as Error).message}`);
+    return 1;
+  }
+}
