@@ -19,7 +19,15 @@ const { buildConfigSchema, configKeys, describeSchema, envName, resolveConfig, s
 
 // Keys the schema declares for later issues that no core code reads yet. Remove an
 // entry when the code starts reading it (the generated note must stay true).
-const NOT_READ_YET = ['instance.dataDir', 'statuses.*', 'repos.<repo>.mainBranch', 'repos.<repo>.protectedBranches'];
+// The bundled plugins' own sections are documented here too (the host passes them all).
+const PLUGIN_PACKAGES = ['tracker-local', 'forge-git', 'agent-script', 'agent-claude'];
+const bundled = [];
+for (const name of PLUGIN_PACKAGES) {
+  const mod = await import(`../packages/plugins/${name}/dist/src/index.js`);
+  const plugin = Object.values(mod).find((v) => v && typeof v === 'object' && v.name === name && typeof v.register === 'function');
+  if (!plugin) throw new Error(`no plugin value exported by packages/plugins/${name}`);
+  bundled.push(plugin);
+}
 
 const SECTION_TITLES = {
   instance: 'This instance',
@@ -88,7 +96,7 @@ out.push(
   '',
   '## Secrets',
   '',
-  'Keys marked secret (today: `database.url`) may only come from the environment: either a `${NAME}` reference in the file or the key\'s `CONVEYOR_…` variable. A literal value in the file is an error. A string that contains at least one `${NAME}` counts as coming from the environment. `redactConfig(config, plugins)` returns a copy with every secret replaced by `[redacted]`, for printing the effective configuration; the pino logger made by `createLogger()` also blanks fields named `secret`, `token`, `password`, `apiKey` and `authorization` (at the top of a log line or one level down) and the webhook signature headers.',
+  'Keys marked secret (today: ' + configKeys(buildConfigSchema(bundled)).filter((k) => k.secret).map((k) => code(k.dotted)).join(', ') + ') may only come from the environment: either a `${NAME}` reference in the file or the key\'s `CONVEYOR_…` variable. A literal value in the file is an error. A string that contains at least one `${NAME}` counts as coming from the environment. `redactConfig(config, plugins)` returns a copy with every secret replaced by `[redacted]`, for printing the effective configuration; the pino logger made by `createLogger()` also blanks fields named `secret`, `token`, `password`, `apiKey` and `authorization` (at the top of a log line or one level down) and the webhook signature headers.',
   '',
   '## Errors',
   '',
@@ -99,8 +107,6 @@ out.push(
   '```',
   '',
   'Unknown keys are errors (`expected no such key (known keys: …)`), at every level, including a `plugins.<name>` section for a plugin that was not passed to `createConveyor()`. A secret\'s value is never printed in an issue. A config file that cannot be read or parsed throws `ConveyorError` with code `CONVEYOR_CONFIG_FILE`.',
-  '',
-  `Declared for later issues and not read by core yet: ${NOT_READ_YET.map(code).join(', ')}.`,
   '',
   'Outside the schema, `createLogger()` reads `CONVEYOR_LOG_LEVEL` (default `info`) when no level is passed to it.',
   '',
@@ -151,6 +157,15 @@ out.push(
   '`enabled: false` leaves the plugin out entirely: it is not registered, so it adds no route, claim clause, gate, listener, hook, finalizer or daemon, and its migrations do not run (tables it created earlier stay). A plugin that depends on a disabled one is a startup error naming both.',
   '',
 );
+
+for (const plugin of bundled) {
+  const own = configKeys(plugin.configSchema ?? { properties: {} }, ['plugins', plugin.name]);
+  const maps = Object.entries(plugin.configSchema?.properties ?? {}).filter(([, v]) => v[Symbol.for('TypeBox.Kind')] === 'Record');
+  out.push(`### \`plugins.${plugin.name}\``, '', `Besides \`enabled\` and \`repos\`; see [its README](../packages/plugins/${plugin.name}/README.md).`, '');
+  if (own.length) out.push(table(own), '');
+  for (const [key, v] of maps) out.push(`- \`plugins.${plugin.name}.${key}\` (file only, a map): ${v.description ?? ''}`);
+  if (maps.length) out.push('');
+}
 
 const target = path.join(root, 'docs/configuration.md');
 fs.mkdirSync(path.dirname(target), { recursive: true });

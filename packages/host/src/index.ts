@@ -1,7 +1,7 @@
 /**
- * @conveyor/host — the bundled host. In this step it only loads the configuration
- * file the way `conveyor start` will; the fastify server and the CLI arrive with
- * the next issue.
+ * @conveyor/host — the bundled host: the config loader, the fastify server
+ * (`buildServer`), the shutdown lifecycle, the embedded default and its plugins.
+ * The `conveyor` CLI lives in `cli/` (entry: `bin/conveyor.js`).
  */
 import path from 'node:path';
 import { findConfigFile, readConfigFile, resolveConfig, type ConveyorConfig, type ConveyorPlugin } from '@conveyor/core';

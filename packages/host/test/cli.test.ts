@@ -109,3 +109,14 @@ test('`conveyor start` on the embedded default, then `conveyor task create` in a
   assert.equal(code, 0);
   assert.match(stderr, /conveyor stopped/);
 });
+
+test('`conveyor run` lists plugins\' sub-commands and runs one with its arguments', async (t) => {
+  const dir = tmp(t);
+  const cfg = path.join(dir, 'c.yaml');
+  fs.writeFileSync(cfg, `database:\n  filename: ${path.join(dir, 'db.sqlite3')}\nplugins:\n  agent-claude:\n    enabled: false\n`);
+  const io = capture();
+  assert.equal(await main(['node', 'conveyor', 'run', '--config', cfg], io), 0);
+  assert.equal(io.stdout.join('\n'), 'no enabled plugin has sub-commands');
+  const missing = capture();
+  assert.equal(await main(['node', 'conveyor', 'run', 'nope', '--config', cfg], missing), 3);
+});

@@ -18,9 +18,8 @@ test('close() stops accepting requests, then stops the instance; a second call i
 
   const order: string[] = [];
   const conveyor = {
-    worker: { stop: async (ms?: number) => void order.push(`worker.stop(${ms})`) },
-    stop: async () => {
-      order.push('conveyor.stop');
+    stop: async (o?: { deadlineMs?: number }) => {
+      order.push(`conveyor.stop(${o?.deadlineMs})`);
       await kit.conveyor.stop();
     },
   } as unknown as typeof kit.conveyor;
@@ -33,7 +32,7 @@ test('close() stops accepting requests, then stops the instance; a second call i
   assert.equal(await lifecycle.close(), a);
   assert.equal(await lifecycle.closed, a);
   assert.equal(lifecycle.closing, true);
-  assert.deepEqual(order, ['server.close', 'worker.stop(1234)', 'conveyor.stop']);
+  assert.deepEqual(order, ['server.close', 'conveyor.stop(1234)']);
   await assert.rejects(fetch(`http://127.0.0.1:${port}/health`), 'the port no longer answers');
   await assert.rejects(kit.conveyor.start(), /stopped/);
 });
@@ -69,20 +68,25 @@ test('close() carries on past a failing step and still stops the instance', asyn
   let stopped = 0;
   const lifecycle = createHostLifecycle({
     server: { close: async () => { throw new Error('already closed'); } },
-    conveyor: { worker: { stop: async () => { throw new Error('worker broke'); } }, stop: async () => void stopped++ } as never,
+    conveyor: {
+      stop: async () => {
+        stopped++;
+        throw new Error('database gone');
+      },
+    } as never,
     logger: { ...quiet, error: (_o: object, msg?: string) => void errors.push(msg ?? '') },
     graceMs: 20,
   });
   assert.deepEqual(await lifecycle.close(), { timedOut: false });
   assert.equal(stopped, 1);
-  assert.deepEqual(errors, ['HTTP server did not close cleanly', 'worker did not stop cleanly']);
+  assert.deepEqual(errors, ['HTTP server did not close cleanly', 'instance did not stop cleanly']);
 });
 
 test('close() gives up waiting after graceMs + forceAfterMs when the instance hangs, and never rejects', async () => {
   const errors: string[] = [];
   const lifecycle = createHostLifecycle({
     server: { close: async () => { throw new Error('already closed'); } },
-    conveyor: { worker: { stop: async () => {} }, stop: () => new Promise<void>(() => {}) } as never,
+    conveyor: { stop: () => new Promise<void>(() => {}) } as never,
     logger: { ...quiet, error: (_o: object, msg?: string) => void errors.push(msg ?? '') },
     graceMs: 20,
     forceAfterMs: 20,

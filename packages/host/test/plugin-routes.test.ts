@@ -48,6 +48,10 @@ for (const dialect of testDatabases()) {
       [{}, "body must have required property 'text'"],
       [{ text: '' }, 'body/text must NOT have fewer than 1 characters'],
       [{ text: 'x', tags: [{}] }, 'body/tags/0 must be string'],
+      // Bodies are checked as sent: no type conversion.
+      [{ text: 5 }, 'body/text must be string'],
+      [{ text: null }, 'body/text must be string'],
+      [{ text: 'x', tags: 'a' }, 'body/tags must be array'],
     ];
     for (const [payload, message] of cases) {
       const res = await app.inject({ method: 'POST', url: '/probe/notes', headers: { ...json, ...AUTH }, body: JSON.stringify(payload) });

@@ -30,7 +30,7 @@ export function prMergedGate(d: { ports: Ports; tasks: TaskStore; events: EventB
         }
       }
       if (await d.tasks.markMerged(task.id)) {
-        d.events.emit('merge.completed', { taskId: task.id, repo: task.repo, sha: (await forge.getPullRequest(task.repo, task.prNumber))?.headSha ?? null });
+        d.events.emit('merge.completed', { taskId: task.id, repo: task.repo, sha: (await forge.getPullRequest(task.repo, task.prNumber))?.mergeSha ?? null });
       }
       return pass();
     },

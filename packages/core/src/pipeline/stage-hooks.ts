@@ -9,8 +9,9 @@ export interface StageEnterHook {
 }
 
 /**
- * Actions on entering a stage (deploy → done: merge, tracker Done, cost summary;
- * arming the post-deploy monitor). Hooks run in registration order after the move
+ * Actions on entering a stage (arming the post-deploy monitor, a plugin's own
+ * bookkeeping). The merge itself is the `pr_merged` gate; tracker Done and the cost
+ * summary are tracker-sync listeners. Hooks run in registration order after the move
  * has committed; each is isolated, so one failing hook is logged and the next runs.
  */
 export class StageHooks {

@@ -8,6 +8,8 @@ export interface PullRequest {
   state: 'open' | 'closed';
   merged: boolean;
   headSha: string | null;
+  /** The merge commit on the base branch, once merged (when the forge says). */
+  mergeSha?: string | null;
 }
 
 export interface CombinedStatus {

@@ -8,7 +8,7 @@ export interface PromptInput {
   artifactPath: string;
 }
 
-/** Builds the agent's prompt. Role templates (issue 3) bind `CoreTokens.PromptBuilder`. */
+/** Builds the agent's prompt. A plugin with role templates binds `CoreTokens.PromptBuilder`. */
 export interface PromptBuilder {
   build(input: PromptInput): Promise<string> | string;
 }

@@ -7,3 +7,4 @@ export * from './fakes.js';
 export * from './recording.js';
 export * from './test-conveyor.js';
 export * from './git-fixtures.js';
+export * from './config-env.js';

@@ -62,6 +62,31 @@ export function buildProgram(io: Output, setCode: (code: number) => void): Comma
   registerTaskCommands(program, io, setCode);
 
   program
+    .command('run')
+    .description("run a plugin's own sub-command (`conveyor run` alone lists them)")
+    .argument('[command]', 'the command name')
+    .argument('[args...]', 'its arguments')
+    .option('-c, --config <file>', 'config file')
+    .allowUnknownOption()
+    .action(async (name: string | undefined, args: string[], o: { config?: string }) => {
+      const hc = loadHostConfig(o.config ? { config: o.config } : {});
+      const { silentLogger } = await import('@conveyor/core');
+      const conveyor = await createConveyor({ config: hc.raw, plugins: hc.plugins, logger: silentLogger(), env: hc.env });
+      try {
+        const commands = conveyor.extensions.commands;
+        const found = commands.find((c) => c.command.name === name);
+        if (!found) {
+          io.out(commands.length ? commands.map((c) => `${c.command.name.padEnd(20)} ${c.command.description} (${c.plugin})`).join('\n') : 'no enabled plugin has sub-commands');
+          setCode(name ? 3 : 0);
+          return;
+        }
+        setCode(await found.command.run(args));
+      } finally {
+        await conveyor.stop();
+      }
+    });
+
+  program
     .command('doctor')
     .description('check git, the agent commands, the database and the repositories, and say what to fix')
     .option('-c, --config <file>', 'config file')

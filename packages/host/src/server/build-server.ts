@@ -3,6 +3,7 @@ import type { Conveyor } from '@conveyor/core';
 import { assertUsableToken, bearerAuth } from './auth.js';
 import { formatSchemaErrors, installErrorHandlers } from './http-errors.js';
 import { installJsonParser } from './json-body-parser.js';
+import { installValidators } from './validators.js';
 import { registerHealthRoute } from './routes/health.js';
 import { mountPluginRoutes } from './routes/plugin-routes.js';
 import { registerQueueRoute } from './routes/queue.js';
@@ -38,6 +39,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     schemaErrorFormatter: formatSchemaErrors,
   }) as unknown as FastifyInstance;
   const auth = bearerAuth(options.token);
+  installValidators(app);
   installErrorHandlers(app);
   installJsonParser(app, { keepRaw: false });
   registerHealthRoute(app, conveyor);

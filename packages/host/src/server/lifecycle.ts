@@ -6,8 +6,8 @@ export const DEFAULT_FORCE_AFTER_MS = 10_000;
 export interface HostLifecycleOptions {
   /** The HTTP server (fastify: `close()` stops listening and waits for in-flight requests). */
   server: { close(): PromiseLike<unknown> };
-  /** The instance; its worker is stopped first with `graceMs`, then the instance. */
-  conveyor: Pick<Conveyor, 'stop' | 'worker'>;
+  /** The instance, stopped with `graceMs` as the deadline for running jobs. */
+  conveyor: Pick<Conveyor, 'stop'>;
   /** Where the shutdown says what it does (a pino logger or core's `Logger`). */
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** How long running agent jobs may finish (`host.shutdownGraceMs`). */
@@ -49,15 +49,8 @@ export function createHostLifecycle(options: HostLifecycleOptions): HostLifecycl
       logger.error({ err: toError(err) }, 'HTTP server did not close cleanly');
     }
     try {
-      // Conveyor.stop() has no deadline of its own (the worker uses worker.stopDeadlineMs):
-      // stopping the worker first with graceMs makes host.shutdownGraceMs the one that
-      // counts. Worker.stop is idempotent, so the instance's own call is then a no-op.
-      await conveyor.worker.stop(graceMs);
-    } catch (err) {
-      logger.error({ err: toError(err) }, 'worker did not stop cleanly');
-    }
-    try {
-      await conveyor.stop();
+      // Running jobs get host.shutdownGraceMs; then daemons, plugins and the database.
+      await conveyor.stop({ deadlineMs: graceMs });
     } catch (err) {
       logger.error({ err: toError(err) }, 'instance did not stop cleanly');
     }

@@ -4,7 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 export const PERMISSION_MODES = ['default', 'acceptEdits', 'plan', 'bypassPermissions', 'dontAsk', 'auto'] as const;
 
 /** Config section `plugins.agent-claude` (besides `enabled` and `repos`). */
-export const AgentClaudeConfigSchema = Type.Object({
+export const agentClaudeConfigSchema = Type.Object({
   command: Type.String({
     minLength: 1,
     default: 'claude',
@@ -31,4 +31,4 @@ export const AgentClaudeConfigSchema = Type.Object({
 });
 
 /** The validated section, as the runner reads it. */
-export type AgentClaudeConfig = Static<typeof AgentClaudeConfigSchema>;
+export type AgentClaudeConfig = Static<typeof agentClaudeConfigSchema>;

@@ -4,7 +4,7 @@
  */
 import { CoreTokens, definePlugin, type AgentRunner } from '@conveyor/core';
 import { ClaudeAgentRunner } from './claude-agent-runner.js';
-import { AgentClaudeConfigSchema } from './config.js';
+import { agentClaudeConfigSchema } from './config.js';
 
 export * from './config.js';
 export * from './claude-args.js';
@@ -13,7 +13,7 @@ export * from './claude-agent-runner.js';
 /** The `agent-claude` plugin: every agent job runs through the Claude Code CLI. */
 export const agentClaudePlugin = definePlugin({
   name: 'agent-claude',
-  configSchema: AgentClaudeConfigSchema,
+  configSchema: agentClaudeConfigSchema,
   register(ctx) {
     const runner = new ClaudeAgentRunner(ctx.config, { logger: ctx.logger });
     ctx.provide<AgentRunner>(CoreTokens.AgentRunner, runner);

@@ -51,14 +51,14 @@ export class ScriptAgentRunner implements AgentRunner {
     }
     const parsed = parseClaudeOutput(proc.stdout);
     const lastLine = proc.stdout.trim().split('\n').pop() ?? '';
-    const ok = proc.exitCode === 0 && (parsed.subtype === null || parsed.ok);
+    const ok = proc.exitCode === 0 && (parsed.subtype === null && !parsed.isError ? true : parsed.ok);
     return {
       pid: proc.pid,
       exitCode: proc.exitCode,
       usage: parsed.usage,
       result: ok ? (parsed.result ?? lastLine) : null,
       logPath,
-      ...(ok ? {} : { error: (parsed.subtype !== null ? parsed.errorText : null) ?? (proc.exitCode === null ? `killed by ${proc.signal}` : `exited with ${proc.exitCode}: ${tail(proc.stderr || proc.stdout)}`) }),
+      ...(ok ? {} : { error: (parsed.subtype !== null || parsed.isError ? parsed.errorText : null) ?? (proc.exitCode === null ? `killed by ${proc.signal}` : `exited with ${proc.exitCode}: ${tail(proc.stderr || proc.stdout)}`) }),
     };
   }
 }

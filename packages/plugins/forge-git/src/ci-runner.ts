@@ -69,6 +69,23 @@ export class CiRunner {
     }
   }
 
+  // A clone that fails is the CI's problem, not the change's: retry a few times
+  // before reporting `error` (which fails the gate and costs a developer retry).
+  async #checkout(job: Pending, dir: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        fs.rmSync(dir, { recursive: true, force: true });
+        await git(['clone', '--quiet', '--no-checkout', this.o.origin(job.repo), dir], { cwd: os.tmpdir() });
+        await git(['checkout', '--quiet', '--detach', job.sha], { cwd: dir });
+        return;
+      } catch (err) {
+        if (attempt >= 3 || this.#stopped) throw err;
+        this.o.logger.warn({ repo: job.repo, sha: job.sha, attempt, err: toError(err) }, 'forge-git CI checkout failed; retrying');
+        await new Promise((r) => setTimeout(r, 1_000 * attempt));
+      }
+    }
+  }
+
   async #run(job: Pending): Promise<void> {
     const report = (state: 'pending' | 'success' | 'failure' | 'error', targetUrl: string | null) =>
       this.o.intake().ciStatus({ repo: job.repo, sha: job.sha, branch: job.branch, context: CI_CONTEXT, state, targetUrl });
@@ -82,8 +99,7 @@ export class CiRunner {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-ci-'));
     const logPath = path.resolve(this.o.logDir, 'ci', `${job.repo.replace(/[^A-Za-z0-9._-]/g, '_')}-${job.sha.slice(0, 12)}.log`);
     try {
-      await git(['clone', '--quiet', '--no-checkout', this.o.origin(job.repo), dir], { cwd: os.tmpdir() });
-      await git(['checkout', '--quiet', '--detach', job.sha], { cwd: dir });
+      await this.#checkout(job, dir);
       const res = await runProcess({ command, shell: true, cwd: dir, timeoutMs: this.o.timeoutMs, signal: this.#abort.signal, logPath });
       if (res.aborted) return; // stopping: the next start re-runs it
       const ok = res.exitCode === 0;

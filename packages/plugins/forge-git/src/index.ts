@@ -4,12 +4,14 @@
  * test command on every pushed head, and real non-forced merges into main.
  */
 import path from 'node:path';
+import { ForgeGitTokens } from './tokens.js';
 import { Type } from '@sinclair/typebox';
 import { CoreTokens, definePlugin, type CiStatusStore, type Clock, type Database, type Intake, type Knex } from '@conveyor/core';
 import { CI_CONTEXT, CiRunner } from './ci-runner.js';
 import { LocalGitForge } from './local-git-forge.js';
 import { forgeGitMigrations } from './migrations.js';
 
+export { ForgeGitTokens } from './tokens.js';
 export { LocalGitForge, type LocalGitForgeOptions } from './local-git-forge.js';
 export { CiRunner, CI_CONTEXT } from './ci-runner.js';
 export { mergeInOrigin, MergeConflictError } from './git-merge.js';
@@ -75,10 +77,4 @@ export const forgeGitPlugin = definePlugin({
     });
     ctx.snapshot(async () => ({ openPullRequests: (await forge.listPullRequests({ state: 'open' })).length, ci: ci ? { queued: ci.queued, ...ci.stats } : null }));
   },
-});
-
-/** Tokens private to this plugin. */
-export const ForgeGitTokens = Object.freeze({
-  /** The `LocalGitForge` itself (with `origin`, `listPullRequests`). */
-  Forge: Symbol.for('conveyor.forge-git.Forge'),
 });

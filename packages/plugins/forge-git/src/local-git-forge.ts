@@ -62,6 +62,7 @@ export class LocalGitForge implements ForgePort {
       state: r.state === 'open' ? 'open' : 'closed',
       merged: r.merged === true || r.merged === 1,
       headSha: r.head_sha === null || r.head_sha === undefined ? null : String(r.head_sha),
+      mergeSha: r.merge_sha === null || r.merge_sha === undefined ? null : String(r.merge_sha),
     };
   }
 
@@ -123,7 +124,7 @@ export class LocalGitForge implements ForgePort {
       });
       const now = this.o.clock.now();
       await this.o.knex('forge_git_pull_requests').where({ id: row.id, state: 'open' }).update({ state: 'closed', merged: true, merge_sha: out.sha, merged_at: now, updated_at: now });
-      return this.#toPr({ ...row, state: 'closed', merged: true });
+      return this.#toPr({ ...row, state: 'closed', merged: true, merge_sha: out.sha });
     });
   }
 
@@ -143,9 +144,16 @@ export class LocalGitForge implements ForgePort {
     await git(['update-ref', '-d', `refs/heads/${branch}`], { cwd: this.origin(repo), allowFailure: true });
   }
 
+  /**
+   * With `publicBaseUrl`: a web link in Gitea's shape. Without: a git coordinate a
+   * person can open with `git show` (`<origin>#<ref>:<file>`), not a fake URL.
+   */
   publicUrl(repo: string, file: string, ref: string): string {
-    const base = this.o.publicBaseUrl ? `${this.o.publicBaseUrl.replace(/\/$/, '')}/${repo}` : `file://${this.origin(repo)}`;
-    return ref ? `${base}/src/branch/${ref}/${file}` : `${base}/${file}`;
+    if (this.o.publicBaseUrl) {
+      const base = `${this.o.publicBaseUrl.replace(/\/$/, '')}/${repo}`;
+      return ref ? `${base}/src/branch/${ref}/${file}` : `${base}/${file}`;
+    }
+    return `${this.origin(repo)}#${ref ? `${ref}:` : ''}${file}`;
   }
 
   /** Creates a bare origin with one commit on main when it does not exist (`initMissing`). */

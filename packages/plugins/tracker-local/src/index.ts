@@ -2,12 +2,14 @@
  * @conveyor/plugin-tracker-local — the embedded tracker: tasks created through the
  * host's API or the CLI, statuses and comments kept in the instance's database.
  */
+import { TrackerLocalTokens } from './tokens.js';
 import { Type } from '@sinclair/typebox';
 import { CoreTokens, definePlugin, type Clock, type Database, type Intake, type TaskStore } from '@conveyor/core';
 import { LocalTracker } from './local-tracker.js';
 import { trackerLocalMigrations } from './migrations.js';
 import { trackerLocalRoutes } from './routes.js';
 
+export { TrackerLocalTokens } from './tokens.js';
 export { LocalTracker, type LocalIssue, type LocalIssueEvent } from './local-tracker.js';
 export { trackerLocalMigrations } from './migrations.js';
 
@@ -49,10 +51,4 @@ export const trackerLocalPlugin = definePlugin({
     }
     ctx.snapshot(async () => ({ issuesByStatus: await tracker.countByStatus(), autoApprove: ctx.config.autoApprove }));
   },
-});
-
-/** Tokens private to this plugin. */
-export const TrackerLocalTokens = Object.freeze({
-  /** The `LocalTracker` itself (with `createIssue`, `events`), beyond the tracker port. */
-  Tracker: Symbol.for('conveyor.tracker-local.Tracker'),
 });
