@@ -33,7 +33,8 @@ import { JobFinisher } from './queue/job-finisher.js';
 import { Worker } from './queue/worker.js';
 import { TaskService } from './tasks/task-service.js';
 import { CoreTokens, systemClock, type Clock } from './tokens.js';
-import { Intake } from './intake.js';
+import { Intake } from './intake/intake.js';
+import { WebhookInbox } from './intake/webhook-inbox.js';
 import { LogNotifier } from './ports/notifier.js';
 import { GitWorkspace } from './workspace/git-workspace.js';
 import { coreFinalizers } from './finalize/core-finalizers.js';
@@ -69,6 +70,8 @@ export interface Conveyor {
   readonly db: Database;
   readonly engine: StageEngine;
   readonly intake: Intake;
+  /** Accepted webhook deliveries (recorded, then processed after the reply). */
+  readonly webhooks: WebhookInbox;
   readonly worker: Worker;
   readonly routes: readonly OwnedRoute[];
   readonly extensions: Extensions;
@@ -177,10 +180,12 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   for (const g of DEFAULT_GATES) gates.register(g);
   gates.register(prMergedGate({ ports, tasks: store.tasks, events }));
   for (const f of coreFinalizers({ ports, tasks: store.tasks, pipeline, config, logger })) finalizers.add(f);
+  const inbox = new WebhookInbox(store.inbox, logger);
+  c.register(CoreTokens.WebhookInbox, { useValue: inbox });
   c.register(CoreTokens.TrackerSync, { useValue: installTrackerSync({ events, ports, tasks: store.tasks, agentRuns: store.agentRuns, config, pipeline, logger }) });
 
   for (const plugin of ordered) {
-    const ctx = createPluginContext(plugin.name, { instanceConfig: config, logger, container: c, stores: store, events, gates, clauses, hooks, finalizers, extensions });
+    const ctx = createPluginContext(plugin.name, { instanceConfig: config, logger, container: c, stores: store, events, gates, clauses, hooks, finalizers, extensions, inbox });
     try {
       await plugin.register(ctx);
     } catch (err) {
@@ -196,6 +201,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     throw err;
   }
   clauses.freeze();
+  inbox.freeze();
   hooks.freeze();
   finalizers.freeze();
 
@@ -211,6 +217,8 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     if (stopping) return stopping;
     stopping = (async () => {
       await starting?.catch(() => undefined);
+      // Deliveries already acknowledged are processed before the database closes.
+      await inbox.stop();
       if (workerStarted) await worker.stop(options.deadlineMs);
       for (const { plugin, daemon } of [...startedDaemons].reverse()) {
         try {
@@ -264,6 +272,8 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
       worker.start();
       workerStarted = true;
     }
+    // A crash between acknowledging a webhook and processing it: process it now.
+    await inbox.replay();
     logger.info({ hostId, plugins: ordered.map((p) => p.name), database: db.dialect }, 'conveyor started');
   };
 
@@ -275,6 +285,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     db,
     engine: c.resolve(CoreTokens.StageEngine),
     intake: c.resolve(CoreTokens.Intake),
+    webhooks: inbox,
     worker,
     routes: extensions.routes,
     extensions,

@@ -9,7 +9,8 @@ export * from './domain.js';
 export * from './tokens.js';
 export * from './logger.js';
 export * from './conveyor.js';
-export * from './intake.js';
+export * from './intake/intake.js';
+export * from './intake/webhook-inbox.js';
 
 export * from './config/core-schema.js';
 export * from './config/resolve-config.js';

@@ -38,6 +38,8 @@ export const CoreTokens = Object.freeze({
   JobFinisher: Symbol.for('conveyor.JobFinisher'),
   JobExecutor: Symbol.for('conveyor.JobExecutor'),
   Worker: Symbol.for('conveyor.Worker'),
+  /** `WebhookInbox`: accepted deliveries, processed after the reply. */
+  WebhookInbox: Symbol.for('conveyor.WebhookInbox'),
   /** `TrackerSync`: ordered tracker updates (the approval request). */
   TrackerSync: Symbol.for('conveyor.TrackerSync'),
   /** `Intake`: what external events mean (§6). */

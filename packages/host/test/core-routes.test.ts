@@ -53,7 +53,7 @@ for (const dialect of testDatabases()) {
     await intake.startPipeline({ repo: 'acme', trackerIssueId: '2', title: 'Two' });
     await intake.startPipeline({ repo: 'other', trackerIssueId: '3', title: 'Three' });
     // A task that ended: only `live=true` leaves it out.
-    await store.jobs.cancelForTask(a.task.id);
+    await store.jobs.cancelActive(a.task.id);
     await kit.conveyor.db.knex.transaction((tx) => store.tasks.moveStage(a.task.id, 'analysis', 'cancelled', { reason: 'test' }, tx));
 
     const ids = async (query: string) => {
@@ -91,7 +91,7 @@ for (const dialect of testDatabases()) {
   test(`${d} GET /tasks/:id of a blocked task says it is blocked and why`, async (t) => {
     const { app, kit } = await startHost(t, { dialect });
     const { task } = await kit.conveyor.intake.startPipeline({ repo: 'acme', trackerIssueId: '8', title: 'Blocked' });
-    await kit.conveyor.store.jobs.cancelForTask(task.id);
+    await kit.conveyor.store.jobs.cancelActive(task.id);
     await kit.conveyor.store.tasks.block(task.id, 'analysis', 'analyst failed 3 times: boom');
     const body = (await app.inject({ method: 'GET', url: `/tasks/${task.id}` })).json();
     assert.deepEqual(body.waitingFor, { kind: 'blocked', reason: 'analyst failed 3 times: boom' });
@@ -129,7 +129,7 @@ for (const dialect of testDatabases()) {
   test(`${d} GET /tasks/:id of a task that ended waits for nothing`, async (t) => {
     const { app, kit } = await startHost(t, { dialect });
     const { task } = await kit.conveyor.intake.startPipeline({ repo: 'acme', trackerIssueId: '11', title: 'Ended' });
-    await kit.conveyor.store.jobs.cancelForTask(task.id);
+    await kit.conveyor.store.jobs.cancelActive(task.id);
     await kit.conveyor.db.knex.transaction((tx) => kit.conveyor.store.tasks.moveStage(task.id, 'analysis', 'cancelled', { reason: 'stopped' }, tx));
     const body = (await app.inject({ method: 'GET', url: `/tasks/${task.id}` })).json();
     assert.deepEqual(body.waitingFor, { kind: 'none' });

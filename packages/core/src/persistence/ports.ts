@@ -96,7 +96,7 @@ export interface JobStore {
   /** Queued jobs of one kind for the task → cancelled (a moot deferred re-evaluation). */
   cancelQueued(taskId: number, kind: JobKind, tx?: Tx): Promise<number>;
   /** Every active job of the task → cancelled. */
-  cancelForTask(taskId: number): Promise<number>;
+  cancelActive(taskId: number, tx?: Tx): Promise<number>;
   running(filter?: { hostId?: string }): Promise<Job[]>;
   countByStatus(): Promise<Record<string, number>>;
 }

@@ -208,6 +208,33 @@ export class StageEngine {
     return true;
   }
 
+  /**
+   * A PR merged on the forge before the task reached deploy: the change is in main,
+   * so the task is done. Compare-and-set `from → done`; the task's active jobs are
+   * cancelled in the same transaction (a running agent's finish is then fenced out).
+   */
+  async completeByMerge(taskId: number, from: string, reason: string): Promise<boolean> {
+    const moved = await this.db.knex.transaction(async (tx: Tx) => {
+      if (!(await this.tasks.moveStage(taskId, from, 'done', { reason }, tx))) return false;
+      await this.jobs.cancelActive(taskId, tx);
+      return true;
+    });
+    if (!moved) return false;
+    await this.tasks.markMerged(taskId);
+    const task = (await this.tasks.get(taskId))!;
+    this.logger.info({ taskId, workItem: task.workItemId, from, reason }, 'task done by a merged PR');
+    this.events.emit('task.stage_changed', { task, from, to: 'done', reason });
+    this.events.emit('task.done', { task });
+    for (const hook of this.hooks.for('done')) {
+      try {
+        await hook.run(task, { from, reason });
+      } catch (err) {
+        this.logger.error({ taskId, stage: 'done', plugin: hook.plugin, err }, 'stage hook failed');
+      }
+    }
+    return true;
+  }
+
   async #onFail(task: Task, ev: Evaluation): Promise<AdvanceOutcome> {
     const gate = ev.gate!;
     const why = ev.result.reason ?? `${gate} failed`;

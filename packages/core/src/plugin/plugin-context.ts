@@ -14,6 +14,7 @@ import { SafeLoop } from '../util/safe-loop.js';
 import type { CliCommand, Daemon } from './daemon.js';
 import type { Extensions, LifecycleHook, SnapshotBlock } from './extensions.js';
 import type { RouteDescriptor } from './route.js';
+import type { WebhookInbox } from '../intake/webhook-inbox.js';
 
 /**
  * Everything a plugin may touch while it registers. Each method records the
@@ -42,6 +43,13 @@ export interface PluginContext<C extends PluginSection = PluginSection> {
     /** Adds a gate to a stage's exit edge, after the stage's own gates and earlier splices. */
     splice(stage: string, gate: string, options?: { rollbackTo?: string }): void;
   };
+  /**
+   * Webhook deliveries: `onDelivery(source, handler)` registers this plugin's
+   * processor (during `register`); a route calls `accept({ source, deliveryKey,
+   * payload })` after verifying and parsing, and answers once it resolves (the
+   * delivery is then committed; the handler runs after the reply, once per key).
+   */
+  webhooks: Pick<WebhookInbox, 'accept' | 'onDelivery'>;
   addClaimClause(clause: ClaimClause): void;
   addRoute(route: RouteDescriptor): void;
   /** This plugin's block in `GET /queue`. */
@@ -67,6 +75,7 @@ export interface ContextDeps {
   hooks: StageHooks;
   finalizers: Finalizers;
   extensions: Extensions;
+  inbox: WebhookInbox;
 }
 
 export function createPluginContext(name: string, deps: ContextDeps): PluginContext {
@@ -91,6 +100,10 @@ export function createPluginContext(name: string, deps: ContextDeps): PluginCont
     gates: {
       register: (gate) => deps.gates.register(gate),
       splice: (stage, gate, options) => deps.gates.splice({ stage, gate, plugin: name, ...(options?.rollbackTo ? { rollbackTo: options.rollbackTo } : {}) }),
+    },
+    webhooks: {
+      accept: (input) => deps.inbox.accept(input),
+      onDelivery: (source, handler) => deps.inbox.onDelivery(source, handler),
     },
     addClaimClause: (clause) => deps.clauses.add(name, clause),
     addRoute: (route) => {

@@ -127,8 +127,8 @@ export class KnexJobStore implements JobStore {
     return this.#q(tx).where({ task_id: taskId, status: 'queued', kind }).update({ status: 'cancelled', finished_at: this.clock.now() });
   }
 
-  async cancelForTask(taskId: number): Promise<number> {
-    return this.#q()
+  async cancelActive(taskId: number, tx?: Tx): Promise<number> {
+    return this.#q(tx)
       .where({ task_id: taskId })
       .whereIn('status', ACTIVE)
       .update({ status: 'cancelled', finished_at: this.clock.now() });
