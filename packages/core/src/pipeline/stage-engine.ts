@@ -1,5 +1,5 @@
 import { inject, injectable } from 'tsyringe';
-import type { Task } from '../domain.js';
+import type { Job, Task } from '../domain.js';
 import { ConveyorError, toError } from '../errors.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../logger.js';
@@ -193,19 +193,24 @@ export class StageEngine {
       this.logger.info({ taskId: task.id, from, to }, 'advance: lost the compare-and-set; another actor moved the task');
       return false;
     }
-    const moved = (await this.tasks.get(task.id))!;
-    this.logger.info({ taskId: task.id, workItem: task.workItemId, from, to, reason }, 'task stage changed');
+    await this.#announce(task.id, from, to, reason, result.job);
+    return true;
+  }
+
+  /** What only the winner of a move does: log, emit, enqueue's event, stage hooks. */
+  async #announce(taskId: number, from: string, to: string, reason: string, job: Job | null): Promise<void> {
+    const moved = (await this.tasks.get(taskId))!;
+    this.logger.info({ taskId, workItem: moved.workItemId, from, to, reason }, 'task stage changed');
     this.events.emit('task.stage_changed', { task: moved, from, to, reason });
-    if (result.job) this.events.emit('job.enqueued', { job: result.job });
+    if (job) this.events.emit('job.enqueued', { job });
     if (to === 'done') this.events.emit('task.done', { task: moved });
     for (const hook of this.hooks.for(to)) {
       try {
         await hook.run(moved, { from, reason });
       } catch (err) {
-        this.logger.error({ taskId: task.id, stage: to, plugin: hook.plugin, err }, 'stage hook failed');
+        this.logger.error({ taskId, stage: to, plugin: hook.plugin, err }, 'stage hook failed');
       }
     }
-    return true;
   }
 
   /**
@@ -221,17 +226,7 @@ export class StageEngine {
     });
     if (!moved) return false;
     await this.tasks.markMerged(taskId);
-    const task = (await this.tasks.get(taskId))!;
-    this.logger.info({ taskId, workItem: task.workItemId, from, reason }, 'task done by a merged PR');
-    this.events.emit('task.stage_changed', { task, from, to: 'done', reason });
-    this.events.emit('task.done', { task });
-    for (const hook of this.hooks.for('done')) {
-      try {
-        await hook.run(task, { from, reason });
-      } catch (err) {
-        this.logger.error({ taskId, stage: 'done', plugin: hook.plugin, err }, 'stage hook failed');
-      }
-    }
+    await this.#announce(taskId, from, 'done', reason, null);
     return true;
   }
 
