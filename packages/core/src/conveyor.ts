@@ -37,6 +37,7 @@ import { Intake } from './intake/intake.js';
 import { WebhookInbox } from './intake/webhook-inbox.js';
 import { LogNotifier } from './ports/notifier.js';
 import { GitWorkspace } from './workspace/git-workspace.js';
+import { TemplatePromptBuilder } from './prompts/template-prompt-builder.js';
 import { coreFinalizers } from './finalize/core-finalizers.js';
 import { prMergedGate } from './finalize/merge-gate-core.js';
 import { installTrackerSync } from './tracker-sync.js';
@@ -165,6 +166,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     logger,
   });
   c.register(CoreTokens.Workspace, { useValue: workspace });
+  c.register(CoreTokens.PromptBuilder, { useValue: new TemplatePromptBuilder(pipeline, config.repos) });
   c.register(CoreTokens.ArtifactReader, { useValue: workspace });
   options.bindings?.(c);
 

@@ -81,3 +81,5 @@ export * from './tracker-sync.js';
 export * from './persistence/migrations/core-0002-pull-requests.js';
 export * from './agent/claude-result.js';
 export type { Knex } from 'knex';
+export * from './prompts/role-templates.js';
+export * from './prompts/template-prompt-builder.js';

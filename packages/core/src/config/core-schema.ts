@@ -77,6 +77,7 @@ export const RepoSchema = Type.Object(
     workItemPrefix: Type.Optional(Type.String({ pattern: '^[A-Za-z][A-Za-z0-9]*$', description: 'Work item prefix of this repo (`ORCH`).' })),
     mainBranch: Type.String({ default: 'main', description: 'The branch Conveyor never pushes to directly.' }),
     protectedBranches: Type.Array(Type.String(), { default: [], description: 'More branches Conveyor never deletes or force-pushes.' }),
+    prompts: Type.Optional(Type.Record(Type.String(), Type.String({ minLength: 1 }), { description: 'Prompt template file per role (analyst, architect, …) replacing the default; `{{title}}`, `{{artifactPath}}`, `{{reason}}` … are filled in.' })),
   },
   { additionalProperties: false },
 );

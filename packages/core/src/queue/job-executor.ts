@@ -61,6 +61,16 @@ export class JobExecutor {
       return;
     }
 
+    const artifact = artifactPath(task.workItemId, stageIndex(this.pipeline, job.stage), job.stage);
+    let prompt: string;
+    try {
+      prompt = await this.#promptBuilder().build({ task, job, artifactPath: artifact });
+    } catch (err) {
+      // A broken template is configuration: retrying cannot fix it.
+      await this.finisher.failPermanently(job, `prompt: ${toError(err).message}`);
+      return;
+    }
+
     let run;
     try {
       run = await this.agentRuns.start({ jobId: job.id, taskId: task.id, stage: job.stage, role: job.role ?? 'agent', attempt: job.attempt, pid: null });
@@ -73,9 +83,6 @@ export class JobExecutor {
       throw err;
     }
 
-    const prompts = this.#promptBuilder();
-    const artifact = artifactPath(task.workItemId, stageIndex(this.pipeline, job.stage), job.stage);
-    const prompt = await prompts.build({ task, job, artifactPath: artifact });
     this.events.emit('agent.started', { job, pid: null });
     let result;
     try {
