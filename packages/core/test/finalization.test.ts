@@ -73,4 +73,25 @@ for (const dialect of testDatabases()) {
     assert.equal(merges, 0);
     assert.ok((await kit.conveyor.store.tasks.get(task.id))!.mergedAt);
   });
+
+  test(`${t0} two concurrent advances at deploy merge once: the INITIATED marker claims the merge`, async (t) => {
+    const kit = await createTestConveyor({ dialect });
+    t.after(() => kit.cleanup());
+    const { task } = await kit.conveyor.intake.startPipeline({ repo: 'r', trackerIssueId: '1', title: 't' });
+    const pr = await kit.forge.ensurePullRequest({ repo: 'r', head: task.branch, base: 'main', title: 't', body: '' });
+    await kit.conveyor.store.tasks.setPullRequest(task.id, pr.number, pr.url);
+    let merges = 0;
+    const original = kit.forge.mergePullRequest.bind(kit.forge);
+    kit.forge.mergePullRequest = async (...a) => {
+      merges++;
+      await new Promise((r) => setTimeout(r, 50));
+      return original(...a);
+    };
+    const gate = kit.conveyor.gates.get('pr_merged');
+    const fresh = (await kit.conveyor.store.tasks.get(task.id))!;
+    const ctx = { task: fresh, stage: 'deploy', finishedAgent: null, readOnly: false, artifacts: kit.artifacts, agentRuns: kit.conveyor.store.agentRuns, ciStatuses: kit.conveyor.store.ciStatuses, forge: kit.forge, logger: kit.logger };
+    const verdicts = (await Promise.all([gate.check(ctx), gate.check(ctx)])).map((r) => r.verdict).sort();
+    assert.equal(merges, 1);
+    assert.deepEqual(verdicts, ['pass', 'pending']);
+  });
 }

@@ -8,6 +8,9 @@ import { fail, pass, pending, type GateDefinition } from '../pipeline/gate.js';
  * by the INITIATED marker first. Already merged (a re-drive after a crash, or a
  * merge done by hand) short-circuits to pass. Never run in read-only evaluation.
  */
+/** How long an unfinished merge claim blocks a re-drive (longer than any forge merge call). */
+export const MERGE_TAKEOVER_MS = 5 * 60_000;
+
 export function prMergedGate(d: { ports: Ports; tasks: TaskStore; events: EventBus }): GateDefinition {
   return {
     name: 'pr_merged',
@@ -22,7 +25,14 @@ export function prMergedGate(d: { ports: Ports; tasks: TaskStore; events: EventB
       const pr = await forge.getPullRequest(task.repo, task.prNumber);
       if (!pr) return fail(`pull request #${task.prNumber} not found on the forge`);
       if (!pr.merged) {
-        await d.tasks.markMergeInitiated(task.id);
+        // Claim the irreversible step: a concurrent advance (the deployer's finish and
+        // a CI webhook) must not merge twice. An INITIATED marker older than the
+        // takeover time means its writer died mid-merge: the re-drive merges again.
+        if (!(await d.tasks.markMergeInitiated(task.id))) {
+          const fresh = await d.tasks.get(task.id);
+          const age = Date.now() - (fresh?.mergeInitiatedAt?.getTime() ?? 0);
+          if (age < MERGE_TAKEOVER_MS) return pending(`the merge of #${task.prNumber} is in progress elsewhere`);
+        }
         try {
           await forge.mergePullRequest(task.repo, task.prNumber);
         } catch (err) {

@@ -13,4 +13,5 @@ export { rawBodyOf } from './json-body-parser.js';
 export { TaskIdParams, TaskListQuery } from './schemas.js';
 export { waitingFor, type WaitingFor } from './waiting-for.js';
 export { HEALTH_DB_TIMEOUT_MS } from './routes/health.js';
-export { wantsRawBody } from './routes/plugin-routes.js';
+export { mountPluginRoutes, wantsRawBody } from './routes/plugin-routes.js';
+export { installValidators } from './validators.js';
