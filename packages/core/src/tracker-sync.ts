@@ -47,11 +47,14 @@ export function installTrackerSync(d: TrackerSyncDeps): TrackerSync {
 
   d.events.on('task.done', async ({ task }) => {
     const t = tracker();
-    if (t) {
-      await t.setStatus(ref(task), s.done, { reason: 'task done' });
-      const summary = formatCostSummary(task.workItemId, summarizeCosts(await d.agentRuns.listForTask(task.id)));
-      await t.addComment(ref(task), summary);
-    }
+    if (!t) return;
+    await t.setStatus(ref(task), s.done, { reason: 'task done' });
+    const summary = formatCostSummary(task.workItemId, summarizeCosts(await d.agentRuns.listForTask(task.id)));
+    await t.addComment(ref(task), summary);
+  });
+
+  // Its own listener: a tracker that is down must not keep the worktree around.
+  d.events.on('task.done', async ({ task }) => {
     await d.ports.workspace()?.cleanup(task);
   });
 
