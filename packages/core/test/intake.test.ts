@@ -55,7 +55,7 @@ for (const dialect of testDatabases()) {
     const run = await kit.conveyor.store.agentRuns.start({ jobId: job.id, taskId: task.id, stage: 'analysis', role: 'analyst', attempt: 0, pid: 1 });
     await kit.conveyor.store.agentRuns.recordExit(run.id, { exitCode: 0, result: 'ok', usage: null, logPath: null });
     kit.artifacts.put(task, 'analysis', {});
-    assert.equal((await intake.trackerStatus({ repo: 'acme/app', trackerIssueId: 'PL-1', status: 'Rejected', description: 'wrong scope' })).action, 'verdict');
+    assert.equal((await intake.trackerStatus({ repo: 'acme/app', trackerIssueId: 'PL-1', status: 'Rejected', comment: 'wrong scope' })).action, 'verdict');
     assert.equal((await kit.conveyor.store.jobs.activeForTask(task.id))!.role, 'analyst');
     await kit.conveyor.db.knex('jobs').where({ task_id: task.id }).update({ status: 'done' });
     assert.equal((await intake.trackerStatus({ repo: 'acme/app', trackerIssueId: 'PL-1', status: 'Approved' })).action, 'verdict');

@@ -90,7 +90,16 @@ export class Intake {
    * A tracker status change, by Conveyor's configured status names (spec 01 §6).
    * "To Analyse" is the only entry; the others act on an existing live task.
    */
-  async trackerStatus(e: { repo: string; trackerIssueId: string; status: string; title?: string; description?: string; sequence?: number | null }): Promise<IntakeOutcome> {
+  async trackerStatus(e: {
+    repo: string;
+    trackerIssueId: string;
+    status: string;
+    title?: string;
+    description?: string;
+    sequence?: number | null;
+    /** The person's words with a verdict, when the tracker carries them with the status change. */
+    comment?: string;
+  }): Promise<IntakeOutcome> {
     const s = this.config.statuses;
     const log = { repo: e.repo, trackerIssueId: e.trackerIssueId, status: e.status };
     if (e.status === s.toAnalyse) {
@@ -112,7 +121,7 @@ export class Intake {
       return outcome(relaunched ? 'relaunched' : 'ignored', live.id, relaunched ? 'analyst relaunched' : `no relaunch: the task is at ${live.stage}${live.stage === firstStage(this.pipeline).name ? ' with an active job' : ''}`, this.logger, log);
     }
     if (e.status === s.approved || e.status === s.rejected) {
-      const res = await this.humanVerdict(live.id, e.status === s.approved ? 'approved' : 'rejected', e.description ?? '');
+      const res = await this.humanVerdict(live.id, e.status === s.approved ? 'approved' : 'rejected', e.comment ?? '');
       return outcome(res.kind === 'ignored' ? 'ignored' : 'verdict', live.id, `verdict ${e.status}: ${res.kind}`, this.logger, log);
     }
     if (e.status === s.stop) {

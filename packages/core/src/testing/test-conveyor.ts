@@ -48,6 +48,8 @@ export interface TestConveyorOptions {
   agent?: (req: AgentRunRequest, callIndex: number) => ScriptedRun;
   /** false: bind no fake ports at all (to test a plugin that binds its own). */
   fakes?: boolean;
+  /** Environment for `${VAR}` and `CONVEYOR_…` (a plugin's secrets); the test database URL is added. */
+  env?: Record<string, string | undefined>;
 }
 
 export interface TestConveyor {
@@ -97,7 +99,7 @@ export async function createTestConveyor(options: TestConveyorOptions = {}): Pro
     plugins: options.plugins ?? [],
     logger,
     // Only the test database URL: a developer's CONVEYOR_… shell variables must not change tests.
-    env: pgUrl ? { [PG_URL_ENV]: pgUrl } : {},
+    env: { ...options.env, ...(pgUrl ? { [PG_URL_ENV]: pgUrl } : {}) },
     ...(options.pipeline ? { pipeline: options.pipeline } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     bindings: (c) => {
