@@ -186,8 +186,9 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   c.register(CoreTokens.WebhookInbox, { useValue: inbox });
   c.register(CoreTokens.TrackerSync, { useValue: installTrackerSync({ events, ports, tasks: store.tasks, agentRuns: store.agentRuns, config, pipeline, logger }) });
 
+  const providers = new Map<unknown, string>();
   for (const plugin of ordered) {
-    const ctx = createPluginContext(plugin.name, { instanceConfig: config, logger, container: c, stores: store, events, gates, clauses, hooks, finalizers, extensions, inbox });
+    const ctx = createPluginContext(plugin.name, { instanceConfig: config, logger, container: c, stores: store, events, gates, clauses, hooks, finalizers, extensions, inbox, providers });
     try {
       await plugin.register(ctx);
     } catch (err) {

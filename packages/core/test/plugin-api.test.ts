@@ -205,3 +205,16 @@ test('without a notifier plugin, notifications go to the log', async () => {
     await kit.cleanup();
   }
 });
+
+test('two plugins binding the same port is a startup error naming both; opt-in plugins default to disabled', async () => {
+  const tracker = (name: string) => definePlugin({ name, register: (ctx) => ctx.provide(CoreTokens.Tracker, { name, setStatus: async () => {}, addComment: async () => {} }) });
+  await assert.rejects(createTestConveyor({ plugins: [tracker('tracker-a'), tracker('tracker-b')] }), /plugins "tracker-a" and "tracker-b" both provide Symbol\(conveyor\.port\.Tracker\); disable one/);
+  const optIn = definePlugin({ name: 'needs-secrets', enabledByDefault: false, register: () => { throw new Error('must not register'); } });
+  const kit = await createTestConveyor({ plugins: [optIn] });
+  try {
+    assert.deepEqual(kit.conveyor.plugins, []);
+    assert.equal(kit.conveyor.config.plugins['needs-secrets']!.enabled, false);
+  } finally {
+    await kit.cleanup();
+  }
+});

@@ -182,5 +182,11 @@ for (const dialect of testDatabases({ bothSqliteDrivers: true })) {
     await ci.record({ repo: 'r', sha: 's1', branch: 'b', context: 'lint', state: 'failure', targetUrl: null });
     const rows = await ci.forSha('r', 's1');
     assert.deepEqual(rows.map((r) => [r.context, r.state, r.branch]), [['build', 'success', 'b'], ['lint', 'failure', 'b']]);
+    // Out of order: the forge's older "pending" arrives after its newer "failure".
+    await ci.record({ repo: 'r', sha: 's2', branch: 'b', context: 'build', state: 'failure', targetUrl: null, updatedAt: new Date(2_000) });
+    await ci.record({ repo: 'r', sha: 's2', branch: 'b', context: 'build', state: 'pending', targetUrl: null, updatedAt: new Date(1_000) });
+    assert.equal((await ci.forSha('r', 's2'))[0]!.state, 'failure');
+    await ci.record({ repo: 'r', sha: 's2', branch: 'b', context: 'build', state: 'success', targetUrl: null, updatedAt: new Date(3_000) });
+    assert.equal((await ci.forSha('r', 's2'))[0]!.state, 'success');
   });
 }

@@ -4,10 +4,12 @@ import type { ConveyorPlugin } from '@conveyor/core';
 import { agentClaudePlugin } from '@conveyor/plugin-agent-claude';
 import { agentScriptPlugin } from '@conveyor/plugin-agent-script';
 import { forgeGitPlugin } from '@conveyor/plugin-forge-git';
+import { forgeGiteaPlugin } from '@conveyor/plugin-forge-gitea';
 import { trackerLocalPlugin } from '@conveyor/plugin-tracker-local';
+import { trackerPlanePlugin } from '@conveyor/plugin-tracker-plane';
 
 /** Every plugin the bundled host knows; the config file switches each on or off. */
-export const BUNDLED_PLUGINS: readonly ConveyorPlugin[] = [trackerLocalPlugin, forgeGitPlugin, agentScriptPlugin, agentClaudePlugin] as unknown as ConveyorPlugin[];
+export const BUNDLED_PLUGINS: readonly ConveyorPlugin[] = [trackerLocalPlugin, trackerPlanePlugin, forgeGitPlugin, forgeGiteaPlugin, agentScriptPlugin, agentClaudePlugin] as unknown as ConveyorPlugin[];
 
 /** The demo's scripted agent (one script, the role as its argument). */
 export const DEMO_AGENT = fileURLToPath(new URL('../../demo/agent.mjs', import.meta.url));
@@ -40,6 +42,8 @@ export function embeddedConfig(options: { dataDir: string; maxConcurrency?: numb
       'forge-git': { initMissing: true, starterFiles: DEMO_STARTER_FILES, logDir: path.join(dir, 'logs') },
       'agent-script': { defaultCommand: `node "${DEMO_AGENT}" "$CONVEYOR_ROLE"`, logDir: path.join(dir, 'logs') },
       'agent-claude': { enabled: false },
+      'tracker-plane': { enabled: false },
+      'forge-gitea': { enabled: false },
     },
   };
 }

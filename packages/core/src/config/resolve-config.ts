@@ -22,6 +22,7 @@ export type ConveyorConfig = CoreConfig & { plugins: Record<string, PluginSectio
 export interface PluginSchemaSource {
   name: string;
   configSchema?: TObject;
+  enabledByDefault?: boolean;
 }
 
 /** The whole schema: core plus one section per known plugin. */
@@ -29,7 +30,8 @@ export function buildConfigSchema(plugins: readonly PluginSchemaSource[]): TObje
   const sections: Record<string, TSchema> = {};
   for (const p of plugins) {
     const own = p.configSchema?.properties ?? {};
-    sections[p.name] = Type.Object({ ...PluginBaseSchema.properties, ...own }, { additionalProperties: false, default: {} });
+    const enabled = p.enabledByDefault === false ? Type.Boolean({ ...PluginBaseSchema.properties.enabled, default: false }) : PluginBaseSchema.properties.enabled;
+    sections[p.name] = Type.Object({ ...PluginBaseSchema.properties, enabled, ...own }, { additionalProperties: false, default: {} });
   }
   return Type.Object(
     { ...CoreConfigSchema.properties, plugins: Type.Object(sections, { additionalProperties: false, default: {} }) },

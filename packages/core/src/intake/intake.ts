@@ -141,7 +141,7 @@ export class Intake {
    * live task of the repo at development whose head is that sha — ambiguous or none:
    * not resolved), and re-evaluate that task's edge (the gate that waits for CI decides).
    */
-  async ciStatus(input: { repo: string; sha: string; branch: string | null; context: string; state: CiState; targetUrl: string | null }): Promise<AdvanceOutcome | null> {
+  async ciStatus(input: { repo: string; sha: string; branch: string | null; context: string; state: CiState; targetUrl: string | null; updatedAt?: Date }): Promise<AdvanceOutcome | null> {
     const branch = input.branch ?? (await this.#branchOfSha(input.repo, input.sha));
     await this.ci.record({ ...input, branch });
     if (!branch) return null;

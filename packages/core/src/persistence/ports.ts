@@ -113,8 +113,12 @@ export interface AgentRunStore {
 }
 
 export interface CiStatusStore {
-  /** Upserts the latest state of one CI context for a sha. */
-  record(status: { repo: string; sha: string; branch: string | null; context: string; state: CiState; targetUrl: string | null }): Promise<void>;
+  /**
+   * Upserts the latest state of one CI context for a sha. With `updatedAt` (the
+   * forge's time of the status), an older state delivered late never overwrites a
+   * newer one.
+   */
+  record(status: { repo: string; sha: string; branch: string | null; context: string; state: CiState; targetUrl: string | null; updatedAt?: Date }): Promise<void>;
   forSha(repo: string, sha: string): Promise<CiStatus[]>;
 }
 

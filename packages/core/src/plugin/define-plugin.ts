@@ -15,6 +15,13 @@ export interface ConveyorPlugin<S extends TObject = TObject> {
   readonly dependsOn?: readonly string[];
   /** The plugin's own config keys (besides `enabled` and `repos`, which every plugin has). */
   readonly configSchema?: S;
+  /**
+   * The default of `plugins.<name>.enabled`. True unless the plugin cannot work
+   * without configuration (an integration that needs a URL and secrets): those
+   * are opt-in, so a host that bundles them does not start them by surprise.
+   * @default true
+   */
+  readonly enabledByDefault?: boolean;
   /** The plugin's knex migrations; named `<plugin>/<NNNN>_<what>`. */
   readonly migrations?: readonly Migration[];
   register(ctx: PluginContext<Static<S> & PluginSection>): void | Promise<void>;

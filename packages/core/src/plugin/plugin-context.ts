@@ -15,6 +15,7 @@ import type { CliCommand, Daemon } from './daemon.js';
 import type { Extensions, LifecycleHook, SnapshotBlock } from './extensions.js';
 import type { RouteDescriptor } from './route.js';
 import type { WebhookInbox } from '../intake/webhook-inbox.js';
+import { ConveyorError } from '../errors.js';
 
 /**
  * Everything a plugin may touch while it registers. Each method records the
@@ -76,6 +77,8 @@ export interface ContextDeps {
   finalizers: Finalizers;
   extensions: Extensions;
   inbox: WebhookInbox;
+  /** Which plugin bound each token (`provide`), to refuse a second binder. */
+  providers: Map<unknown, string>;
 }
 
 export function createPluginContext(name: string, deps: ContextDeps): PluginContext {
@@ -92,6 +95,13 @@ export function createPluginContext(name: string, deps: ContextDeps): PluginCont
     events: { emit: (event, payload) => deps.events.emit(event, payload) },
     inScope: (repo) => config.repos.length === 0 || config.repos.includes(repo),
     provide: (token, value) => {
+      // One tracker, one forge, one agent runner: two plugins binding the same port
+      // would leave the winner to registration order. Core's defaults may be replaced.
+      const owner = deps.providers.get(token);
+      if (owner && owner !== name) {
+        throw new ConveyorError('CONVEYOR_PLUGIN_REGISTER', `plugins "${owner}" and "${name}" both provide ${String(token)}; disable one of them (plugins.<name>.enabled: false)`);
+      }
+      deps.providers.set(token, name);
       deps.container.register(token, { useValue: value });
     },
     on: (event, listener) => {

@@ -13,6 +13,8 @@ export * from './claude-agent-runner.js';
 /** The `agent-claude` plugin: every agent job runs through the Claude Code CLI. */
 export const agentClaudePlugin = definePlugin({
   name: 'agent-claude',
+  // Needs a URL, credentials or an installed CLI: opt-in, never started by surprise.
+  enabledByDefault: false,
   configSchema: agentClaudeConfigSchema,
   register(ctx) {
     const runner = new ClaudeAgentRunner(ctx.config, { logger: ctx.logger });

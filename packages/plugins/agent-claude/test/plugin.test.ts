@@ -10,7 +10,7 @@ test('enabled: the Claude runner is bound as the AgentRunner and runs the config
   const kit = await createTestConveyor({
     plugins: [agentClaudePlugin],
     fakes: false,
-    config: { plugins: { 'agent-claude': { command: fake.command, model: 'opus', logDir: fake.logDir } } },
+    config: { plugins: { 'agent-claude': { enabled: true, command: fake.command, model: 'opus', logDir: fake.logDir } } },
   });
   t.after(() => kit.cleanup());
   const runner = kit.conveyor.container.resolve<AgentRunner>(CoreTokens.AgentRunner);
@@ -27,7 +27,7 @@ test('defaults fill the section; an unknown permission mode is a config error', 
   const section = kit.conveyor.config.plugins['agent-claude'];
   assert.deepEqual(
     { ...section },
-    { enabled: true, repos: [], command: 'claude', permissionMode: 'acceptEdits', allowedTools: [], extraArgs: [], logDir: '.conveyor/logs' },
+    { enabled: false, repos: [], command: 'claude', permissionMode: 'acceptEdits', allowedTools: [], extraArgs: [], logDir: '.conveyor/logs' },
   );
   await assert.rejects(
     createTestConveyor({ plugins: [agentClaudePlugin], fakes: false, config: { plugins: { 'agent-claude': { permissionMode: 'yolo' } } } }),

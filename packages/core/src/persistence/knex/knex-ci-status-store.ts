@@ -12,13 +12,15 @@ export class KnexCiStatusStore implements CiStatusStore {
     @inject(CoreTokens.Clock) private readonly clock: Clock,
   ) {}
 
-  async record(s: { repo: string; sha: string; branch: string | null; context: string; state: CiState; targetUrl: string | null }): Promise<void> {
-    const now = this.clock.now();
+  async record(s: { repo: string; sha: string; branch: string | null; context: string; state: CiState; targetUrl: string | null; updatedAt?: Date }): Promise<void> {
+    const at = s.updatedAt?.getTime() ?? this.clock.now();
     await this.db
       .knex('ci_statuses')
-      .insert({ repo: s.repo, sha: s.sha, branch: s.branch, context: s.context, state: s.state, target_url: s.targetUrl, updated_at: now })
+      .insert({ repo: s.repo, sha: s.sha, branch: s.branch, context: s.context, state: s.state, target_url: s.targetUrl, updated_at: at })
       .onConflict(['repo', 'sha', 'context'])
-      .merge({ state: s.state, target_url: s.targetUrl, updated_at: now, branch: this.db.knex.raw('COALESCE(excluded.branch, ci_statuses.branch)') });
+      .merge({ state: s.state, target_url: s.targetUrl, updated_at: at, branch: this.db.knex.raw('COALESCE(excluded.branch, ci_statuses.branch)') })
+      // Webhooks arrive out of order: a late "pending" must not undo a "success".
+      .where('ci_statuses.updated_at', '<=', at);
   }
 
   async forSha(repo: string, sha: string): Promise<CiStatus[]> {
