@@ -180,7 +180,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   };
 
   for (const g of DEFAULT_GATES) gates.register(g);
-  gates.register(prMergedGate({ ports, tasks: store.tasks, events }));
+  gates.register(prMergedGate({ ports, tasks: store.tasks, events, clock }));
   for (const f of coreFinalizers({ ports, tasks: store.tasks, pipeline, config, logger })) finalizers.add(f);
   const inbox = new WebhookInbox(store.inbox, logger);
   c.register(CoreTokens.WebhookInbox, { useValue: inbox });

@@ -53,6 +53,15 @@ export class ConfigError extends ConveyorError {
   }
 }
 
+/**
+ * Blanks the credentials of every URL in a text (`https://user:token@host` →
+ * `https://***@host`): git errors quote their arguments, and an origin URL may
+ * carry a token that must not reach a job's error, a tracker comment or a log.
+ */
+export function redactCredentials(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@');
+}
+
 /** Turns anything thrown into an Error, so catch blocks never deal with `unknown`. */
 export function toError(thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;

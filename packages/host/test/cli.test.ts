@@ -120,3 +120,15 @@ test('`conveyor run` lists plugins\' sub-commands and runs one with its argument
   const missing = capture();
   assert.equal(await main(['node', 'conveyor', 'run', 'nope', '--config', cfg], missing), 3);
 });
+
+test('`conveyor start` on a port in use stops everything and exits non-zero (no headless worker left)', { timeout: 60_000 }, async (t) => {
+  const dir = tmp(t);
+  const net = await import('node:net');
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+  t.after(() => blocker.close());
+  const port = (blocker.address() as { port: number }).port;
+  const res = spawnSync(process.execPath, [BIN, 'start', '--port', String(port)], { cwd: dir, encoding: 'utf8', timeout: 50_000 });
+  assert.equal(res.status, 1);
+  assert.match(res.stderr, /EADDRINUSE/);
+});

@@ -1,6 +1,6 @@
 import { Kind, Type, type TObject, type TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType } from '@sinclair/typebox/value';
-import { ConfigError, type ConfigIssue } from '../errors.js';
+import { ConfigError, redactCredentials, type ConfigIssue } from '../errors.js';
 import { CoreConfigSchema, type CoreConfig } from './core-schema.js';
 import { configKeys, describeSchema, envName, schemaAt } from './schema-walk.js';
 
@@ -206,7 +206,14 @@ export function redactConfig(config: ConveyorConfig, plugins: readonly PluginSch
   for (const key of configKeys(buildConfigSchema(plugins)).filter((k) => k.secret)) {
     if (getAt(copy, key.path) !== undefined) setAt(copy, key.path, '[redacted]');
   }
-  return copy;
+  // Not only secret keys: any URL may carry `user:token@` (a repo's clone URL).
+  const scrub = (v: unknown): unknown => {
+    if (typeof v === 'string') return redactCredentials(v);
+    if (Array.isArray(v)) return v.map(scrub);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, scrub(x)]));
+    return v;
+  };
+  return scrub(copy) as Record<string, unknown>;
 }
 
 export { envName };

@@ -1,6 +1,7 @@
 import type { EventBus } from '../events/event-bus.js';
 import type { TaskStore } from '../persistence/ports.js';
 import type { Ports } from '../ports/ports.js';
+import type { Clock } from '../tokens.js';
 import { fail, pass, pending, type GateDefinition } from '../pipeline/gate.js';
 
 /**
@@ -11,7 +12,7 @@ import { fail, pass, pending, type GateDefinition } from '../pipeline/gate.js';
 /** How long an unfinished merge claim blocks a re-drive (longer than any forge merge call). */
 export const MERGE_TAKEOVER_MS = 5 * 60_000;
 
-export function prMergedGate(d: { ports: Ports; tasks: TaskStore; events: EventBus }): GateDefinition {
+export function prMergedGate(d: { ports: Ports; tasks: TaskStore; events: EventBus; clock: Clock }): GateDefinition {
   return {
     name: 'pr_merged',
     description: "The task's pull request is merged into main (merging it if needed).",
@@ -29,13 +30,16 @@ export function prMergedGate(d: { ports: Ports; tasks: TaskStore; events: EventB
         // a CI webhook) must not merge twice. An INITIATED marker older than the
         // takeover time means its writer died mid-merge: the re-drive merges again.
         if (!(await d.tasks.markMergeInitiated(task.id))) {
-          const fresh = await d.tasks.get(task.id);
-          const age = Date.now() - (fresh?.mergeInitiatedAt?.getTime() ?? 0);
-          if (age < MERGE_TAKEOVER_MS) return pending(`the merge of #${task.prNumber} is in progress elsewhere`);
+          const seen = (await d.tasks.get(task.id))?.mergeInitiatedAt;
+          const stale = !!seen && d.clock.now() - seen.getTime() >= MERGE_TAKEOVER_MS;
+          // The takeover is a compare-and-set too: two re-drives never both merge.
+          if (!stale || !(await d.tasks.takeOverMerge(task.id, seen!))) return pending(`the merge of #${task.prNumber} is in progress elsewhere`);
         }
         try {
           await forge.mergePullRequest(task.repo, task.prNumber);
         } catch (err) {
+          // Nothing was merged: drop the claim, or the task's next visit would wait on it.
+          await d.tasks.clearMergeInitiated(task.id);
           return fail(`merging #${task.prNumber} failed: ${(err as Error).message}`, (err as Error).message);
         }
       }

@@ -58,6 +58,10 @@ export interface TaskStore {
   /** Writes the INITIATED marker before a merge; true only for the first writer. */
   markMergeInitiated(id: number): Promise<boolean>;
   markMerged(id: number): Promise<boolean>;
+  /** Takes over a stale INITIATED marker: true only if it was still exactly `seen`. */
+  takeOverMerge(id: number, seen: Date): Promise<boolean>;
+  /** Clears the INITIATED marker after a merge call that failed (nothing was merged). */
+  clearMergeInitiated(id: number): Promise<void>;
   /** Stamps `cancel_requested_at`; true only for the first request. */
   requestCancel(id: number): Promise<boolean>;
   setTrackerMessageId(id: number, messageId: string | null): Promise<void>;

@@ -129,6 +129,12 @@ export class JobExecutor {
     const finalRun = (await this.agentRuns.forJobAttempt(job.id, job.attempt)) ?? run;
     const state = { headSha: null, pullRequest: null };
     for (const f of this.finalizers.list()) {
+      // A paused worker whose job was re-claimed must not push or comment: check
+      // that this attempt still owns the row before every side effect.
+      if (signal.aborted || !(await this.jobs.heartbeat(job.id, job.attempt))) {
+        this.logger.warn({ jobId: job.id, attempt: job.attempt, finalizer: f.name }, 'this attempt no longer owns the job; finalization skipped');
+        return;
+      }
       try {
         await f.run({ task, job, run: finalRun, result, worktree, state });
       } catch (err) {

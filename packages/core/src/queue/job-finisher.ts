@@ -37,12 +37,23 @@ export class JobFinisher {
     }
     const finished = { ...job, status, error: error ?? null };
     this.events.emit('job.finished', { job: finished, status });
-    const advance = await this.engine.advance(job.taskId, {
-      from: job.stage,
-      finishedAgent: job.kind === 'agent' ? job.role : null,
-      reason: job.kind === 'agent' ? `${job.role ?? 'agent'} finished (${status})` : 'deferred re-evaluation',
-    });
-    return { won: true, advance };
+    // Only a job that did its work moves the task: the gates may still see an
+    // earlier attempt's successful run, and a failed attempt must not ride on it.
+    if (status !== 'done') return { won: true, advance: null };
+    try {
+      const advance = await this.engine.advance(job.taskId, {
+        from: job.stage,
+        finishedAgent: job.kind === 'agent' ? job.role : null,
+        reason: job.kind === 'agent' ? `${job.role ?? 'agent'} finished` : 'deferred re-evaluation',
+      });
+      return { won: true, advance };
+    } catch (err) {
+      // The job is already done: without a re-drive the task would sit with no job.
+      const redrive = await this.jobs.enqueue({ taskId: job.taskId, stage: job.stage, kind: 'advance', role: null, delayMs: this.config.pipeline.deferDelayMs, reason: 'advance failed after the job finished; re-evaluating' }).catch(() => null);
+      if (redrive) this.events.emit('job.enqueued', { job: redrive });
+      this.logger.error({ jobId: job.id, taskId: job.taskId, err, redriveJobId: redrive?.id ?? null }, 'advance after finishing a job failed; a re-evaluation is queued');
+      return { won: true, advance: null };
+    }
   }
 
   /**

@@ -29,8 +29,9 @@ export class PgWakeup {
   async start(onWake: () => void): Promise<void> {
     if (this.db.dialect !== 'pg' || this.#conn) return;
     const channel = jobsChannel(this.db);
+    let conn: PgConnection | null = null;
     try {
-      const conn = (await this.db.knex.client.acquireConnection()) as PgConnection;
+      conn = (await this.db.knex.client.acquireConnection()) as PgConnection;
       conn.on('notification', (msg) => {
         if (msg.channel === channel) onWake();
       });
@@ -39,6 +40,11 @@ export class PgWakeup {
       this.#conn = conn;
     } catch (err) {
       this.logger.warn({ err }, 'cannot LISTEN for new jobs; the worker keeps polling');
+      // A held connection would make the pool's destroy wait forever.
+      if (conn) {
+        conn.removeAllListeners('notification');
+        await Promise.resolve(this.db.knex.client.releaseConnection(conn)).catch(() => undefined);
+      }
     }
   }
 

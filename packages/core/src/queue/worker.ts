@@ -7,11 +7,15 @@ import type { ConveyorConfig } from '../config/resolve-config.js';
 import type { JobStore } from '../persistence/ports.js';
 import { CoreTokens, type Clock } from '../tokens.js';
 import { SafeLoop } from '../util/safe-loop.js';
-import { pidAlive, signalGroup } from '../util/process-group.js';
+import { pidAlive, processStartedAt, signalGroup } from '../util/process-group.js';
 import type { ClaimClauseRegistry } from './claim-clause-registry.js';
 import type { JobExecutor } from './job-executor.js';
+import type { JobFinisher } from './job-finisher.js';
 import type { Database } from '../persistence/database.js';
 import { PgWakeup } from './pg-wakeup.js';
+
+/** How long aborted jobs get to return after the stop deadline. */
+const ABORT_GRACE_MS = 5_000;
 
 interface InFlight {
   job: Job;
@@ -42,6 +46,7 @@ export class Worker {
     @inject(CoreTokens.HostId) private readonly hostId: string,
     @inject(CoreTokens.Database) db: Database,
     @inject(CoreTokens.Clock) private readonly clock: Clock,
+    @inject(CoreTokens.JobFinisher) private readonly finisher: JobFinisher,
   ) {
     this.#wakeup = new PgWakeup(db, logger);
   }
@@ -92,9 +97,16 @@ export class Worker {
     for (const job of await this.jobs.running({ hostId: this.hostId })) {
       if (this.#inflight.has(job.id) || (job.heartbeatAt && job.heartbeatAt >= staleBefore)) continue;
       if (job.pid !== null && pidAlive(job.pid)) {
-        signalGroup(job.pid, 'SIGTERM');
-        await new Promise((r) => setTimeout(r, 500));
-        if (pidAlive(job.pid)) signalGroup(job.pid, 'SIGKILL');
+        // After a reboot the pid may belong to someone else: only a process that
+        // started after the job was claimed can be its agent.
+        const started = processStartedAt(job.pid);
+        if (started !== null && job.startedAt && started >= job.startedAt.getTime() - 2_000) {
+          signalGroup(job.pid, 'SIGTERM');
+          await new Promise((r) => setTimeout(r, 500));
+          if (pidAlive(job.pid)) signalGroup(job.pid, 'SIGKILL');
+        } else {
+          this.logger.warn({ jobId: job.id, pid: job.pid }, 'pid of an orphaned job is alive but is not its agent (or cannot be told); not signalled');
+        }
       }
       if (await this.jobs.requeueStale(job.id, job.attempt, staleBefore)) {
         n++;
@@ -133,7 +145,11 @@ export class Worker {
     if (timedOut) {
       this.logger.warn({ jobs: [...this.#inflight.keys()] }, 'stop deadline passed; aborting running jobs');
       for (const f of this.#inflight.values()) f.abort.abort();
-      await all;
+      // A finalizer stuck on a network call ignores the abort: do not wait for it
+      // forever. Its row stays running and the next start recovers it.
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([all, new Promise<void>((r) => (grace = setTimeout(r, ABORT_GRACE_MS)))]);
+      clearTimeout(grace);
     }
     await this.#heartbeat?.stop();
     this.#loop = null;
@@ -154,10 +170,13 @@ export class Worker {
     const abort = new AbortController();
     const done = this.executor
       .execute(job, abort.signal)
-      .catch((err: unknown) => {
-        // A job's own failure must not stop the worker; the row stays running and
-        // the reaper (or the next start's recovery) judges it.
+      .catch(async (err: unknown) => {
+        // A job's own failure must not stop the worker. Give the row back through
+        // the fenced retry path; if even that fails, the periodic orphan recovery will.
         this.logger.error({ jobId: job.id, taskId: job.taskId, err: toError(err) }, 'job execution failed');
+        await this.finisher.failTransient(job, `execution failed: ${toError(err).message}`).catch((e: unknown) => {
+          this.logger.error({ jobId: job.id, err: toError(e) }, 'could not re-queue the failed job; orphan recovery will');
+        });
       })
       .finally(() => {
         this.#inflight.delete(job.id);
@@ -167,6 +186,9 @@ export class Worker {
   }
 
   async #beat(): Promise<void> {
+    // Rows of this host that nobody here runs any more (a restart within the stale
+    // window, an execution that died) go back to the queue once their heartbeat is stale.
+    await this.recoverOrphans();
     for (const f of [...this.#inflight.values()]) {
       const owned = await this.jobs.heartbeat(f.job.id, f.job.attempt);
       if (!owned) {

@@ -45,6 +45,10 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessResult
   if (opts.logPath) {
     fs.mkdirSync(path.dirname(opts.logPath), { recursive: true });
     log = fs.createWriteStream(opts.logPath, { flags: 'a' });
+    // A log that cannot be written (disk full, a directory) loses the log, not the host.
+    log.on('error', () => {
+      log = null;
+    });
   }
   const child = execa(opts.command, [...(opts.args ?? [])], {
     cwd: opts.cwd,
@@ -67,10 +71,15 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessResult
   let killTimer: NodeJS.Timeout | undefined;
   const killGroup = (): void => {
     if (pid === null) return;
-    signalGroup(pid, 'SIGTERM');
-    killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), opts.killGraceMs ?? 2_000);
+    signalGroupQuietly(pid, 'SIGTERM');
+    killTimer = setTimeout(() => signalGroupQuietly(pid, 'SIGKILL'), opts.killGraceMs ?? 2_000);
     killTimer.unref();
   };
+  // When the agent itself exits, whatever it left running in its group (a dev
+  // server, a watcher) goes too: it would hold the worktree, ports and stdout.
+  child.once('exit', () => {
+    if (!timedOut && !aborted) killGroup();
+  });
   const timer = setTimeout(() => {
     timedOut = true;
     killGroup();
@@ -96,7 +105,7 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessResult
     }
     const res = await child;
     // The direct child is gone; anything it left in its group goes with it.
-    if (pid !== null && (timedOut || aborted)) signalGroup(pid, 'SIGKILL');
+    if (pid !== null && (timedOut || aborted)) signalGroupQuietly(pid, 'SIGKILL');
     const spawnError = pid === null || (res.failed && res.exitCode === undefined && !res.signal && !timedOut && !aborted) ? (res.shortMessage ?? 'failed to start') : null;
     return {
       pid,
@@ -122,6 +131,35 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): void {
     process.kill(-pid, signal);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
+/** `signalGroup` for timers and cleanup paths, where a throw would be uncaught. */
+function signalGroupQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    signalGroup(pid, signal);
+  } catch {
+    // EPERM: not ours to signal any more
+  }
+}
+
+/** USER_HZ: 100 on every Linux architecture Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * When a process started, in epoch ms, from `/proc` (Linux); null elsewhere or
+ * when it is gone. Lets recovery tell an agent from a later process that reused its pid.
+ */
+export function processStartedAt(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[19]);
+    const btime = Number(/^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'utf8'))?.[1]);
+    if (!Number.isFinite(ticks) || !Number.isFinite(btime)) return null;
+    return btime * 1000 + (ticks / CLOCK_TICKS_PER_SECOND) * 1000;
+  } catch {
+    return null;
   }
 }
 

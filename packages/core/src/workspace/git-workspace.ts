@@ -70,6 +70,9 @@ export class GitWorkspace implements WorkspacePort, ArtifactReader {
       await git(['clone', '--bare', '--quiet', this.#repo(repo).url, dir], { cwd: this.#root });
       await git(['config', 'remote.origin.fetch', '+refs/heads/*:refs/remotes/origin/*'], { cwd: dir });
     }
+    // Agents work in worktrees of this mirror: give them no push URL, so only
+    // commitAndPush (which names the task branch and the real URL) can push.
+    await git(['config', 'remote.origin.pushurl', 'no-push://agents-cannot-push-use-conveyor'], { cwd: dir });
     await git(['fetch', '--prune', '--quiet', 'origin'], { cwd: dir });
     return dir;
   }
@@ -123,7 +126,7 @@ export class GitWorkspace implements WorkspacePort, ArtifactReader {
       }
       const sha = (await git(['rev-parse', 'HEAD'], { cwd: dir })).stdout;
       // Never forced: a remote branch that moved under us (a rebase) makes this fail, and the attempt is retried.
-      await git(['push', '--quiet', 'origin', `HEAD:refs/heads/${task.branch}`], { cwd: dir });
+      await git(['push', '--quiet', cfg.url, `HEAD:refs/heads/${task.branch}`], { cwd: dir });
       return { sha, committed: dirty };
     });
   }

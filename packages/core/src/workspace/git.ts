@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { ConveyorError } from '../errors.js';
+import { ConveyorError, redactCredentials } from '../errors.js';
 
 export class GitError extends Error {
   readonly code = 'CONVEYOR_GIT';
@@ -38,7 +38,7 @@ export async function git(args: readonly string[], opts: GitOptions): Promise<Gi
   });
   const out = { stdout: String(res.stdout ?? '').trim(), stderr: String(res.stderr ?? '').trim(), exitCode: res.exitCode ?? -1 };
   if (out.exitCode !== 0 && !opts.allowFailure) {
-    throw new GitError(`git ${args.join(' ')} failed (exit ${out.exitCode}): ${out.stderr || out.stdout}`, out.stderr, res.exitCode ?? null);
+    throw new GitError(redactCredentials(`git ${args.join(' ')} failed (exit ${out.exitCode}): ${out.stderr || out.stdout}`), redactCredentials(out.stderr), res.exitCode ?? null);
   }
   return out;
 }

@@ -18,8 +18,15 @@ export async function runStart(opts: { config?: string; port?: number }, io: Out
   const server = await buildServer({ conveyor, token, logger, version: hostVersion() });
   const lifecycle = createHostLifecycle({ server, conveyor, logger, graceMs: conveyor.config.host.shutdownGraceMs });
   installSignalHandlers(lifecycle);
-  await conveyor.start();
-  const address = await server.listen({ host: conveyor.config.host.address, port: opts.port ?? conveyor.config.host.port });
+  let address: string;
+  try {
+    await conveyor.start();
+    address = await server.listen({ host: conveyor.config.host.address, port: opts.port ?? conveyor.config.host.port });
+  } catch (err) {
+    // A port in use must not leave a headless worker running.
+    await lifecycle.close('start failed');
+    throw err;
+  }
   io.err(`conveyor ${hostVersion()} listening on ${address} (config: ${hc.file ?? 'embedded default'}, plugins: ${conveyor.plugins.join(', ')})`);
   if (!conveyor.config.host.token) io.err(`API token: ${conveyor.config.instance.dataDir}/token (the CLI reads it)`);
   const result = await lifecycle.closed;

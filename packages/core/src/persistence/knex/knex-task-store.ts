@@ -117,7 +117,9 @@ export class KnexTaskStore implements TaskStore {
   async setHumanVerdict(id: number, stage: string, verdict: HumanVerdict | null): Promise<boolean> {
     const now = this.clock.now();
     const patch: Record<string, unknown> = { human_verdict: verdict, updated_at: now };
-    if (verdict !== null) patch.human_review_ended_at = now;
+    // A verdict ends the review; clearing it (a relaunch) closes any open window too,
+    // so the analyst's next finish opens a new one and asks the person again.
+    patch.human_review_ended_at = verdict !== null ? now : this.db.knex.raw('COALESCE(human_review_ended_at, ?)', [now]);
     const n = await this.#q().where({ id, stage }).update(patch);
     return n === 1;
   }
@@ -149,6 +151,14 @@ export class KnexTaskStore implements TaskStore {
 
   async markMergeInitiated(id: number): Promise<boolean> {
     return (await this.#q().where({ id }).whereNull('merge_initiated_at').update({ merge_initiated_at: this.clock.now() })) === 1;
+  }
+
+  async takeOverMerge(id: number, seen: Date): Promise<boolean> {
+    return (await this.#q().where({ id, merge_initiated_at: seen.getTime() }).whereNull('merged_at').update({ merge_initiated_at: this.clock.now() })) === 1;
+  }
+
+  async clearMergeInitiated(id: number): Promise<void> {
+    await this.#q().where({ id }).whereNull('merged_at').update({ merge_initiated_at: null });
   }
 
   async markMerged(id: number): Promise<boolean> {
