@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { runProcess } from '../src/util/process-group.js';
+import { pidAlive, runProcess } from '../src/util/process-group.js';
 
 function tempDir(t: TestContext): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-pg-'));
@@ -11,23 +11,8 @@ function tempDir(t: TestContext): string {
   return dir;
 }
 
-/**
- * Gone = no such process, or a zombie: the grandchild is re-parented to PID 1,
- * which in a container may never reap it, yet it has exited all the same.
- */
-function gone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
-}
+/** Gone = no such process, or a zombie (core's `pidAlive` counts zombies as dead). */
+const gone = (pid: number): boolean => !pidAlive(pid);
 
 async function waitGone(pids: number[], withinMs = 3_000): Promise<number[]> {
   const until = Date.now() + withinMs;
