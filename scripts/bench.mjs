@@ -149,7 +149,7 @@ async function main() {
   const g = geomean(results.map((r) => r.ratio));
   const faster = g >= 1 ? A : B;
   log(`\ngeometric mean of ${A}/${B} ratios: ${fmtRatio(g)} → faster on these paths: ${faster}`);
-  log(`B3 setup (bulk insert of ${k(SIZES.large)} tasks + jobs, untimed), median s: ` +
+  log(`100k setup (bulk insert of ${k(SIZES.large)} tasks + jobs, untimed), median s: ` +
     DRIVERS.map((d) => `${d} ${(median(setupMs[d]) / 1000).toFixed(2)}`).join(', '));
   log(`total ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
