@@ -201,3 +201,13 @@ for (const dialect of testDatabases()) {
     assert.equal((await second.conveyor.store.jobs.get(foreign.id))!.status, 'running', "another host's job is not this host's to judge");
   });
 }
+
+test('a deferred branch is cut when its first job runs, from the main of that moment', async (t) => {
+  const kit = await createTestConveyor({ config: { worker: { enabled: true } } });
+  t.after(() => kit.cleanup());
+  const { task } = await kit.conveyor.intake.startPipeline({ repo: 'r', trackerIssueId: '1', title: 't', deferBranchCut: true });
+  assert.equal(task.branchCut, false);
+  await kit.conveyor.start();
+  await kit.events.waitFor('job.finished');
+  assert.equal((await kit.conveyor.store.tasks.get(task.id))!.branchCut, true);
+});
