@@ -88,7 +88,8 @@ export interface Conveyor {
   readonly hostId: string;
   start(): Promise<void>;
   /**
-   * Stops worker (running jobs may finish until `deadlineMs`, default
+   * Stops accepting webhook deliveries and processes those already accepted, stops
+   * the worker (running jobs may finish until `deadlineMs`, default
    * `worker.stopDeadlineMs`), daemons (reverse order) and plugins (LIFO), closes the
    * database. Safe to call twice; the first call's deadline wins.
    */

@@ -4,14 +4,14 @@ import type { Ports } from '../ports/ports.js';
 import type { Clock } from '../tokens.js';
 import { fail, pass, pending, type GateDefinition } from '../pipeline/gate.js';
 
+/** How long an unfinished merge claim blocks a re-drive (longer than any forge merge call). */
+export const MERGE_TAKEOVER_MS = 5 * 60_000;
+
 /**
  * `pr_merged`, the last gate of `deploy → done`: the irreversible merge, claimed
  * by the INITIATED marker first. Already merged (a re-drive after a crash, or a
  * merge done by hand) short-circuits to pass. Never run in read-only evaluation.
  */
-/** How long an unfinished merge claim blocks a re-drive (longer than any forge merge call). */
-export const MERGE_TAKEOVER_MS = 5 * 60_000;
-
 export function prMergedGate(d: { ports: Ports; tasks: TaskStore; events: EventBus; clock: Clock }): GateDefinition {
   return {
     name: 'pr_merged',

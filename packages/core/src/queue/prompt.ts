@@ -8,7 +8,7 @@ export interface PromptInput {
   artifactPath: string;
 }
 
-/** Builds the agent's prompt. A plugin with role templates binds `CoreTokens.PromptBuilder`. */
+/** Builds the agent's prompt. Core binds `TemplatePromptBuilder` (role templates); a plugin may bind its own. */
 export interface PromptBuilder {
   build(input: PromptInput): Promise<string> | string;
 }

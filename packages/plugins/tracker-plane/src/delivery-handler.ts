@@ -2,6 +2,7 @@ import type { Intake, Logger } from '@conveyor/core';
 import type { PlaneClient } from './plane-client.js';
 import type { StatusNameMap } from './status-map.js';
 import { parsePlaneWebhook, planeIntent } from './webhook-payload.js';
+import { htmlToText } from './html.js';
 
 /** The two intake commands a Plane delivery can become. */
 export type PlaneIntake = Pick<Intake, 'trackerStatus' | 'trackerComment'>;
@@ -10,12 +11,14 @@ export type PlaneIntake = Pick<Intake, 'trackerStatus' | 'trackerComment'>;
 export interface PlaneDeliveryHandlerOptions {
   /** Resolved per delivery: intake is bound after plugins register. */
   intake: () => PlaneIntake;
-  client: Pick<PlaneClient, 'stateById'>;
+  client: Pick<PlaneClient, 'stateById' | 'listComments'>;
   statusNames: StatusNameMap;
   repoOf(projectId: string): string | null;
   inScope(repo: string): boolean;
   botUserId: string | null;
   logger: Logger;
+  /** Conveyor's name of the "Rejected" status: its delivery carries the person's latest comment. */
+  rejectedStatus: string;
 }
 
 /**
@@ -45,13 +48,32 @@ export function planeDeliveryHandler(o: PlaneDeliveryHandlerOptions): (payload: 
       if (!state) throw new Error(`Plane state ${intent.state.id} of work item ${intent.issueId} is not in project ${intent.projectId}'s states list`);
       stateName = state.name;
     }
+    const status = o.statusNames.toConveyor(stateName);
+    // A rejection's reason is the person's words: their latest comment on the item.
+    // Read only to hand to the analyst; comments never drive the pipeline.
+    const comment = status === o.rejectedStatus ? await latestHumanComment(o, intent.projectId, intent.issueId) : undefined;
     await o.intake().trackerStatus({
       repo,
       trackerIssueId: intent.issueId,
-      status: o.statusNames.toConveyor(stateName),
+      status,
+      ...(comment ? { comment } : {}),
       title: intent.title,
       description: intent.description,
       sequence: intent.sequence,
     });
   };
+}
+
+async function latestHumanComment(o: PlaneDeliveryHandlerOptions, projectId: string, issueId: string): Promise<string | undefined> {
+  try {
+    const comments = await o.client.listComments(projectId, issueId);
+    const byTime = [...comments].sort((a, b) => (a.created_at ?? '').localeCompare(b.created_at ?? ''));
+    const human = byTime.filter((c) => (c.actor ?? c.created_by) !== o.botUserId).at(-1);
+    if (!human) return undefined;
+    return (human.comment_stripped ?? htmlToText(human.comment_html ?? '')).trim() || undefined;
+  } catch (err) {
+    // Fail open: the analyst still runs again, without the person's words.
+    o.logger.warn({ projectId, issueId, err }, 'could not read the rejection comment from Plane');
+    return undefined;
+  }
 }

@@ -59,6 +59,7 @@ export const trackerPlanePlugin = definePlugin({
         inScope: (repo) => ctx.inScope(repo),
         botUserId: s.botUserId,
         logger: ctx.logger,
+        rejectedStatus: ctx.instanceConfig.statuses.rejected,
       }),
     );
     const stats: PlaneWebhookStats = { accepted: 0, duplicates: 0, ignored: 0, rejected: 0 };

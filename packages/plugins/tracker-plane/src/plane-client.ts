@@ -46,6 +46,16 @@ export interface PlaneClientOptions extends RateLimitOptions {
 
 type Query = Record<string, string | number | undefined>;
 
+/** The fields of a Plane comment Conveyor reads. */
+export interface PlaneComment {
+  id: string;
+  comment_html?: string | null;
+  comment_stripped?: string | null;
+  actor?: string | null;
+  created_by?: string | null;
+  created_at?: string | null;
+}
+
 /** Plane's page-size cap: the code allows 1000 but the documentation says 100, so never ask for more. */
 export const PLANE_MAX_PER_PAGE = 100;
 /** A loop guard: a server that keeps saying "more" must not page forever. */
@@ -119,6 +129,13 @@ export class PlaneClient {
   async setStateByName(projectId: string, issueId: string, name: string): Promise<PlaneIssue> {
     const state = await this.stateByName(projectId, name);
     return this.#request<PlaneIssue>('PATCH', this.#project(projectId, `work-items/${enc(issueId)}/`), { body: { state: state.id } });
+  }
+
+  /** A work item's comments, oldest first, page by page (`GET …/comments/`). */
+  async listComments(projectId: string, issueId: string): Promise<PlaneComment[]> {
+    const out: PlaneComment[] = [];
+    for await (const c of this.#paginate<PlaneComment>(this.#project(projectId, `work-items/${enc(issueId)}/comments/`))) out.push(c);
+    return out;
   }
 
   /** Adds a comment (`comment_html` is rendered by Plane as given: escape text first). */

@@ -183,3 +183,21 @@ test('the /queue block shows the mapping and what the route did', async (t) => {
     webhook: { path: '/webhooks/plane', accepted: 0, duplicates: 0, ignored: 1, rejected: 1 },
   });
 });
+
+test("a rejection in Plane hands the person's latest comment to the analyst; Conveyor's own comments are not it", async (t) => {
+  const { plane, kit } = await setup(t);
+  const issue = plane.createIssue({ name: 'Add dark mode', state: 'To Analyse' });
+  await plane.settle();
+  await kit.conveyor.webhooks.idle();
+  const [task] = await kit.conveyor.store.tasks.list();
+  // The analyst finished; the person asks for a narrower scope and rejects.
+  await kit.conveyor.db.knex('jobs').where({ task_id: task!.id }).update({ status: 'done' });
+  plane.addHumanComment(issue.id, '<p>Only the settings page, please.</p>');
+  plane.recordComment(plane.issue(issue.id), '<p>Analyst done · 1.0k in / 100 out · $0.01</p>', plane.bot, false);
+  plane.moveIssue(issue.id, 'Rejected');
+  await plane.settle();
+  await kit.conveyor.webhooks.idle();
+  const job = (await kit.conveyor.store.jobs.activeForTask(task!.id))!;
+  assert.equal(job.role, 'analyst');
+  assert.match(job.reason!, /Rejected by a person\. Their words:\nOnly the settings page, please\./);
+});

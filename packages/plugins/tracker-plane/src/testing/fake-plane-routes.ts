@@ -105,6 +105,11 @@ export function mountFakePlaneRoutes(app: FastifyInstance, plane: FakePlane): vo
       if (plane.echoApiChanges) for (const c of changes) plane.webhooks.emit('issue', 'updated', plane.expand(issue), { ...c, actor: plane.bot });
       return render(req, issue);
     });
+    app.get(`${base}/${kind}/:issueId/comments/`, async (req: Req, reply) => {
+      const issue = issueOf(req, reply);
+      if (!issue) return;
+      return paginate(req, reply, plane.comments.filter((c) => c.issue === issue.id).map(commentForApi));
+    });
     app.post(`${base}/${kind}/:issueId/comments/`, async (req: Req, reply) => {
       const issue = issueOf(req, reply);
       if (!issue) return;
