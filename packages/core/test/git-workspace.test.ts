@@ -145,3 +145,14 @@ test('cleanup removes the worktree and git forgets it', async (t) => {
   assert.doesNotMatch(list, /et-001-fix-login/);
   assert.equal(await ws.prepare(task), dir, 'it can be prepared again');
 });
+
+test('a branch name that could reach main by another spelling is refused', async () => {
+  const { assertTaskBranch, isValidBranchName } = await import('../src/workspace/git.js');
+  const repo = { mainBranch: 'main', protectedBranches: ['release'] };
+  for (const bad of ['et-001-x/../main', '../main', 'a//b', 'x@{0}', 'a b', '.hidden', 'x.lock', 'x:y', '-x', '']) {
+    assert.equal(isValidBranchName(bad), false, bad);
+    assert.throws(() => assertTaskBranch(bad, repo), /refusing/, bad);
+  }
+  for (const ok of ['et-001-fix-login', 'feature/et-001', 'et-001-x-b77']) assert.doesNotThrow(() => assertTaskBranch(ok, repo), ok);
+  assert.throws(() => assertTaskBranch('refs/heads/main', repo), /main or a protected branch/);
+});

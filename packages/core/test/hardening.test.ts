@@ -163,3 +163,23 @@ test('an agent in its worktree cannot push; Conveyor still can', async (t) => {
   await ws.commitAndPush(task, 'conveyor');
   assert.deepEqual(await repo.log('et-001-x'), ['agent', 'initial commit']);
 });
+
+test("an agent's process sees PATH and HOME and what it was given, never the host's secrets", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hardening-env-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  process.env.CONVEYOR_PLUGINS_FORGE_GITEA_TOKEN = 'gitea-secret-token';
+  process.env.PLANE_WEBHOOK_SECRET = 'plane-secret';
+  process.env.ANTHROPIC_API_KEY = 'sk-ant-test';
+  t.after(() => {
+    delete process.env.CONVEYOR_PLUGINS_FORGE_GITEA_TOKEN;
+    delete process.env.PLANE_WEBHOOK_SECRET;
+    delete process.env.ANTHROPIC_API_KEY;
+  });
+  const res = await runProcess({ command: 'env', cwd: dir, timeoutMs: 5_000, env: { CONVEYOR_WORK_ITEM: 'ET-001' }, passEnv: ['ANTHROPIC_*'] });
+  assert.match(res.stdout, /^PATH=/m);
+  assert.match(res.stdout, /^CONVEYOR_WORK_ITEM=ET-001$/m);
+  assert.match(res.stdout, /^ANTHROPIC_API_KEY=sk-ant-test$/m, 'an explicitly passed prefix');
+  assert.doesNotMatch(res.stdout, /gitea-secret-token|plane-secret/);
+  const bare = await runProcess({ command: 'env', cwd: dir, timeoutMs: 5_000 });
+  assert.doesNotMatch(bare.stdout, /ANTHROPIC_API_KEY/);
+});

@@ -26,3 +26,4 @@ export function loadConfig(options: { cwd?: string; file?: string; plugins?: rea
 }
 export * from './embedded.js';
 export * from './server/index.js';
+export { runChecks, type Check } from './cli/doctor.js';

@@ -7,7 +7,10 @@ export interface RouteRequest {
   params: Record<string, unknown>;
   query: Record<string, unknown>;
   headers: Record<string, string | string[] | undefined>;
-  /** Parsed and schema-checked JSON body. */
+  /**
+   * Parsed and schema-checked JSON body. Undefined on raw-body routes (webhooks):
+   * verify the signature over `rawBody`, then parse it.
+   */
   body: unknown;
   /** The exact bytes received, for webhook signatures (routes with `rawBody: true`). */
   rawBody?: Buffer;

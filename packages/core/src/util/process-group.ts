@@ -17,6 +17,12 @@ export interface RunProcessOptions {
   killGraceMs?: number;
   /** stdout and stderr are also appended here. */
   logPath?: string | null;
+  /**
+   * Host variables the child may see besides `SAFE_ENV` (names, or prefixes ending
+   * in `*`, e.g. `ANTHROPIC_*`). Everything else of the host's environment —
+   * tokens, webhook secrets, database URLs — stays with the host.
+   */
+  passEnv?: readonly string[];
   /** Text written to the process's stdin, then closed. */
   input?: string;
   onSpawn?: (pid: number) => void | Promise<void>;
@@ -52,7 +58,7 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessResult
   }
   const child = execa(opts.command, [...(opts.args ?? [])], {
     cwd: opts.cwd,
-    env: { ...process.env, ...opts.env },
+    env: { ...childEnv(opts.passEnv ?? []), ...opts.env },
     extendEnv: false,
     shell: opts.shell ? '/bin/sh' : false,
     detached: true,
@@ -132,6 +138,24 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): void {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
   }
+}
+
+/** What every child process inherits from the host: enough to run tools, no secrets. */
+export const SAFE_ENV: readonly string[] = [
+  'PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'LC_*', 'TERM', 'TZ', 'TMPDIR', 'TMP', 'TEMP',
+  'XDG_CONFIG_HOME', 'XDG_CACHE_HOME', 'XDG_DATA_HOME', 'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR',
+  'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy',
+];
+
+/** The host variables a child gets: `SAFE_ENV` plus `extra` (names or `PREFIX*`). */
+export function childEnv(extra: readonly string[], env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const patterns = [...SAFE_ENV, ...extra];
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) continue;
+    if (patterns.some((p) => (p.endsWith('*') ? k.startsWith(p.slice(0, -1)) : k === p))) out[k] = v;
+  }
+  return out;
 }
 
 /** `signalGroup` for timers and cleanup paths, where a throw would be uncaught. */

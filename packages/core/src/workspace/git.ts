@@ -50,9 +50,20 @@ export async function git(args: readonly string[], opts: GitOptions): Promise<Gi
  */
 export function assertTaskBranch(branch: string, repo: { mainBranch: string; protectedBranches: readonly string[] }): void {
   const name = branch.replace(/^refs\/heads\//, '');
-  if (name === repo.mainBranch || repo.protectedBranches.includes(name) || name === 'HEAD' || name === '') {
+  // A name git would refuse (or a URL would collapse: `x/../main`) could reach main
+  // by another spelling: only well-formed task branch names pass.
+  if (!isValidBranchName(name)) throw new ConveyorError('CONVEYOR_INPUT_INVALID', `refusing "${name}": not a valid branch name`);
+  if (name === repo.mainBranch || repo.protectedBranches.includes(name) || name === 'HEAD') {
     throw new ConveyorError('CONVEYOR_INPUT_INVALID', `refusing to push to or delete "${name}": it is the main or a protected branch`);
   }
+}
+
+/** The rules of `git check-ref-format --branch`, as far as a name alone can tell. */
+export function isValidBranchName(name: string): boolean {
+  if (!name || name === '@' || name.startsWith('/') || name.endsWith('/') || name.endsWith('.') || name.startsWith('-')) return false;
+  if (name.includes('..') || name.includes('//') || name.includes('@{')) return false;
+  if (/[\x00-\x20\x7f~^:?*[\\]/.test(name)) return false;
+  return name.split('/').every((seg) => seg !== '' && !seg.startsWith('.') && !seg.endsWith('.lock'));
 }
 
 /** A filesystem-safe key for a repo or branch name (`acme/app` → `acme_app`). */

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { openDatabase, redactUrl, type ConveyorConfig } from '@conveyor/core';
+import { openDatabase, redactCredentials, redactUrl, type ConveyorConfig } from '@conveyor/core';
 import { loadHostConfig } from './host-config.js';
 import type { Output } from './output.js';
 
@@ -26,6 +26,17 @@ async function version(cmd: string, args: string[] = ['--version']): Promise<str
 function firstWord(command: string): string {
   const m = /^\s*(?:"([^"]+)"|'([^']+)'|(\S+))/.exec(command);
   return m?.[1] ?? m?.[2] ?? m?.[3] ?? '';
+}
+
+/** One authenticated GET: reachable and accepted (2xx), or what went wrong. Never prints the credential. */
+async function reach(name: string, url: string, headers: Record<string, string>, fix: string): Promise<Check> {
+  try {
+    const res = await fetch(url, { headers, signal: AbortSignal.timeout(5_000) });
+    const ok = res.status >= 200 && res.status < 300;
+    return { name, ok, detail: `${redactCredentials(url)} answered ${res.status}${res.status === 401 || res.status === 403 ? ' (credentials refused)' : ''}`, fix };
+  } catch (err) {
+    return { name, ok: false, detail: `${redactCredentials(url)} unreachable: ${(err as Error).message}`, fix };
+  }
 }
 
 /** Runs every check for one config; never throws. */
@@ -65,6 +76,21 @@ export async function runChecks(config: ConveyorConfig): Promise<Check[]> {
       const willInit = plugins['forge-git'].initMissing === true;
       checks.push({ name: `origin of ${repo}`, ok: exists || (willInit && !!origin), detail: origin ? (exists ? origin : `${origin} (created on start)`) : 'repos.<repo>.url not set', fix: `create a bare repository at repos.${repo}.url or set plugins.forge-git.initMissing` });
     }
+  }
+  const plane = plugins['tracker-plane'];
+  if (plane?.enabled) {
+    // The states of each configured project: reachable, the key accepted, the project visible to the bot.
+    const base = `${String(plane.baseUrl ?? '').replace(/\/+$/, '')}/api/v1/workspaces/${encodeURIComponent(String(plane.workspaceSlug ?? ''))}/projects`;
+    const projects = Object.keys((plane.projects as Record<string, unknown>) ?? {});
+    if (!projects.length) checks.push({ name: 'Plane', ok: false, detail: 'no project configured', fix: 'map a Plane project id to a repo in plugins.tracker-plane.projects' });
+    for (const id of projects) {
+      checks.push(await reach(`Plane project ${id}`, `${base}/${encodeURIComponent(id)}/states/?per_page=1`, { 'X-API-Key': String(plane.apiKey ?? '') }, 'check plugins.tracker-plane.baseUrl, workspaceSlug, the project id and the API key (PLANE_API_KEY)'));
+    }
+  }
+  const gitea = plugins['forge-gitea'];
+  if (gitea?.enabled) {
+    const url = `${String(gitea.baseUrl ?? '').replace(/\/+$/, '')}/api/v1/user`;
+    checks.push(await reach('Gitea', url, { Authorization: `token ${String(gitea.token ?? '')}` }, 'check plugins.forge-gitea.baseUrl and the token (GITEA_TOKEN)'));
   }
   if (Object.keys(config.repos).length === 0) checks.push({ name: 'repos', ok: false, detail: 'no repository configured', fix: 'add repos.<name>.url to the config' });
   return checks;

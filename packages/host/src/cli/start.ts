@@ -1,6 +1,5 @@
 import { createConveyor } from '@conveyor/core';
-import { pino } from 'pino';
-import { buildServer, createHostLifecycle, ensureLocalToken, installSignalHandlers } from '../server/index.js';
+import { buildServer, createHostLifecycle, createServerLogger, ensureLocalToken, installSignalHandlers } from '../server/index.js';
 import { hostVersion, loadHostConfig } from './host-config.js';
 import type { Output } from './output.js';
 
@@ -12,7 +11,8 @@ import type { Output } from './output.js';
  */
 export async function runStart(opts: { config?: string; port?: number }, io: Output): Promise<number> {
   const hc = loadHostConfig(opts.config ? { config: opts.config } : {});
-  const logger = pino({ level: process.env.CONVEYOR_LOG_LEVEL ?? 'info', redact: { paths: ['req.headers.authorization', '*.token', '*.secret', '*.apiKey'], censor: '[redacted]' } });
+  // One logger for the instance and the server, with the server's full redaction list.
+  const logger = createServerLogger({ name: 'conveyor' });
   const conveyor = await createConveyor({ config: hc.raw, plugins: hc.plugins, logger, env: hc.env });
   const token = conveyor.config.host.token ?? ensureLocalToken(conveyor.config.instance.dataDir);
   const server = await buildServer({ conveyor, token, logger, version: hostVersion() });

@@ -36,6 +36,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     loggerInstance: resolveServerLogger(options.logger),
     logController: new OneLineLogController(),
     bodyLimit: conveyor.config.host.bodyLimitBytes,
+    // A client that trickles its body must not hold a socket forever.
+    requestTimeout: 30_000,
     schemaErrorFormatter: formatSchemaErrors,
   }) as unknown as FastifyInstance;
   const auth = bearerAuth(options.token);

@@ -26,7 +26,12 @@ export function installJsonParser(scope: FastifyInstance, options: { keepRaw: bo
   scope.removeContentTypeParser(['application/json', 'text/plain']);
   scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     const bytes = body as Buffer;
-    if (options.keepRaw) rawBodies.set(request, bytes);
+    if (options.keepRaw) {
+      // A webhook's bytes are only trusted once its signature is verified: the route
+      // verifies, then parses. Nothing here parses what an anonymous caller sent.
+      rawBodies.set(request, bytes);
+      return done(null, undefined);
+    }
     const text = bytes.toString('utf8');
     parse(request, text, (err, value) => {
       if (!err) return done(null, value);

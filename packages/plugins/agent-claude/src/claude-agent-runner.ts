@@ -54,6 +54,7 @@ export class ClaudeAgentRunner implements AgentRunner {
         args,
         cwd: req.worktree,
         env: req.env,
+        passEnv: this.config.passEnv,
         timeoutMs: req.timeoutMs,
         signal: AbortSignal.any([req.signal, local.signal]),
         ...(this.deps.killGraceMs !== undefined ? { killGraceMs: this.deps.killGraceMs } : {}),

@@ -23,6 +23,10 @@ export const agentClaudeConfigSchema = Type.Object({
     description: 'Passed comma-joined as `--allowedTools` (e.g. `Read`, `Edit`, `Bash(git *)`); omitted when empty.',
   }),
   extraArgs: Type.Array(Type.String(), { default: [], description: 'More CLI arguments, appended as given (e.g. `--add-dir`, `/srv/shared`).' }),
+  passEnv: Type.Array(Type.String({ minLength: 1 }), {
+    default: ['ANTHROPIC_*', 'CLAUDE_*'],
+    description: 'Host environment variables the CLI may see besides PATH, HOME, locale and proxies (names, or prefixes ending in `*`). Conveyor\'s own secrets are never passed.',
+  }),
   logDir: Type.String({
     minLength: 1,
     default: '.conveyor/logs',

@@ -7,7 +7,7 @@ import { fakeClaude, testTask, type FakeClaude } from './fake-claude.js';
 
 function runner(fake: FakeClaude, config: Partial<AgentClaudeConfig> = {}): ClaudeAgentRunner {
   return new ClaudeAgentRunner(
-    { command: fake.command, permissionMode: 'acceptEdits', allowedTools: [], extraArgs: [], logDir: fake.logDir, ...config },
+    { command: fake.command, permissionMode: 'acceptEdits', allowedTools: [], extraArgs: [], passEnv: ['ANTHROPIC_*'], logDir: fake.logDir, ...config },
     { now: () => new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 6)), killGraceMs: 300 },
   );
 }

@@ -14,6 +14,7 @@ export const agentScriptConfigSchema = Type.Object({
     description: 'Command line per role (analyst, architect, developer, reviewer, tester, deployer), run with /bin/sh -c in the worktree.',
   }),
   defaultCommand: Type.Optional(Type.String({ minLength: 1, description: 'Command for roles without their own entry.' })),
+  passEnv: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Host environment variables the commands may see besides PATH, HOME, locale and proxies (names, or prefixes ending in `*`). Conveyor\'s own secrets are never passed.' }),
   logDir: Type.String({ default: '.conveyor/logs', description: 'Where run logs and prompts are written.' }),
   killGraceMs: Type.Integer({ minimum: 0, default: 2000, description: 'SIGTERM → SIGKILL grace when a run is killed.' }),
 });
@@ -26,7 +27,7 @@ export const agentScriptPlugin = definePlugin({
     const c = ctx.config;
     ctx.provide(
       CoreTokens.AgentRunner,
-      new ScriptAgentRunner({ commands: c.commands, logDir: c.logDir, killGraceMs: c.killGraceMs, ...(c.defaultCommand ? { defaultCommand: c.defaultCommand } : {}) }),
+      new ScriptAgentRunner({ commands: c.commands, logDir: c.logDir, killGraceMs: c.killGraceMs, passEnv: c.passEnv, ...(c.defaultCommand ? { defaultCommand: c.defaultCommand } : {}) }),
     );
     ctx.snapshot(() => ({ roles: Object.keys(c.commands), defaultCommand: c.defaultCommand ?? null }));
   },

@@ -7,6 +7,8 @@ export interface ScriptRunnerOptions {
   commands: Readonly<Record<string, string>>;
   /** Command for roles without their own entry; none = such a role fails. */
   defaultCommand?: string;
+  /** Host variables the command may see besides PATH, HOME, locale and proxies (`NAME` or `PREFIX*`). */
+  passEnv?: readonly string[];
   /** Where run logs go (`<logDir>/<work item>/<stage>-<role>-<attempt time>.log`). */
   logDir: string;
   killGraceMs?: number;
@@ -39,6 +41,7 @@ export class ScriptAgentRunner implements AgentRunner {
       shell: true,
       cwd: req.worktree,
       env: { ...req.env, CONVEYOR_PROMPT_FILE: promptFile },
+      passEnv: this.opts.passEnv ?? [],
       timeoutMs: req.timeoutMs,
       signal: req.signal,
       logPath,

@@ -140,6 +140,8 @@ export class LocalGitForge implements ForgePort {
   }
 
   async deleteBranch(repo: string, branch: string): Promise<void> {
+    // Fail closed: without the repo's config its protected branches are unknown.
+    if (!this.o.repos[repo]) throw new ConveyorError('CONVEYOR_INPUT_INVALID', `refusing to delete "${branch}" of ${repo}: the repo is not configured (repos.${repo})`);
     assertTaskBranch(branch, this.#cfg(repo));
     await git(['update-ref', '-d', `refs/heads/${branch}`], { cwd: this.origin(repo), allowFailure: true });
   }

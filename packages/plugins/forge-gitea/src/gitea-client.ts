@@ -175,6 +175,8 @@ export class GiteaClient {
     const statuses: GiteaCombinedStatus['statuses'] = [];
     let state = '';
     let sha = ref;
+    // Gitea computes `state` and `total_count` from the page it returns, not from all
+    // statuses: read every page (until one comes back short) and combine them here.
     for (let page = 1; page <= MAX_PAGES; page++) {
       const res = await this.http.call('GET', `${this.#repo(r)}/commits/${seg(ref)}/status?page=${page}&limit=${PAGE}`);
       const o = obj(res.json);
@@ -184,10 +186,9 @@ export class GiteaClient {
         sha = str(o.sha) ?? ref;
       }
       for (const s of list) statuses.push({ context: String(s.context ?? ''), status: String(s.status ?? ''), targetUrl: str(s.target_url), description: String(s.description ?? '') });
-      const total = num(o.total_count) ?? 0;
-      if (list.length === 0 || statuses.length >= total) break;
+      if (list.length < PAGE) break;
     }
-    return { state, sha, statuses };
+    return { state: statuses.length ? combineStates(statuses.map((s) => s.status)) : state, sha, statuses };
   }
 
   /**
@@ -214,4 +215,11 @@ export class GiteaClient {
     const res = await this.http.call('GET', `${this.#repo(r)}/branches/${branchPath(branch)}`, { handled: [404] });
     return res.status === 404 ? this.#absent(r) : str(obj(obj(res.json).commit).id);
   }
+}
+
+/** Gitea's combine rules over every context: error/failure → failure, any pending → pending, else success (warning and skipped count as success). */
+export function combineStates(states: readonly string[]): string {
+  if (states.some((s) => s === 'failure' || s === 'error')) return 'failure';
+  if (states.some((s) => s === 'pending')) return 'pending';
+  return 'success';
 }

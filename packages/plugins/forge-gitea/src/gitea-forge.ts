@@ -1,4 +1,4 @@
-import type { CombinedStatus, ForgePort, PullRequest, RepoConfig } from '@conveyor/core';
+import { ConveyorError, type CombinedStatus, type ForgePort, type PullRequest, type RepoConfig } from '@conveyor/core';
 import type { GiteaMergeStyle } from './config.js';
 import type { GiteaClient, GiteaPullRequest } from './gitea-client.js';
 import { branchPath } from './gitea-http.js';
@@ -93,7 +93,9 @@ export class GiteaForge implements ForgePort {
   }
 
   async deleteBranch(repo: string, branch: string): Promise<void> {
-    const cfg = this.o.repos[repo] ?? { mainBranch: 'main', protectedBranches: [] };
+    const cfg = this.o.repos[repo];
+    // Fail closed: without the repo's config Conveyor does not know its main and protected branches.
+    if (!cfg) throw new ConveyorError('CONVEYOR_INPUT_INVALID', `refusing to delete "${branch}" of ${repo}: the repo is not configured (repos.${repo}), so its protected branches are unknown`);
     await this.o.client.deleteBranch(this.o.repoMap.toGitea(repo), branch, cfg);
   }
 

@@ -38,6 +38,7 @@ export const trackerLocalPlugin = definePlugin({
       tasks: ctx.container.resolve<TaskStore>(CoreTokens.TaskStore),
       statuses,
       defaultRepo: ctx.config.defaultRepo,
+      knownRepos: Object.keys(ctx.instanceConfig.repos),
     })) {
       ctx.addRoute(route);
     }

@@ -8,6 +8,8 @@ export interface RouteDeps {
   tasks: TaskStore;
   statuses: StatusNames;
   defaultRepo: string;
+  /** The repos of `repos.*`: a task for any other could never run. */
+  knownRepos: readonly string[];
 }
 
 const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
@@ -60,6 +62,9 @@ export function trackerLocalRoutes(d: RouteDeps): RouteDescriptor[] {
         const title = body.title.trim();
         if (!title) return { status: 400, body: { error: 'bad_request', message: 'body/title must not be blank' } };
         const repo = body.repo ?? d.defaultRepo;
+        if (!d.knownRepos.includes(repo)) {
+          return { status: 400, body: { error: 'bad_request', message: `body/repo "${repo}" is not a configured repository (known: ${d.knownRepos.join(', ') || 'none'})` } };
+        }
         const issue = await d.tracker.createIssue({ repo, title, description: body.description ?? '', status: d.statuses.toAnalyse });
         try {
           const res = await d.intake.startPipeline({ repo, trackerIssueId: String(issue.id), title, description: issue.description, trackerSequence: issue.id });

@@ -11,7 +11,7 @@ for (const dialect of testDatabases()) {
   const t0 = `[${dialect}]`;
 
   test(`${t0} POST /tasks files a local issue in "To Analyse" and starts the pipeline for it`, async (t) => {
-    const kit = await createTestConveyor({ dialect, plugins: [trackerLocalPlugin], config: { plugins: { 'tracker-local': { defaultRepo: 'acme/app' } } } });
+    const kit = await createTestConveyor({ dialect, plugins: [trackerLocalPlugin], config: { repos: { 'acme/app': {} }, plugins: { 'tracker-local': { defaultRepo: 'acme/app' } } } });
     t.after(() => kit.cleanup());
     const create = route(kit.conveyor.routes, 'POST', '/tasks');
     assert.equal(create.auth, 'token');
@@ -25,11 +25,15 @@ for (const dialect of testDatabases()) {
     assert.equal((await kit.conveyor.store.jobs.activeForTask(body.task.id))?.role, 'analyst');
     const blank = await create.handler(req({ body: { title: '   ' } }));
     assert.equal(blank.status, 400);
-    assert.equal((await kit.conveyor.store.tasks.list()).length, 1, 'a blank title wrote nothing');
+    const unknown = await create.handler(req({ body: { title: 'x', repo: 'no/such-repo' } }));
+    assert.equal(unknown.status, 400);
+    assert.match((unknown.body as { message: string }).message, /body\/repo "no\/such-repo" is not a configured repository \(known: acme\/app\)/);
+    assert.equal((await kit.conveyor.store.tasks.list()).length, 1, 'a blank title or an unknown repo wrote nothing');
+    assert.equal(Number((await kit.conveyor.db.knex('local_issues').count({ n: '*' }))[0]!.n), 1);
   });
 
   test(`${t0} Conveyor's statuses and comments land in the local issue; approve moves the task on`, async (t) => {
-    const kit = await createTestConveyor({ dialect, plugins: [trackerLocalPlugin], config: { worker: { enabled: true } } });
+    const kit = await createTestConveyor({ dialect, plugins: [trackerLocalPlugin], config: { repos: { r: {} }, worker: { enabled: true } } });
     t.after(() => kit.cleanup());
     // The fake tracker of the test kit is replaced by the plugin's.
     const tracker = kit.conveyor.container.resolve<LocalTracker>(TrackerLocalTokens.Tracker);
@@ -53,7 +57,7 @@ for (const dialect of testDatabases()) {
   });
 
   test(`${t0} autoApprove approves every analysis as a person would; the reconciler can list issues by status`, async (t) => {
-    const kit = await createTestConveyor({ dialect, plugins: [trackerLocalPlugin], config: { worker: { enabled: true }, plugins: { 'tracker-local': { autoApprove: true } } } });
+    const kit = await createTestConveyor({ dialect, plugins: [trackerLocalPlugin], config: { repos: { demo: {} }, worker: { enabled: true }, plugins: { 'tracker-local': { autoApprove: true } } } });
     t.after(() => kit.cleanup());
     const tracker = kit.conveyor.container.resolve<LocalTracker>(TrackerLocalTokens.Tracker);
     await kit.conveyor.start();

@@ -133,13 +133,15 @@ export function fakeGiteaRoutes(app: FastifyInstance, fake: FakeGitea): void {
     for (const s of repo.statuses) if (s.sha === sha) latest.set(s.context, s);
     const all = [...latest.values()];
     const { page: n, limit } = page(req);
-    const states = all.map((s) => s.state);
-    const state = !all.length ? '' : states.some((s) => s === 'failure' || s === 'error') ? 'failure' : states.includes('pending') ? 'pending' : 'success';
+    // As Gitea does (`ToCombinedStatus`): state and total_count describe this page only.
+    const pageOf = all.slice((n - 1) * limit, n * limit);
+    const states = pageOf.map((s) => s.state);
+    const state = !pageOf.length ? '' : states.some((s) => s === 'failure' || s === 'error') ? 'failure' : states.includes('pending') ? 'pending' : 'success';
     const full = `${repo.owner.login}/${repo.name}`;
     return {
       state,
       sha,
-      total_count: all.length,
+      total_count: pageOf.length,
       // Gitea's quirk: no statuses is `null`, not `[]`.
       statuses: all.length ? all.slice((n - 1) * limit, n * limit).map((s) => fake.payloads.status(repo, s)) : null,
       repository: fake.payloads.repository(repo),
