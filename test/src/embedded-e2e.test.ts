@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import 'reflect-metadata';
 import { createConveyor, git, type OwnedRoute } from '@conveyor/core';
-import { eventually, EventRecorder, PG_URL_ENV, RecordingLogger, testDatabases } from '@conveyor/core/testing';
+import { dropTestSchema, eventually, EventRecorder, PG_URL_ENV, RecordingLogger, testDatabases } from '@conveyor/core/testing';
 import { BUNDLED_PLUGINS, embeddedConfig } from '@conveyor/host';
 import { TrackerLocalTokens, type LocalTracker } from '@conveyor/plugin-tracker-local';
 
@@ -22,9 +22,7 @@ for (const dialect of testDatabases()) {
     t.after(async () => {
       await conveyor.stop();
       if (dialect === 'pg') {
-        const knex = (await import('knex')).default({ client: 'pg', connection: process.env[PG_URL_ENV] });
-        await knex.raw(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        await knex.destroy();
+        await dropTestSchema(schema);
       }
       fs.rmSync(dataDir, { recursive: true, force: true });
     });

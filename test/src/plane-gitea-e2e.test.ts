@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import 'reflect-metadata';
 import { CoreTokens, createConveyor, DEFAULT_PIPELINE, GitWorkspace, type Conveyor, type Task } from '@conveyor/core';
-import { commitAll, createBareRepo, eventually, EventRecorder, PG_URL_ENV, RecordingLogger, testDatabases } from '@conveyor/core/testing';
+import { createBareRepo, dropTestSchema, eventually, EventRecorder, PG_URL_ENV, RecordingLogger, testDatabases } from '@conveyor/core/testing';
 import { BUNDLED_PLUGINS, buildServer, DEMO_AGENT, DEMO_STARTER_FILES } from '@conveyor/host';
 import { FakeGitea } from '@conveyor/plugin-forge-gitea/testing';
 import { FakePlane } from '@conveyor/plugin-tracker-plane/testing';
@@ -98,9 +98,7 @@ async function scenario(t: { after: (fn: () => Promise<void> | void) => void }, 
     await server.close();
     await conveyor.stop();
     if (dialect === 'pg') {
-      const knex = (await import('knex')).default({ client: 'pg', connection: process.env[PG_URL_ENV] });
-      await knex.raw(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await knex.destroy();
+      await dropTestSchema(schema);
     }
   });
   await conveyor.start();

@@ -137,13 +137,16 @@ export async function createTestConveyor(options: TestConveyorOptions = {}): Pro
       ];
       workspace.dispose();
       fs.rmSync(dir, { recursive: true, force: true });
-      if (dialect === 'pg') await dropSchema(pgUrl!, schema);
+      if (dialect === 'pg') await dropTestSchema(schema);
       if (leaks.length) throw new Error(`test instance leaked after stop(): ${leaks.join(', ')}`);
     },
   };
 }
 
-async function dropSchema(url: string, schema: string): Promise<void> {
+/** Drops a PostgreSQL schema a test made on `CONVEYOR_TEST_PG_URL` (no-op without it). */
+export async function dropTestSchema(schema: string): Promise<void> {
+  const url = process.env[PG_URL_ENV];
+  if (!url) return;
   const k = knexFactory({ client: 'pg', connection: { connectionString: url }, pool: { min: 0, max: 1 } });
   try {
     await k.raw(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);

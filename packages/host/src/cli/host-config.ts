@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import fs from 'node:fs';
 import path from 'node:path';
-import { findConfigFile, readConfigFile, resolveConfig, type ConveyorConfig, type ConveyorPlugin } from '@conveyor/core';
+import type { ConveyorConfig, ConveyorPlugin } from '@conveyor/core';
+import { loadConfig } from '../load-config.js';
 import { BUNDLED_PLUGINS, DEMO_AGENT, DEMO_AGENT_ENV, embeddedConfig } from '../embedded.js';
 
 export interface HostConfig {
@@ -22,10 +23,14 @@ export interface HostConfig {
 export function loadHostConfig(options: { config?: string; cwd?: string; env?: Record<string, string | undefined> } = {}): HostConfig {
   const cwd = options.cwd ?? process.cwd();
   const env = { [DEMO_AGENT_ENV]: DEMO_AGENT, ...(options.env ?? process.env) };
-  const file = options.config ? path.resolve(cwd, options.config) : findConfigFile(cwd);
-  if (options.config && !fs.existsSync(file!)) throw new Error(`config file ${file} does not exist`);
-  const raw = file ? readConfigFile(file) : embeddedConfig({ dataDir: path.join(cwd, '.conveyor'), autoApprove: true });
-  const config = resolveConfig(raw, BUNDLED_PLUGINS, { env, ...(file ? { source: file } : {}) });
+  if (options.config && !fs.existsSync(path.resolve(cwd, options.config))) throw new Error(`config file ${path.resolve(cwd, options.config)} does not exist`);
+  const { config, raw, file } = loadConfig({
+    cwd,
+    env,
+    plugins: BUNDLED_PLUGINS,
+    ...(options.config ? { file: options.config } : {}),
+    fallback: embeddedConfig({ dataDir: path.join(cwd, '.conveyor'), autoApprove: true }),
+  });
   return { config, raw, plugins: BUNDLED_PLUGINS, file, env };
 }
 
