@@ -30,6 +30,8 @@ for (const dialect of testDatabases()) {
     await kit.conveyor.db.knex('tasks').where({ id: task.id }).update({ stage: 'development' });
     await kit.conveyor.db.knex('jobs').where({ task_id: task.id }).update({ stage: 'development', role: 'developer' });
     await kit.conveyor.start();
+    // The first attempt's advance waits on CI; record green only after it has looked, or it advances.
+    await kit.events.waitFor('gate.evaluated', (e) => e.gate === 'ci_green' && !e.readOnly);
     await kit.events.waitFor('job.finished');
     const head = (await kit.forge.branchHeadSha('r', task.branch))!;
     await kit.conveyor.store.ciStatuses.record({ repo: 'r', sha: head, branch: task.branch, context: 'ci', state: 'success', targetUrl: null });
