@@ -93,6 +93,30 @@ for (const dialect of testDatabases()) {
     assert.equal((await gate.check(await ctx())).verdict, 'pass');
   });
 
+  test(`${t0} the merge is pinned to the head the gate read: a push in between fails it and merges nothing`, async (t) => {
+    const kit = await createTestConveyor({ dialect });
+    t.after(() => kit.cleanup());
+    const { task } = await kit.conveyor.intake.startPipeline({ repo: 'r', trackerIssueId: '1', title: 't' });
+    kit.forge.setHead('r', task.branch, 'a'.repeat(40));
+    const pr = await kit.forge.ensurePullRequest({ repo: 'r', head: task.branch, base: 'main', title: 't', body: '' });
+    await kit.conveyor.store.tasks.setPullRequest(task.id, pr.number, pr.url);
+    const read = kit.forge.getPullRequest.bind(kit.forge);
+    kit.forge.getPullRequest = async (...a) => {
+      const seen = structuredClone(await read(...a));
+      kit.forge.setHead('r', task.branch, 'b'.repeat(40)); // somebody pushes right after the gate looked
+      return seen;
+    };
+    const gate = kit.conveyor.gates.get('pr_merged');
+    const ctx = { task: (await kit.conveyor.store.tasks.get(task.id))!, stage: 'deploy', finishedAgent: null, readOnly: false, artifacts: kit.artifacts, agentRuns: kit.conveyor.store.agentRuns, ciStatuses: kit.conveyor.store.ciStatuses, forge: kit.forge, logger: kit.logger };
+    const res = await gate.check(ctx);
+    assert.equal(res.verdict, 'fail');
+    assert.match(res.reason ?? '', /head out of date/);
+    assert.equal(kit.forge.pulls[0]!.merged, false);
+    const after = (await kit.conveyor.store.tasks.get(task.id))!;
+    assert.equal(after.mergedAt, null);
+    assert.equal(after.mergeInitiatedAt, null);
+  });
+
   test(`${t0} an attempt that lost its job mid-run does not push, open a PR or comment`, async (t) => {
     const kit = await createTestConveyor({
       dialect,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { definePlugin } from '@conveyor/core';
 import { createTestConveyor, testDatabases } from '@conveyor/core/testing';
+import { trackerLocalPlugin } from '@conveyor/plugin-tracker-local';
 import { buildServer } from '../src/server/index.js';
 import { AUTH, countRows, startHost, TOKEN } from './helpers.js';
 import { ODD_JSON, probePlugin, type ProbeRecorder } from './probe-plugin.js';
@@ -108,6 +109,10 @@ for (const dialect of testDatabases()) {
     assert.match(res.json().message, /^body is not valid JSON: /);
     const empty = await app.inject({ method: 'POST', url: '/probe/notes', headers: { ...json, ...AUTH }, payload: '' });
     assert.equal(empty.statusCode, 400);
+    // No body at all is read as `{}`: the schema names what is missing.
+    const none = await app.inject({ method: 'POST', url: '/probe/notes', headers: AUTH });
+    assert.equal(none.statusCode, 400);
+    assert.match(none.json().message, /text/);
     // The host speaks JSON only: a text body does not reach the schema as a string.
     const text = await app.inject({ method: 'POST', url: '/probe/notes', headers: { 'content-type': 'text/plain', ...AUTH }, payload: 'hello' });
     assert.equal(text.statusCode, 415);
@@ -160,6 +165,21 @@ test('one log line per request, with method, url, route and status', async (t) =
   assert.equal(lines[0]!.route, '/probe/items/:n');
   assert.equal(lines[0]!.statusCode, 200);
   assert.doesNotMatch(JSON.stringify(logs), new RegExp(TOKEN));
+});
+
+test('the local tracker\'s approve needs no body: a bare POST is an empty one', async (t) => {
+  const { app, kit } = await startHost(t, { plugins: [trackerLocalPlugin], config: { repos: { r: {} } } });
+  const created = await app.inject({ method: 'POST', url: '/tasks', headers: { ...json, ...AUTH }, payload: JSON.stringify({ title: 'Fix login', repo: 'r' }) });
+  assert.equal(created.statusCode, 201);
+  const id = created.json().task.id as number;
+  const bare = await app.inject({ method: 'POST', url: `/tasks/${id}/approve`, headers: AUTH });
+  assert.equal(bare.statusCode, 202, bare.body);
+  assert.equal(bare.json().verdict, 'approved');
+  const task = (await kit.conveyor.store.tasks.get(id))!;
+  assert.equal(task.humanVerdict, 'approved');
+  // An unknown key is still refused: the empty default does not loosen the schema.
+  const extra = await app.inject({ method: 'POST', url: `/tasks/${id}/reject`, headers: { ...json, ...AUTH }, payload: '{"coment": "typo"}' });
+  assert.equal(extra.statusCode, 400);
 });
 
 test('a plugin route that clashes with a core route fails the build with the plugin name', async (t) => {

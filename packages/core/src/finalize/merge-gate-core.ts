@@ -36,7 +36,8 @@ export function prMergedGate(d: { ports: Ports; tasks: TaskStore; events: EventB
           if (!stale || !(await d.tasks.takeOverMerge(task.id, seen!))) return pending(`the merge of #${task.prNumber} is in progress elsewhere`);
         }
         try {
-          await forge.mergePullRequest(task.repo, task.prNumber);
+          // Pinned to the head read above: a push since then fails the merge instead of landing unseen.
+          await forge.mergePullRequest(task.repo, task.prNumber, { headSha: pr.headSha });
         } catch (err) {
           // Nothing was merged: drop the claim, or the task's next visit would wait on it.
           await d.tasks.clearMergeInitiated(task.id);

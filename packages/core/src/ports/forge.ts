@@ -19,6 +19,11 @@ export interface CombinedStatus {
   contexts: { context: string; state: string; targetUrl: string | null }[];
 }
 
+export interface MergeOptions {
+  /** The head commit the caller checked; the merge fails if the PR's head moved since. */
+  headSha?: string | null;
+}
+
 /**
  * The forge port (Gitea, a local bare repository …): pull requests, statuses and
  * links. Implementations refuse to delete or force-push protected branches.
@@ -30,8 +35,13 @@ export interface ForgePort {
   /** Opens a PR for `head` → `base`, or returns the one already open. */
   ensurePullRequest(input: { repo: string; head: string; base: string; title: string; body: string }): Promise<PullRequest>;
   getPullRequest(repo: string, number: number): Promise<PullRequest | null>;
-  /** Merges; resolves to the merged PR. Already merged is success, not an error. */
-  mergePullRequest(repo: string, number: number): Promise<PullRequest>;
+  /**
+   * Merges; resolves to the merged PR. Already merged is success, not an error.
+   * With `headSha`, merges only while the PR's head is still that commit (Gitea's
+   * `head_commit_id`): a push after the caller looked makes the merge fail, so
+   * unreviewed commits never ride along.
+   */
+  mergePullRequest(repo: string, number: number, options?: MergeOptions): Promise<PullRequest>;
   combinedStatus(repo: string, ref: string): Promise<CombinedStatus>;
   /** Deletes a task branch. Refuses main and protected branches before calling out. */
   deleteBranch(repo: string, branch: string): Promise<void>;

@@ -5,7 +5,7 @@ import type { Task, TokenUsage } from '../domain.js';
 import type { AgentRunner, AgentRunRequest, AgentRunResult } from '../ports/agent-runner.js';
 import { artifactPath, type Artifact, type ArtifactReader } from '../ports/artifact-reader.js';
 import { DEFAULT_PIPELINE, stageIndex, type Pipeline } from '../pipeline/pipeline.js';
-import type { CombinedStatus, ForgePort, PullRequest } from '../ports/forge.js';
+import type { CombinedStatus, ForgePort, MergeOptions, PullRequest } from '../ports/forge.js';
 import type { Notification, NotifierPort } from '../ports/notifier.js';
 import type { TrackerPort, TrackerRef } from '../ports/tracker.js';
 import type { CommitResult, WorkspacePort } from '../ports/workspace.js';
@@ -107,11 +107,18 @@ export class FakeForge implements ForgePort {
     return pr;
   }
   async getPullRequest(repo: string, number: number): Promise<PullRequest | null> {
-    return this.pulls.find((p) => p.repo === repo && p.number === number) ?? null;
+    const pr = this.pulls.find((p) => p.repo === repo && p.number === number);
+    if (!pr) return null;
+    // An open PR follows its branch, as on a real forge.
+    if (!pr.merged) pr.headSha = this.heads.get(`${repo}:${pr.head}`) ?? pr.headSha;
+    return pr;
   }
-  async mergePullRequest(repo: string, number: number): Promise<PullRequest> {
+  async mergePullRequest(repo: string, number: number, options: MergeOptions = {}): Promise<PullRequest> {
     const pr = this.pulls.find((p) => p.repo === repo && p.number === number);
     if (!pr) throw new Error(`no PR ${repo}#${number}`);
+    if (pr.merged) return pr;
+    const head = this.heads.get(`${repo}:${pr.head}`) ?? pr.headSha;
+    if (options.headSha && head !== options.headSha) throw new Error(`head out of date: ${pr.head} is at ${head}, not ${options.headSha}`);
     pr.merged = true;
     pr.state = 'closed';
     return pr;

@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Conveyor } from '@conveyor/core';
 import { assertUsableToken, bearerAuth } from './auth.js';
 import { formatSchemaErrors, installErrorHandlers } from './http-errors.js';
-import { installJsonParser } from './json-body-parser.js';
+import { installEmptyBodyDefault, installJsonParser } from './json-body-parser.js';
 import { installValidators } from './validators.js';
 import { registerHealthRoute } from './routes/health.js';
 import { mountPluginRoutes } from './routes/plugin-routes.js';
@@ -44,6 +44,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   installValidators(app);
   installErrorHandlers(app);
   installJsonParser(app, { keepRaw: false });
+  installEmptyBodyDefault(app);
   registerHealthRoute(app, conveyor);
   registerStatusRoute(app, conveyor, { version: options.version, startedAt: Date.now() });
   registerQueueRoute(app, conveyor);

@@ -14,7 +14,7 @@ import { forgeGitMigrations } from './migrations.js';
 export { ForgeGitTokens } from './tokens.js';
 export { LocalGitForge, type LocalGitForgeOptions } from './local-git-forge.js';
 export { CiRunner, CI_CONTEXT } from './ci-runner.js';
-export { mergeInOrigin, MergeConflictError } from './git-merge.js';
+export { HeadMovedError, mergeInOrigin, MergeConflictError } from './git-merge.js';
 export { forgeGitMigrations } from './migrations.js';
 
 export const forgeGitConfigSchema = Type.Object({

@@ -11,6 +11,7 @@ import {
   type CombinedStatus,
   type ForgePort,
   type Knex,
+  type MergeOptions,
   type PullRequest,
   type RepoConfig,
 } from '@conveyor/core';
@@ -110,7 +111,7 @@ export class LocalGitForge implements ForgePort {
     return (await q).map((r: Row) => this.#toPr(r));
   }
 
-  async mergePullRequest(repo: string, number: number): Promise<PullRequest> {
+  async mergePullRequest(repo: string, number: number, options: MergeOptions = {}): Promise<PullRequest> {
     return this.#merges.run(repo, async () => {
       const row = await this.o.knex('forge_git_pull_requests').where({ repo, number }).first();
       if (!row) throw new ConveyorError('CONVEYOR_INPUT_INVALID', `no pull request #${number} in ${repo}`);
@@ -121,6 +122,7 @@ export class LocalGitForge implements ForgePort {
         head: String(row.head),
         message: `Merge branch '${row.head}' (#${number})\n\n${row.title}`,
         author: this.o.author,
+        expectedHead: options.headSha ?? null,
       });
       const now = this.o.clock.now();
       await this.o.knex('forge_git_pull_requests').where({ id: row.id, state: 'open' }).update({ state: 'closed', merged: true, merge_sha: out.sha, merged_at: now, updated_at: now });

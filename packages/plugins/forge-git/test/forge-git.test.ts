@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { git } from '@conveyor/core';
 import { commitAll, createBareRepo, createTestConveyor, eventually, testDatabases, type BareRepo } from '@conveyor/core/testing';
-import { CI_CONTEXT, ForgeGitTokens, forgeGitPlugin, MergeConflictError, type LocalGitForge } from '../src/index.js';
+import { CI_CONTEXT, ForgeGitTokens, forgeGitPlugin, HeadMovedError, MergeConflictError, type LocalGitForge } from '../src/index.js';
 
 /** Pushes a branch with `files` on top of main, from a scratch clone. */
 async function pushBranch(repo: BareRepo, branch: string, files: Record<string, string>, from = 'main'): Promise<string> {
@@ -75,6 +75,19 @@ for (const dialect of testDatabases()) {
     await assert.rejects(forge.mergePullRequest('acme/app', p2.number), (err: Error) => err instanceof MergeConflictError && /does not merge cleanly/.test(err.message));
     assert.equal(await repo.head('main'), main);
     assert.equal((await forge.getPullRequest('acme/app', p2.number))!.state, 'open');
+  });
+
+  test(`${t0} a merge pinned to a head refuses once the branch moved, and main does not move`, async (t) => {
+    const { repo, forge } = await setup(t);
+    const checked = await pushBranch(repo, 'et-001-x', { 'b.txt': 'reviewed\n' });
+    const pr = await forge.ensurePullRequest({ repo: 'acme/app', head: 'et-001-x', base: 'main', title: 'x', body: '' });
+    const moved = await pushBranch(repo, 'et-001-x', { 'c.txt': 'unreviewed\n' }, 'et-001-x');
+    const main = await repo.head('main');
+    await assert.rejects(forge.mergePullRequest('acme/app', pr.number, { headSha: checked }), (err: Error) => err instanceof HeadMovedError && /head out of date/.test(err.message));
+    assert.equal(await repo.head('main'), main);
+    assert.equal((await forge.getPullRequest('acme/app', pr.number))!.merged, false);
+    assert.equal((await forge.mergePullRequest('acme/app', pr.number, { headSha: moved })).merged, true);
+    assert.equal(await repo.show('main', 'c.txt'), 'unreviewed');
   });
 
   test(`${t0} deleting main or a protected branch is refused before git runs`, async (t) => {

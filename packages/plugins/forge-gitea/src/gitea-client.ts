@@ -150,10 +150,16 @@ export class GiteaClient {
    * 405 and 404 are ambiguous (already merged, not mergeable, closed), so the PR
    * is read: merged → success, the re-drive after a crash is idempotent.
    */
-  async mergePullRequest(r: GiteaRepoRef, number: number, options: { style: GiteaMergeStyle; title?: string; message?: string }): Promise<GiteaPullRequest> {
+  async mergePullRequest(r: GiteaRepoRef, number: number, options: { style: GiteaMergeStyle; title?: string; message?: string; headCommitId?: string | null }): Promise<GiteaPullRequest> {
     const path = `${this.#repo(r)}/pulls/${seg(number)}/merge`;
     // Capitalised: old servers only know the Go field names (no json tags).
-    const body = { Do: options.style, MergeTitleField: options.title ?? '', MergeMessageField: options.message ?? '' };
+    // `head_commit_id`: Gitea refuses (409 "head out of date") if the head moved.
+    const body = {
+      Do: options.style,
+      MergeTitleField: options.title ?? '',
+      MergeMessageField: options.message ?? '',
+      ...(options.headCommitId ? { head_commit_id: options.headCommitId } : {}),
+    };
     const res = await this.http.call('POST', path, { body, handled: [404, 405, 409] });
     const msg = giteaMessageOf(res.json, res.text);
     const where = `${r.owner}/${r.name}#${number}`;

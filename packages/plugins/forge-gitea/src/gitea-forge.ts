@@ -1,4 +1,4 @@
-import { ConveyorError, type CombinedStatus, type ForgePort, type PullRequest, type RepoConfig } from '@conveyor/core';
+import { ConveyorError, type CombinedStatus, type ForgePort, type MergeOptions, type PullRequest, type RepoConfig } from '@conveyor/core';
 import type { GiteaMergeStyle } from './config.js';
 import type { GiteaClient, GiteaPullRequest } from './gitea-client.js';
 import { branchPath } from './gitea-http.js';
@@ -72,8 +72,8 @@ export class GiteaForge implements ForgePort {
     return pr ? this.#pr(repo, pr) : null;
   }
 
-  async mergePullRequest(repo: string, number: number): Promise<PullRequest> {
-    return this.#pr(repo, await this.o.client.mergePullRequest(this.o.repoMap.toGitea(repo), number, { style: this.o.mergeStyle }));
+  async mergePullRequest(repo: string, number: number, options: MergeOptions = {}): Promise<PullRequest> {
+    return this.#pr(repo, await this.o.client.mergePullRequest(this.o.repoMap.toGitea(repo), number, { style: this.o.mergeStyle, headCommitId: options.headSha ?? null }));
   }
 
   /**

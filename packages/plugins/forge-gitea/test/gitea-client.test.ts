@@ -62,6 +62,16 @@ test('merge: capitalised Do/MergeTitleField/MergeMessageField; merging again (40
   assert.deepEqual(fake.callsTo('POST', `${API}/pulls/1/merge`).map((c) => c.status), [200, 405]);
 });
 
+test('merge pinned to a head sends head_commit_id; once the branch moved Gitea answers 409 and nothing merges', async (t) => {
+  const { fake, client } = await setup(t);
+  await client.createPullRequest(R, { head: 'agent/et-001-x', base: 'main', title: 'x', body: '' });
+  fake.push('acme/app', 'agent/et-001-x', fakeSha('x2'));
+  await assert.rejects(client.mergePullRequest(R, 1, { style: 'merge', headCommitId: fakeSha('x1') }), is('FORGE_GITEA_MERGE_CONFLICT', /409: "head out of date"/));
+  assert.equal((fake.callsTo('POST', `${API}/pulls/1/merge`)[0]!.body as { head_commit_id?: string }).head_commit_id, fakeSha('x1'));
+  assert.equal(fake.pull('acme/app', 1).merged, false);
+  assert.equal((await client.mergePullRequest(R, 1, { style: 'merge', headCommitId: fakeSha('x2') })).merged, true);
+});
+
 test('merge refused (405) on a PR that is not merged: error with Gitea\'s message; 409 conflict: clear error; closed: refused', async (t) => {
   const { fake, client } = await setup(t);
   fake.push('acme/app', 'b2', fakeSha('b2'));

@@ -98,12 +98,25 @@ export function parsePlaneWebhook(text: string): PlaneWebhook {
 }
 
 /**
+ * `activity.new_value` as key text. Plane sends a string or null; anything else is
+ * serialised, and a value nested too deeply to serialise is the sender's fault (400),
+ * not a server error.
+ */
+function valueKey(v: unknown): string {
+  try {
+    return JSON.stringify(v ?? null);
+  } catch (err) {
+    throw new PlaneWebhookError(`body.activity.new_value cannot be read: ${(err as Error).message}`);
+  }
+}
+
+/**
  * The inbox key of a delivery, from its content. Plane gives every attempt a new
  * `X-Plane-Delivery`, so that header cannot recognise a retry; the same change
  * always yields the same event, issue, `updated_at`, field and new value.
  */
 export function planeDeliveryKey(hook: PlaneWebhook): string {
-  const parts = [hook.event, hook.action ?? hook.rawAction, hook.data.id, String(hook.data.updated_at ?? ''), hook.activity.field ?? '', JSON.stringify(hook.activity.newValue ?? null)];
+  const parts = [hook.event, hook.action ?? hook.rawAction, hook.data.id, String(hook.data.updated_at ?? ''), hook.activity.field ?? '', valueKey(hook.activity.newValue)];
   return createHash('sha256').update(parts.join('|')).digest('hex');
 }
 

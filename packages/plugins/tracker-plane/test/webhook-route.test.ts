@@ -61,6 +61,8 @@ test('a malformed or v2 body (correctly signed) is 400 naming the problem, and n
     ['{"action": "updated", "data": {"id": "x"}}', /^body\.event must be a non-empty string, found nothing$/],
     [fixtureBody((b) => delete b.data.id), /^body\.data\.id must be a non-empty string/],
     ['{"version": "v2", "event": "work_item", "action": "updated", "data": {"id": "x"}}', new RegExp(`^${PLANE_V2_MESSAGE}$`)],
+    // Deep enough that serialising it overflows the stack: still the sender's 400, never a 500.
+    [fixtureBody((b) => (b.activity.new_value = '@')).replace('"@"', '['.repeat(200_000) + ']'.repeat(200_000)), /^body\.activity\.new_value cannot be read/],
   ];
   for (const [body, message] of cases) {
     const res = await post(body);

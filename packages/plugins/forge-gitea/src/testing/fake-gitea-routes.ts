@@ -119,6 +119,8 @@ export function fakeGiteaRoutes(app: FastifyInstance, fake: FakeGitea): void {
     if (pr.state === 'closed') return notFound(reply);
     if (pr.blocked) return error(reply, 405, pr.blocked);
     if (pr.conflict) return reply.code(409).send({ Style: style, StdOut: '', StdErr: 'CONFLICT (content): Merge conflict in README.md', Err: {} });
+    const pinned = req.body?.head_commit_id;
+    if (typeof pinned === 'string' && pinned !== '' && pinned !== (repo.branches.get(pr.head) ?? pr.baseSha)) return error(reply, 409, 'head out of date');
     fake.merge(`${repo.owner.login}/${repo.name}`, pr.number, fake.bot);
     return reply.code(200).send();
   });
