@@ -50,8 +50,8 @@ export function installJsonParser(scope: FastifyInstance, options: { keepRaw: bo
 /**
  * A request sent without a body (no content type, nothing to parse) reaches a route
  * that declares a body schema as `{}`: an all-optional body (`POST /tasks/:id/approve`)
- * needs no `-d '{}'`, and a required field is named by the schema ("body/title is
- * required") instead of "body must be object".
+ * needs no `-d '{}'`, and a missing required field is named by the schema ("body must
+ * have required property 'title'") instead of "body must be object".
  */
 export function installEmptyBodyDefault(app: FastifyInstance): void {
   app.addHook('preValidation', async (request) => {
