@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 import { resolveConfig } from '@conveyor/core';
 import { BUNDLED_PLUGINS, runChecks } from '@conveyor/host';
@@ -8,13 +11,18 @@ import { FakePlane } from '@conveyor/plugin-tracker-plane/testing';
 test('doctor checks that Plane and Gitea answer with the configured credentials, and says what to fix', async (t) => {
   const plane = await FakePlane.start();
   const gitea = await FakeGitea.start();
+  // doctor opens the database: keep it out of the checkout.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-doctor-'));
   t.after(async () => {
     await plane.close();
     await gitea.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   });
   const config = (planeKey: string, giteaToken: string) =>
     resolveConfig(
       {
+        instance: { dataDir: dir },
+        database: { filename: path.join(dir, 'conveyor.db') },
         repos: { 'acme/app': {} },
         plugins: {
           'tracker-local': { enabled: false },

@@ -5,17 +5,9 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { classifyClaudeFailure, parseClaudeOutput } from '../src/agent/claude-result.js';
 
-function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!fs.existsSync(path.join(dir, 'lerna.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('lerna.json not found above the test file');
-    dir = up;
-  }
-  return dir;
-}
-
-const fixtures = path.resolve(repoRoot(), '../shared/fixtures');
+// Compiled to dist/test; the fixtures stay beside the sources (copied byte for byte
+// from what the Claude CLI prints).
+const fixtures = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));
 const fixture = (name: string): string => fs.readFileSync(path.join(fixtures, name), 'utf8');
 const success = fixture('claude-result-success.json');
 

@@ -83,6 +83,8 @@ export async function createTestConveyor(options: TestConveyorOptions = {}): Pro
       : { client: 'sqlite', sqliteDriver: dialect === 'sqlite:sqlite3' ? 'sqlite3' : 'better-sqlite3', filename: path.join(dir, 'conveyor.db') };
   const config = {
     ...options.config,
+    // Local state a plugin keeps beside the database (logs …) stays in the temp dir.
+    instance: { dataDir: dir, ...((options.config?.instance as object) ?? {}) },
     database: { ...database, ...((options.config?.database as object) ?? {}) },
     worker: { enabled: false, pollIntervalMs: 20, heartbeatIntervalMs: 50, backoffBaseMs: 10, backoffMaxMs: 50, ...((options.config?.worker as object) ?? {}) },
   };

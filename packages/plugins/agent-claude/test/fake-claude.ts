@@ -5,15 +5,9 @@ import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import type { AgentRunRequest, Task } from '@conveyor/core';
 
-/** The fixtures shared by every package: `<repo root>/../shared/fixtures`. */
+/** A fixture of this package (`test/fixtures`, copied byte for byte from what the real service sends), read from compiled tests. */
 export function fixturePath(name: string): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!fs.existsSync(path.join(dir, 'lerna.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('lerna.json not found above the test file');
-    dir = up;
-  }
-  return path.resolve(dir, '../shared/fixtures', name);
+  return fileURLToPath(new URL(`../../test/fixtures/${name}`, import.meta.url));
 }
 
 // CommonJS on purpose: the temp dir has no package.json, so node reads the script as CJS.

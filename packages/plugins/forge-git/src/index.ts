@@ -19,7 +19,7 @@ export { forgeGitMigrations } from './migrations.js';
 
 export const forgeGitConfigSchema = Type.Object({
   ciTimeoutMs: Type.Integer({ minimum: 1, default: 600_000, description: "Longest run of a repo's test command; longer → the CI status is a failure." }),
-  logDir: Type.String({ default: '.conveyor/logs', description: 'Where CI logs are written (`<logDir>/ci/`).' }),
+  logDir: Type.Optional(Type.String({ description: 'Where CI logs are written (`<logDir>/ci/`); `<instance.dataDir>/logs` when unset.' })),
   publicBaseUrl: Type.Optional(Type.String({ description: 'Base of links in comments (e.g. a web view of the repos); the origin path when unset.' })),
   initMissing: Type.Boolean({ default: false, description: 'Create a bare origin with a starter commit for a configured repo whose path does not exist yet (the embedded default).' }),
   starterFiles: Type.Record(Type.String(), Type.String(), { default: {}, description: 'Top-level files of that starter commit.' }),
@@ -57,7 +57,7 @@ export const forgeGitPlugin = definePlugin({
         intake: () => ctx.container.resolve<Intake>(CoreTokens.Intake),
         logger: ctx.logger,
         timeoutMs: c.ciTimeoutMs,
-        logDir: path.resolve(c.logDir),
+        logDir: path.resolve(c.logDir ?? path.join(ctx.instanceConfig.instance.dataDir, 'logs')),
       });
       if (c.initMissing) {
         for (const repo of Object.keys(repos)) {

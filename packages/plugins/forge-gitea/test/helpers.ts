@@ -11,15 +11,9 @@ interface After {
   after(fn: () => unknown): void;
 }
 
-/** The fixtures shared by every package: `<repo root>/../shared/fixtures`. */
+/** A fixture of this package (`test/fixtures`, copied byte for byte from what the real service sends), read from compiled tests. */
 export function fixture(name: string): Buffer {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!fs.existsSync(path.join(dir, 'lerna.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('lerna.json not found above the test file');
-    dir = up;
-  }
-  return fs.readFileSync(path.resolve(dir, '../shared/fixtures', name));
+  return fs.readFileSync(fileURLToPath(new URL(`../../test/fixtures/${name}`, import.meta.url)));
 }
 
 /** SIGNATURES.md §2: the secret and the `X-Gitea-Signature` of each webhook fixture. */
