@@ -32,6 +32,8 @@ import { JobExecutor } from './queue/job-executor.js';
 import { JobFinisher } from './queue/job-finisher.js';
 import { Worker } from './queue/worker.js';
 import { TaskService } from './tasks/task-service.js';
+import { BudgetService } from './budget/budget-service.js';
+import { validateBudgets } from './budget/validate-budgets.js';
 import { CoreTokens, systemClock, type Clock } from './tokens.js';
 import { Intake } from './intake/intake.js';
 import { WebhookInbox } from './intake/webhook-inbox.js';
@@ -71,6 +73,8 @@ export interface Conveyor {
   readonly db: Database;
   readonly engine: StageEngine;
   readonly intake: Intake;
+  /** Cost budgets: a task's spend and budgets, and the raise that resumes a budget stop. */
+  readonly budgets: BudgetService;
   /** Accepted webhook deliveries (recorded, then processed after the reply). */
   readonly webhooks: WebhookInbox;
   readonly worker: Worker;
@@ -111,6 +115,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   const logger = options.logger ?? createLogger();
   const clock = options.clock ?? systemClock;
   const pipeline = validatePipeline(options.pipeline ?? DEFAULT_PIPELINE);
+  validateBudgets(config.budgets, pipeline);
   // Stable across restarts, so the next start can recognise this host's orphans.
   const hostId = config.instance.hostId ?? os.hostname();
 
@@ -152,6 +157,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   c.registerSingleton(CoreTokens.LeaseStore, KnexLeaseStore);
   c.registerSingleton(CoreTokens.StageEngine, StageEngine);
   c.registerSingleton(CoreTokens.TaskService, TaskService);
+  c.registerSingleton(CoreTokens.Budgets, BudgetService);
   c.registerSingleton(CoreTokens.JobFinisher, JobFinisher);
   c.registerSingleton(CoreTokens.JobExecutor, JobExecutor);
   c.registerSingleton(CoreTokens.Worker, Worker);
@@ -289,6 +295,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     db,
     engine: c.resolve(CoreTokens.StageEngine),
     intake: c.resolve(CoreTokens.Intake),
+    budgets: c.resolve(CoreTokens.Budgets),
     webhooks: inbox,
     worker,
     routes: extensions.routes,

@@ -22,6 +22,9 @@ export type JobKind = 'agent' | 'advance';
 
 export type HumanVerdict = 'approved' | 'rejected';
 
+/** Kinds of block a task can carry besides a free-text reason; see `Task.blockedKind`. */
+export type BlockedKind = 'budget';
+
 export interface Task {
   id: number;
   repo: string;
@@ -44,6 +47,15 @@ export interface Task {
   trackerMessageId: string | null;
   blockedReason: string | null;
   blockedAt: Date | null;
+  /**
+   * What kind of block `blockedReason` describes: `budget` when the task's spend
+   * reached its budget (a raise resumes it), null for any other block.
+   */
+  blockedKind: BlockedKind | null;
+  /** This task's own task budget in USD, replacing the configured one; null: the configured one. */
+  budgetUsd: number | null;
+  /** This task's own stage budgets in USD (stage → USD), replacing the configured ones. */
+  stageBudgets: Record<string, number>;
   /** The forge's pull request for the branch, once opened. */
   prNumber: number | null;
   prUrl: string | null;

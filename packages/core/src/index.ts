@@ -67,6 +67,8 @@ export * from './queue/pg-wakeup.js';
 
 export * from './tasks/naming.js';
 export * from './tasks/task-service.js';
+export * from './budget/budget.js';
+export * from './budget/budget-service.js';
 
 export * from './util/safe-loop.js';
 export * from './util/process-group.js';

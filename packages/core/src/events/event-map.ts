@@ -12,6 +12,8 @@ export interface ConveyorEvents {
   'task.stage_changed': { task: Task; from: string; to: string; reason: string };
   /** A task stopped moving and needs a person (retry cap, dependency cycle …). */
   'task.blocked': { task: Task; reason: string };
+  /** A block was lifted (a budget raise); the task moves again. */
+  'task.unblocked': { task: Task; reason: string };
   /** A task reached `cancelled`. */
   'task.cancelled': { task: Task };
   /** A task reached `done`. */
@@ -56,7 +58,7 @@ export type ConveyorEventName = keyof ConveyorEvents;
 
 /** Every event name, for recorders and docs. */
 export const EVENT_NAMES: readonly ConveyorEventName[] = [
-  'task.created', 'task.stage_changed', 'task.blocked', 'task.cancelled', 'task.done',
+  'task.created', 'task.stage_changed', 'task.blocked', 'task.unblocked', 'task.cancelled', 'task.done',
   'job.enqueued', 'job.claimed', 'job.finished', 'job.retried', 'job.retry_exhausted',
   'agent.started', 'agent.finished', 'gate.evaluated', 'gate.failed',
   'merge.deferred', 'merge.completed', 'deploy.degraded', 'human.approval_needed',

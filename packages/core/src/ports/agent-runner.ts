@@ -9,6 +9,12 @@ export interface AgentRunRequest {
   prompt: string;
   env: Record<string, string>;
   timeoutMs: number;
+  /**
+   * USD the run may still spend under the task's and stage's budgets; null when no
+   * budget applies. A runner that can cap its spend (claude `--max-budget-usd`)
+   * passes it on.
+   */
+  budgetUsd?: number | null;
   signal: AbortSignal;
   /** Called as soon as the process exists, so its pid is stamped before waiting. */
   onSpawn?: (pid: number) => void | Promise<void>;
@@ -31,6 +37,8 @@ export interface AgentRunResult {
   transient?: boolean;
   /** A short error text when the run failed. */
   error?: string;
+  /** True when the run stopped because it reached the spend cap it was given. */
+  budgetSpent?: boolean;
 }
 
 /** Runs one agent process. Implementations: agent-claude, agent-script; tests: FakeAgentRunner. */

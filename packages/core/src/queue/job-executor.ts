@@ -10,6 +10,8 @@ import { artifactPath } from '../ports/artifact-reader.js';
 import type { Ports } from '../ports/ports.js';
 import { stageIndex, type Pipeline } from '../pipeline/pipeline.js';
 import { CoreTokens } from '../tokens.js';
+import type { BudgetService } from '../budget/budget-service.js';
+import { describeExhausted } from '../budget/budget.js';
 import type { Finalizers } from './finalizers.js';
 import type { JobFinisher } from './job-finisher.js';
 import { basicPromptBuilder, type PromptBuilder } from './prompt.js';
@@ -32,6 +34,7 @@ export class JobExecutor {
     @inject(CoreTokens.Events) private readonly events: EventBus,
     @inject(CoreTokens.Logger) private readonly logger: Logger,
     @inject(CoreTokens.Config) private readonly config: ConveyorConfig,
+    @inject(CoreTokens.Budgets) private readonly budgets: BudgetService,
   ) {}
 
   async execute(job: Job, signal: AbortSignal): Promise<void> {
@@ -42,6 +45,14 @@ export class JobExecutor {
     }
     if (job.kind === 'advance') {
       await this.finisher.finish(job, 'done');
+      return;
+    }
+
+    // Before anything is spent on this run: a task whose budget is gone stops here,
+    // blocked with kind `budget`, until a raise queues its agent again.
+    const budget = await this.budgets.check(task, job.stage);
+    if (budget.exhausted) {
+      await this.finisher.finish(job, 'failed', describeExhausted(budget));
       return;
     }
 
@@ -104,6 +115,7 @@ export class JobExecutor {
           CONVEYOR_REASON: job.reason ?? '',
         },
         timeoutMs: this.config.worker.agentTimeoutMs,
+        budgetUsd: budget.remainingUsd,
         signal,
         onSpawn: async (pid) => {
           await this.jobs.setPid(job.id, job.attempt, pid);
@@ -118,6 +130,14 @@ export class JobExecutor {
     this.events.emit('agent.finished', { job, exitCode: result.exitCode, costUsd: result.usage?.costUsd ?? null });
 
     const ok = result.exitCode === 0 && !result.transient && !result.error;
+    if (!ok && result.budgetSpent && budget.remainingUsd !== null) {
+      // The runner stopped at the remaining budget we gave it: a budget stop (a
+      // raise resumes it), not an agent failure that needs a person to dig in.
+      const after = await this.budgets.status(task, job.stage);
+      await this.budgets.stop(task, job.stage, after.exhausted ? describeExhausted(after) : `budget: the agent stopped at the $${budget.remainingUsd.toFixed(2)} left; raise it to resume`);
+      await this.finisher.finish(job, 'failed', result.error ?? 'budget spent');
+      return;
+    }
     if (!ok) {
       const error = result.error ?? `agent exited with ${result.exitCode ?? 'no exit code'}`;
       // A runner that knows a retry cannot help (max turns, budget spent) says

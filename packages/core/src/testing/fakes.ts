@@ -62,6 +62,7 @@ export class FakeAgentRunner implements AgentRunner {
       logPath: s.logPath ?? null,
       ...(s.transient !== undefined ? { transient: s.transient } : {}),
       ...(s.error ? { error: s.error } : {}),
+      ...(s.budgetSpent ? { budgetSpent: true } : {}),
     };
   }
 }

@@ -41,7 +41,7 @@ export class ClaudeAgentRunner implements AgentRunner {
   /** Runs the CLI once; never throws (a failure to start is a transient result). */
   async run(req: AgentRunRequest): Promise<AgentRunResult> {
     const logPath = this.#logPath(req);
-    const { args, input } = buildClaudeInvocation(this.config, req.prompt);
+    const { args, input } = buildClaudeInvocation({ ...this.config, maxBudgetUsd: runBudget(this.config.maxBudgetUsd, req.budgetUsd) }, req.prompt);
     // Killing the agent when its pid cannot be stamped: an unrecorded process is one the reaper cannot find.
     const local = new AbortController();
     let spawnHookError: string | null = null;
@@ -89,6 +89,18 @@ export class ClaudeAgentRunner implements AgentRunner {
   }
 }
 
+/**
+ * The `--max-budget-usd` of one run: the configured per-run cap or what the task's
+ * budgets leave, whichever is smaller. Rounded down to the cent so the CLI can never
+ * be allowed more than is left; at least one cent, because the CLI refuses 0 (and a
+ * task with nothing left is stopped before the run).
+ */
+export function runBudget(configured: number | undefined, remaining: number | null | undefined): number | undefined {
+  if (remaining === null || remaining === undefined) return configured;
+  const left = Math.max(0.01, Math.floor(remaining * 100) / 100);
+  return configured === undefined ? left : Math.min(configured, left);
+}
+
 // Work item ids come from the tracker: never let one climb out of logDir.
 function safeSegment(s: string): string {
   const clean = s.replace(/[^A-Za-z0-9._-]/g, '_');
@@ -126,6 +138,9 @@ export function mapClaudeRun(
   if (proc.timedOut) return failed(`timed out after ${context.timeoutMs} ms; the process group was killed`, true);
   if (proc.aborted) return failed('aborted; the process group was killed', true);
   if (proc.exitCode === null) return failed(`killed by ${proc.signal ?? 'a signal'}`, true);
+  if (parsed.subtype === 'error_max_budget_usd') {
+    return { ...failed(parsed.errorText ?? 'the run reached its budget', false, proc.exitCode), budgetSpent: true };
+  }
   if (parsed.ok) {
     if (proc.exitCode === 0) return { ...base, exitCode: 0, result: parsed.result };
     // A success result with a failing exit: the CLI died after printing it (a hook, a crash on exit).

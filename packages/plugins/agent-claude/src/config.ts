@@ -17,7 +17,7 @@ export const agentClaudeConfigSchema = Type.Object({
     { default: 'acceptEdits', description: 'Passed as `--permission-mode`.' },
   ),
   appendSystemPrompt: Type.Optional(Type.String({ description: 'Passed as `--append-system-prompt`: added to Claude Code\'s own system prompt for every role.' })),
-  maxBudgetUsd: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Passed as `--max-budget-usd`; hitting it fails the job without a retry.' })),
+  maxBudgetUsd: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Per-run cap passed as `--max-budget-usd`; with a task or stage budget (`budgets`) the CLI gets the smaller of this and what the budget leaves. A run stopped by what the budget leaves blocks the task (reason `budget`) until it is raised; one stopped by this cap fails the job without a retry.' })),
   allowedTools: Type.Array(Type.String({ minLength: 1 }), {
     default: [],
     description: 'Passed comma-joined as `--allowedTools` (e.g. `Read`, `Edit`, `Bash(git *)`); omitted when empty.',

@@ -92,6 +92,6 @@ export function testTask(workItemId = 'ET-42'): Task {
     id: 1, repo: 'acme/app', trackerIssueId: '42', workItemId, title: 'Add retry', description: '', stage: 'development',
     branch: 'agent/ET-42-add-retry', branchCut: true, humanVerdict: null, humanReviewStartedAt: null, humanReviewEndedAt: null,
     developerRetries: 0, createdAt: now, updatedAt: now, cancelRequestedAt: null, cancelledAt: null, trackerMessageId: null,
-    blockedReason: null, blockedAt: null,
+    blockedReason: null, blockedAt: null, blockedKind: null, budgetUsd: null, stageBudgets: {},
   } as Task;
 }

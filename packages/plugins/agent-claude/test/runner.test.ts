@@ -145,3 +145,23 @@ test('a hostile work item id cannot move the log file out of logDir', { timeout:
   assert.ok(res.logPath?.startsWith(fake.logDir + path.sep), res.logPath ?? '');
   assert.equal(path.basename(path.dirname(res.logPath ?? '')), '.._.._etc_x_y');
 });
+
+test('the task budget left caps --max-budget-usd (rounded down to the cent), below a larger configured cap', { timeout: 5_000 }, async (t) => {
+  const fake = fakeClaude(t);
+  await runner(fake, { maxBudgetUsd: 2.5 }).run(fake.request({ output: 'claude-result-success.json' }, { budgetUsd: 0.4299 }));
+  assert.deepEqual(fake.record().argv.slice(-2), ['--max-budget-usd', '0.42']);
+  await runner(fake, { maxBudgetUsd: 0.1 }).run(fake.request({ output: 'claude-result-success.json' }, { budgetUsd: 3 }));
+  assert.deepEqual(fake.record().argv.slice(-2), ['--max-budget-usd', '0.1'], 'the configured per-run cap stays when it is smaller');
+  await runner(fake).run(fake.request({ output: 'claude-result-success.json' }, { budgetUsd: null }));
+  assert.ok(!fake.record().argv.includes('--max-budget-usd'), 'no budget, no flag');
+});
+
+test('error_max_budget_usd (the real CLI\'s result): a budget stop, not retried, its cost recorded', { timeout: 5_000 }, async (t) => {
+  const fake = fakeClaude(t);
+  const res = await runner(fake).run(fake.request({ output: 'claude-result-max-budget.json', exit: 1 }, { budgetUsd: 0.001 }));
+  assert.equal(res.budgetSpent, true);
+  assert.equal(res.transient, false);
+  assert.equal(res.result, null);
+  assert.match(res.error ?? '', /Reached maximum budget/);
+  assert.equal(res.usage?.costUsd, 0.011196000000000001);
+});
