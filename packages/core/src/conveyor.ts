@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import os from 'node:os';
+import path from 'node:path';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { resolveConfig, type ConveyorConfig } from './config/resolve-config.js';
 import { ConveyorError, toError } from './errors.js';
@@ -54,6 +55,11 @@ export interface CreateConveyorOptions {
   clock?: Clock;
   /** Environment for `${VAR}` and `CONVEYOR_…` overrides; defaults to `process.env`. */
   env?: Record<string, string | undefined>;
+  /**
+   * The directory relative paths of the configuration are meant from (the config
+   * file's directory); the working directory when omitted. Plugins read it as `ctx.baseDir`.
+   */
+  baseDir?: string;
   /** Bindings applied before plugins register (the test kit's fakes). */
   bindings?: (container: DependencyContainer) => void;
 }
@@ -173,7 +179,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     logger,
   });
   c.register(CoreTokens.Workspace, { useValue: workspace });
-  c.register(CoreTokens.PromptBuilder, { useValue: new TemplatePromptBuilder(pipeline, config.repos) });
+  c.register(CoreTokens.PromptBuilder, { useValue: new TemplatePromptBuilder(pipeline, config.repos, path.resolve(options.baseDir ?? process.cwd())) });
   c.register(CoreTokens.ArtifactReader, { useValue: workspace });
   options.bindings?.(c);
 
@@ -195,7 +201,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
 
   const providers = new Map<unknown, string>();
   for (const plugin of ordered) {
-    const ctx = createPluginContext(plugin.name, { instanceConfig: config, logger, container: c, stores: store, events, gates, clauses, hooks, finalizers, extensions, inbox, providers });
+    const ctx = createPluginContext(plugin.name, { instanceConfig: config, baseDir: path.resolve(options.baseDir ?? process.cwd()), logger, container: c, stores: store, events, gates, clauses, hooks, finalizers, extensions, inbox, providers });
     try {
       await plugin.register(ctx);
     } catch (err) {

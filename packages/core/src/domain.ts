@@ -100,6 +100,14 @@ export interface TokenUsage {
   model: string | null;
 }
 
+/** A tool call the agent CLI refused (its `permission_denials`). */
+export interface PermissionDenial {
+  /** `Write`, `Edit`, `Bash` … */
+  tool: string;
+  /** The file, command or URL it was for, when the call named one. */
+  target: string | null;
+}
+
 export interface AgentRun {
   id: number;
   jobId: number;
@@ -115,6 +123,8 @@ export interface AgentRun {
   result: string | null;
   usage: TokenUsage | null;
   logPath: string | null;
+  /** Tool calls the agent was refused; empty when none (or the runner cannot tell). */
+  permissionDenials: PermissionDenial[];
 }
 
 export type CiState = 'pending' | 'success' | 'failure' | 'error' | 'warning' | 'skipped';

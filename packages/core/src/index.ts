@@ -73,6 +73,7 @@ export * from './budget/budget-service.js';
 export * from './util/safe-loop.js';
 export * from './util/process-group.js';
 export * from './usage/usage.js';
+export * from './agent/permission-denials.js';
 export * from './workspace/git.js';
 export * from './workspace/git-workspace.js';
 export * from './workspace/front-matter.js';

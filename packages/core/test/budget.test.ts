@@ -18,7 +18,7 @@ async function runNext(kit: TestConveyor): Promise<void> {
 
 const run = (stage: string, costUsd: number | null): AgentRun => ({
   id: 1, jobId: 1, taskId: 1, stage, role: 'x', attempt: 1, pid: null, startedAt: new Date(0), exitCode: 0, finishedAt: null, result: null,
-  usage: costUsd === null ? null : fakeUsage({ costUsd }), logPath: null,
+  usage: costUsd === null ? null : fakeUsage({ costUsd }), logPath: null, permissionDenials: [],
 });
 
 test('budgetStatus: task and stage lines, the tighter remaining, exact sums, per-task overrides win', () => {

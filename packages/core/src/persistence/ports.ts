@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { AgentRun, BlockedKind, CiState, CiStatus, HumanVerdict, Job, JobKind, Task, TokenUsage } from '../domain.js';
+import type { AgentRun, BlockedKind, CiState, PermissionDenial, CiStatus, HumanVerdict, Job, JobKind, Task, TokenUsage } from '../domain.js';
 import type { ClaimClause } from '../queue/claim-clause.js';
 import type { NewTaskRow } from './knex/rows.js';
 
@@ -114,7 +114,7 @@ export interface AgentRunStore {
   start(input: { jobId: number; taskId: number; stage: string; role: string; attempt: number; pid: number | null }): Promise<AgentRun>;
   setPid(runId: number, pid: number): Promise<void>;
   /** Exit code and usage, recorded first after the process ends. */
-  recordExit(runId: number, exit: { exitCode: number | null; result: string | null; usage: TokenUsage | null; logPath: string | null }): Promise<void>;
+  recordExit(runId: number, exit: { exitCode: number | null; result: string | null; usage: TokenUsage | null; logPath: string | null; permissionDenials?: readonly PermissionDenial[] }): Promise<void>;
   latestForStage(taskId: number, stage: string): Promise<AgentRun | null>;
   listForTask(taskId: number): Promise<AgentRun[]>;
   forJobAttempt(jobId: number, attempt: number): Promise<AgentRun | null>;

@@ -1,4 +1,4 @@
-import type { Task, TokenUsage } from '../domain.js';
+import type { PermissionDenial, Task, TokenUsage } from '../domain.js';
 
 export interface AgentRunRequest {
   task: Task;
@@ -37,6 +37,8 @@ export interface AgentRunResult {
   transient?: boolean;
   /** A short error text when the run failed. */
   error?: string;
+  /** Tool calls the agent was refused (recorded on the run, warned about). */
+  permissionDenials?: PermissionDenial[];
   /** True when the run stopped because it reached the spend cap it was given. */
   budgetSpent?: boolean;
 }

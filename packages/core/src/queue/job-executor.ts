@@ -1,5 +1,6 @@
 import { inject, injectable } from 'tsyringe';
-import { isTerminalStage, type Job } from '../domain.js';
+import { isTerminalStage, type Job, type Task } from '../domain.js';
+import { describeDenials } from '../agent/permission-denials.js';
 import { toError } from '../errors.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../logger.js';
@@ -126,8 +127,10 @@ export class JobExecutor {
       result = { pid: null, exitCode: null, usage: null, result: null, logPath: null, transient: true, error: toError(err).message };
     }
     // Exit code and usage first: if we die after this line, the reaper finishes the job.
-    await this.agentRuns.recordExit(run.id, { exitCode: result.exitCode, result: result.result, usage: result.usage, logPath: result.logPath });
+    const denials = result.permissionDenials ?? [];
+    await this.agentRuns.recordExit(run.id, { exitCode: result.exitCode, result: result.result, usage: result.usage, logPath: result.logPath, permissionDenials: denials });
     this.events.emit('agent.finished', { job, exitCode: result.exitCode, costUsd: result.usage?.costUsd ?? null });
+    if (denials.length) await this.#warnDenied(task, job, denials.length, describeDenials(denials), result.logPath);
 
     const ok = result.exitCode === 0 && !result.transient && !result.error;
     if (!ok && result.budgetSpent && budget.remainingUsd !== null) {
@@ -163,6 +166,19 @@ export class JobExecutor {
       }
     }
     await this.finisher.finish(job, 'done');
+  }
+
+  // The CLI reports "success" even when every write was refused (seen with the real
+  // Claude Code CLI): the run is recorded as it was, and people hear about it now
+  // rather than from a gate failing later on an artefact that was never written.
+  async #warnDenied(task: Task, job: Job, count: number, what: string, logPath: string | null): Promise<void> {
+    const text = `${task.workItemId}: the ${job.role ?? 'agent'} at ${job.stage} was refused ${count} tool call${count > 1 ? 's' : ''} (${what}); its work may be missing. Check the agent's permission mode and allowed tools.`;
+    this.logger.warn({ taskId: task.id, workItem: task.workItemId, jobId: job.id, stage: job.stage, denied: count, logPath }, text);
+    try {
+      await this.ports.notifier()?.notify({ kind: 'alert', text, task });
+    } catch (err) {
+      this.logger.warn({ taskId: task.id, err: toError(err) }, 'notifier failed');
+    }
   }
 
   #promptBuilder(): PromptBuilder {

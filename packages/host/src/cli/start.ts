@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { createConveyor } from '@conveyor/core';
 import { buildServer, createHostLifecycle, createServerLogger, ensureLocalToken, installSignalHandlers } from '../server/index.js';
 import { hostVersion, loadHostConfig } from './host-config.js';
@@ -13,7 +14,7 @@ export async function runStart(opts: { config?: string; port?: number }, io: Out
   const hc = loadHostConfig(opts.config ? { config: opts.config } : {});
   // One logger for the instance and the server, with the server's full redaction list.
   const logger = createServerLogger({ name: 'conveyor' });
-  const conveyor = await createConveyor({ config: hc.raw, plugins: hc.plugins, logger, env: hc.env });
+  const conveyor = await createConveyor({ config: hc.raw, plugins: hc.plugins, logger, env: hc.env, ...(hc.file ? { baseDir: path.dirname(hc.file) } : {}) });
   const token = conveyor.config.host.token ?? ensureLocalToken(conveyor.config.instance.dataDir);
   const server = await buildServer({ conveyor, token, logger, version: hostVersion() });
   const lifecycle = createHostLifecycle({ server, conveyor, logger, graceMs: conveyor.config.host.shutdownGraceMs });

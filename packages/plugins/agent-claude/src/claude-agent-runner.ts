@@ -12,7 +12,7 @@ import {
   type ProcessResult,
 } from '@conveyor/core';
 import { buildClaudeInvocation, describeArgs } from './claude-args.js';
-import type { AgentClaudeConfig } from './config.js';
+import { DEFAULT_PASS_ENV, type AgentClaudeConfig } from './config.js';
 
 /** What the runner needs besides its config; all optional. */
 export interface ClaudeAgentRunnerDeps {
@@ -54,7 +54,7 @@ export class ClaudeAgentRunner implements AgentRunner {
         args,
         cwd: req.worktree,
         env: req.env,
-        passEnv: this.config.passEnv,
+        passEnv: [...DEFAULT_PASS_ENV, ...this.config.passEnv],
         timeoutMs: req.timeoutMs,
         signal: AbortSignal.any([req.signal, local.signal]),
         ...(this.deps.killGraceMs !== undefined ? { killGraceMs: this.deps.killGraceMs } : {}),
@@ -65,7 +65,7 @@ export class ClaudeAgentRunner implements AgentRunner {
             await req.onSpawn?.(pid);
           } catch (err) {
             spawnHookError = err instanceof Error ? err.message : String(err);
-            local.abort();
+            local.abort(new Error(`recording the pid failed: ${spawnHookError}`));
           }
         },
       });
@@ -129,14 +129,14 @@ export function mapClaudeRun(
   parsed: ClaudeResult,
   context: { command: string; timeoutMs: number; spawnHookError?: string | null },
 ): Omit<AgentRunResult, 'logPath'> {
-  const base = { pid: proc.pid, usage: parsed.usage };
+  const base = { pid: proc.pid, usage: parsed.usage, ...(parsed.permissionDenials.length ? { permissionDenials: parsed.permissionDenials } : {}) };
   const failed = (error: string, transient: boolean, exitCode: number | null = null) => ({ ...base, exitCode, result: null, transient, error: clip(error) });
   if (proc.spawnError) {
     return failed(`could not start "${context.command}": ${spawnReason(proc.spawnError)}; is Claude Code installed, or is plugins.agent-claude.command right?`, true);
   }
   if (context.spawnHookError) return failed(`killed: recording the pid failed: ${context.spawnHookError}`, true);
   if (proc.timedOut) return failed(`timed out after ${context.timeoutMs} ms; the process group was killed`, true);
-  if (proc.aborted) return failed('aborted; the process group was killed', true);
+  if (proc.aborted) return failed(`aborted (${proc.abortReason ?? 'aborted'}); the process group was killed`, true);
   if (proc.exitCode === null) return failed(`killed by ${proc.signal ?? 'a signal'}`, true);
   if (parsed.subtype === 'error_max_budget_usd') {
     return { ...failed(parsed.errorText ?? 'the run reached its budget', false, proc.exitCode), budgetSpent: true };

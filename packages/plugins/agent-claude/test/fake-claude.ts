@@ -16,7 +16,7 @@ const fs = require('node:fs');
 let stdin = '';
 try { stdin = fs.readFileSync(0, 'utf8'); } catch {}
 fs.writeFileSync(process.env.FAKE_RECORD, JSON.stringify({
-  argv: process.argv.slice(2), cwd: process.cwd(), stdin, pid: process.pid, stage: process.env.CONVEYOR_STAGE ?? null,
+  argv: process.argv.slice(2), cwd: process.cwd(), stdin, pid: process.pid, stage: process.env.CONVEYOR_STAGE ?? null, envKeys: Object.keys(process.env),
 }));
 const mode = process.env.FAKE_MODE ?? 'print';
 if (mode === 'hang') setTimeout(() => {}, 60000);
@@ -34,6 +34,8 @@ export interface FakeRecord {
   stdin: string;
   pid: number;
   stage: string | null;
+  /** Names of the variables the process saw. */
+  envKeys: string[];
 }
 
 export interface FakeClaude {

@@ -1,4 +1,4 @@
-import type { AgentRun, BlockedKind, CiState, CiStatus, HumanVerdict, Job, JobKind, JobStatus, Task } from '../../domain.js';
+import type { AgentRun, BlockedKind, PermissionDenial, CiState, CiStatus, HumanVerdict, Job, JobKind, JobStatus, Task } from '../../domain.js';
 
 /** Row ↔ domain mapping. PostgreSQL returns bigint as strings; SQLite as numbers. */
 type Row = Record<string, unknown>;
@@ -131,7 +131,18 @@ export function toAgentRun(r: Row): AgentRun {
         }
       : null,
     logPath: strOrNull(r.log_path),
+    permissionDenials: denials(r.permission_denials),
   };
+}
+
+function denials(v: unknown): PermissionDenial[] {
+  if (typeof v !== 'string' || !v) return [];
+  try {
+    const parsed: unknown = JSON.parse(v);
+    return Array.isArray(parsed) ? parsed.filter((d): d is PermissionDenial => !!d && typeof d === 'object' && typeof (d as PermissionDenial).tool === 'string') : [];
+  } catch {
+    return [];
+  }
 }
 
 export function toCiStatus(r: Row): CiStatus {

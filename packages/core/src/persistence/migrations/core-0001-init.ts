@@ -1,6 +1,7 @@
 import type { Migration } from '../migration.js';
 import { corePullRequests } from './core-0002-pull-requests.js';
 import { coreBudgets } from './core-0003-budgets.js';
+import { coreAgentRunDiagnostics } from './core-0004-agent-run-diagnostics.js';
 
 /**
  * Core tables. Timestamps are epoch milliseconds (bigint) on both databases, so
@@ -157,4 +158,4 @@ export const coreInit: Migration = {
   },
 };
 
-export const coreMigrations: readonly Migration[] = [coreInit, corePullRequests, coreBudgets];
+export const coreMigrations: readonly Migration[] = [coreInit, corePullRequests, coreBudgets, coreAgentRunDiagnostics];
