@@ -199,6 +199,11 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   c.register(CoreTokens.WebhookInbox, { useValue: inbox });
   c.register(CoreTokens.TrackerSync, { useValue: installTrackerSync({ events, ports, tasks: store.tasks, agentRuns: store.agentRuns, config, pipeline, logger }) });
 
+  for (const plugin of all.filter((p) => !enabled.includes(p))) {
+    for (const url of plugin.offRoutes ?? []) {
+      extensions.routes.push(Object.freeze({ method: 'GET' as const, url, auth: 'none' as const, plugin: plugin.name, description: `plugin "${plugin.name}" is disabled`, handler: async () => ({ status: 200, body: { enabled: false } }) }));
+    }
+  }
   const providers = new Map<unknown, string>();
   for (const plugin of ordered) {
     const ctx = createPluginContext(plugin.name, { instanceConfig: config, baseDir: path.resolve(options.baseDir ?? process.cwd()), logger, container: c, stores: store, events, gates, clauses, hooks, finalizers, extensions, inbox, providers });
