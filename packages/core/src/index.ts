@@ -11,6 +11,7 @@ export * from './logger.js';
 export * from './conveyor.js';
 export * from './intake/intake.js';
 export * from './intake/webhook-inbox.js';
+export * from './intake/delivery-context.js';
 
 export * from './config/core-schema.js';
 export * from './config/resolve-config.js';

@@ -6,8 +6,11 @@ import type { GateVerdict } from '../pipeline/gate.js';
  * wrapped so that a throwing listener is logged and never breaks the emitter.
  */
 export interface ConveyorEvents {
-  /** A task was created by intake (exactly once per tracker issue). */
-  'task.created': { task: Task };
+  /**
+   * A task was created by intake (exactly once per tracker issue). `deliveredAt`: when
+   * the webhook delivery that created it was accepted (wall clock); absent otherwise.
+   */
+  'task.created': { task: Task; deliveredAt?: Date };
   /** A compare-and-set moved a task from one stage to another. */
   'task.stage_changed': { task: Task; from: string; to: string; reason: string };
   /** A task stopped moving and needs a person (retry cap, dependency cycle …). */

@@ -33,6 +33,10 @@ export const metricsPlugin = definePlugin({
       const entered = moves.length > 1 ? moves.at(-2)!.at : task.createdAt;
       if (left) prom.stageDuration.observe({ stage: from }, Math.max(0, (left.at.getTime() - entered.getTime()) / 1000));
     });
+    // Wall clock on both ends: the inbox stamps acceptance with Date.now().
+    ctx.on('task.created', ({ deliveredAt }) => {
+      if (deliveredAt) prom.webhookToTask.observe(Math.max(0, (Date.now() - deliveredAt.getTime()) / 1000));
+    });
     const started = new Map<string, number>();
     ctx.on('agent.started', ({ job }) => void started.set(`${job.id}:${job.attempt}`, clock.now()));
     ctx.on('agent.finished', ({ job, exitCode }) => {

@@ -14,6 +14,7 @@ export class PrometheusMetrics {
   readonly registry = new Registry();
   readonly stageDuration = new Histogram({ name: 'conveyor_stage_duration_seconds', help: 'Time a task spent in a stage, observed when it leaves it.', labelNames: ['stage'], buckets: STAGE_BUCKETS, registers: [this.registry] });
   readonly agentDuration = new Histogram({ name: 'conveyor_agent_duration_seconds', help: 'Wall time of one agent run.', labelNames: ['agent', 'outcome'], buckets: AGENT_BUCKETS, registers: [this.registry] });
+  readonly webhookToTask = new Histogram({ name: 'conveyor_webhook_to_task_seconds', help: 'From accepting the webhook delivery that created a task to the task existing.', buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers: [this.registry] });
   readonly #tasks = new Gauge({ name: 'conveyor_tasks', help: 'Tasks per stage.', labelNames: ['stage'], registers: [this.registry] });
   readonly #jobs = new Gauge({ name: 'conveyor_jobs', help: 'Jobs per status.', labelNames: ['status'], registers: [this.registry] });
   readonly #retries = new Gauge({ name: 'conveyor_job_retries_spent', help: 'Retries spent by all jobs.', registers: [this.registry] });

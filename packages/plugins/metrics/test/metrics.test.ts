@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { OwnedRoute } from '@conveyor/core';
+import { CoreTokens, definePlugin, type Intake, type OwnedRoute } from '@conveyor/core';
 import { createTestConveyor, fakeUsage, testDatabases, type TestConveyor } from '@conveyor/core/testing';
 import { cpuTicks, metricsPlugin, type MetricsEnvelope } from '../src/index.js';
 
@@ -107,6 +107,28 @@ for (const dialect of testDatabases()) {
     assert.equal(p.get('conveyor_agent_cost_usd{agent="analyst"}'), 0.0123);
     assert.equal(p.get('conveyor_agent_tokens{agent="architect",kind="output"}'), 300);
     assert.equal(p.get('conveyor_jobs{status="done"}'), 2);
+  });
+
+  test(`${t0} webhook-to-task latency: a task created by a webhook delivery is observed once; one created over the API is not`, async (t) => {
+    const intakePlugin = definePlugin({
+      name: 'hook',
+      register(ctx) {
+        ctx.webhooks.onDelivery('hook', async (payload) => {
+          await ctx.container.resolve<Intake>(CoreTokens.Intake).startPipeline({ repo: 'r', trackerIssueId: payload, title: `from ${payload}` });
+        });
+      },
+    });
+    const kit = await createTestConveyor({ dialect, plugins: [metricsPlugin, intakePlugin] });
+    t.after(() => kit.cleanup());
+    await kit.conveyor.webhooks.accept({ source: 'hook', deliveryKey: 'd-1', payload: 'w-1' });
+    await kit.conveyor.webhooks.idle();
+    await kit.conveyor.intake.startPipeline({ repo: 'r', trackerIssueId: 'api-1', title: 'over the API' });
+    const created = kit.events.of('task.created');
+    assert.equal(created.length, 2);
+    assert.ok(created[0]!.deliveredAt instanceof Date);
+    assert.equal(created[1]!.deliveredAt, undefined);
+    const p = parseExposition(String((await get(kit, '/metrics/prometheus')).body));
+    assert.equal(p.get('conveyor_webhook_to_task_seconds_count'), 1);
   });
 
   test(`${t0} disabled: no routes, no listeners`, async (t) => {
