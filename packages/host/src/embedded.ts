@@ -7,11 +7,12 @@ import { forgeGitPlugin } from '@conveyor/plugin-forge-git';
 import { forgeGiteaPlugin } from '@conveyor/plugin-forge-gitea';
 import { lessonsPlugin } from '@conveyor/plugin-lessons';
 import { metricsPlugin } from '@conveyor/plugin-metrics';
+import { telegramTrackerPlugin } from '@conveyor/plugin-telegram-tracker';
 import { trackerLocalPlugin } from '@conveyor/plugin-tracker-local';
 import { trackerPlanePlugin } from '@conveyor/plugin-tracker-plane';
 
 /** Every plugin the bundled host knows; the config file switches each on or off. */
-export const BUNDLED_PLUGINS: readonly ConveyorPlugin[] = [trackerLocalPlugin, trackerPlanePlugin, forgeGitPlugin, forgeGiteaPlugin, agentScriptPlugin, agentClaudePlugin, lessonsPlugin, metricsPlugin] as unknown as ConveyorPlugin[];
+export const BUNDLED_PLUGINS: readonly ConveyorPlugin[] = [trackerLocalPlugin, trackerPlanePlugin, forgeGitPlugin, forgeGiteaPlugin, agentScriptPlugin, agentClaudePlugin, lessonsPlugin, metricsPlugin, telegramTrackerPlugin] as unknown as ConveyorPlugin[];
 
 /** The demo's scripted agent (one script, the role as its argument). */
 export const DEMO_AGENT = fileURLToPath(new URL('../../demo/agent.mjs', import.meta.url));
