@@ -1,12 +1,13 @@
 import { inject, injectable } from 'tsyringe';
 import { isTerminalStage, type Job, type Task } from '../domain.js';
-import { ConveyorError, toError } from '../errors.js';
+import { ConveyorError } from '../errors.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../logger.js';
 import type { ConveyorConfig } from '../config/resolve-config.js';
 import type { Database } from '../persistence/database.js';
 import type { AgentRunStore, JobStore, TaskStore, Tx } from '../persistence/ports.js';
 import type { Ports } from '../ports/ports.js';
+import { notifySafely } from '../ports/notifier.js';
 import { stageDef, type Pipeline } from '../pipeline/pipeline.js';
 import { CoreTokens } from '../tokens.js';
 import { budgetStatus, describeExhausted, type BudgetStatus } from './budget.js';
@@ -63,11 +64,7 @@ export class BudgetService {
     const blocked = (await this.tasks.get(task.id))!;
     this.logger.warn({ taskId: task.id, workItem: task.workItemId, stage, reason }, 'task stopped by its budget');
     this.events.emit('task.blocked', { task: blocked, reason });
-    try {
-      await this.ports.notifier()?.notify({ kind: 'alert', text: `${task.workItemId} stopped at ${stage}: ${reason} (\`conveyor task budget ${task.id} <usd>\`)`, task: blocked });
-    } catch (err) {
-      this.logger.warn({ taskId: task.id, err: toError(err) }, 'notifier failed');
-    }
+    await notifySafely(this.ports.notifier(), { kind: 'alert', text: `${task.workItemId} stopped at ${stage}: ${reason} (\`conveyor task budget ${task.id} <usd>\`)`, task: blocked }, this.logger);
     return true;
   }
 

@@ -7,6 +7,7 @@ import type { ConveyorConfig } from '../config/resolve-config.js';
 import type { Database } from '../persistence/database.js';
 import type { AgentRunStore, CiStatusStore, JobStore, TaskStore, Tx } from '../persistence/ports.js';
 import type { Ports } from '../ports/ports.js';
+import { notifySafely } from '../ports/notifier.js';
 import { CoreTokens } from '../tokens.js';
 import type { GateContext, GateResult, GateVerdict } from './gate.js';
 import type { GateRegistry } from './gate-registry.js';
@@ -291,12 +292,6 @@ export class StageEngine {
   }
 
   async #notify(task: Task, kind: 'task_error' | 'alert', text: string): Promise<void> {
-    const notifier = this.ports.notifier();
-    if (!notifier) return;
-    try {
-      await notifier.notify({ kind, text, task });
-    } catch (err) {
-      this.logger.warn({ taskId: task.id, err }, 'notifier failed');
-    }
+    await notifySafely(this.ports.notifier(), { kind, text, task }, this.logger);
   }
 }

@@ -9,6 +9,7 @@ import { isUniqueViolation } from '../persistence/database.js';
 import type { AgentRunStore, JobStore, TaskStore } from '../persistence/ports.js';
 import { artifactPath } from '../ports/artifact-reader.js';
 import type { Ports } from '../ports/ports.js';
+import { notifySafely } from '../ports/notifier.js';
 import { stageIndex, type Pipeline } from '../pipeline/pipeline.js';
 import { CoreTokens } from '../tokens.js';
 import type { BudgetService } from '../budget/budget-service.js';
@@ -174,11 +175,7 @@ export class JobExecutor {
   async #warnDenied(task: Task, job: Job, count: number, what: string, logPath: string | null): Promise<void> {
     const text = `${task.workItemId}: the ${job.role ?? 'agent'} at ${job.stage} was refused ${count} tool call${count > 1 ? 's' : ''} (${what}); its work may be missing. Check the agent's permission mode and allowed tools.`;
     this.logger.warn({ taskId: task.id, workItem: task.workItemId, jobId: job.id, stage: job.stage, denied: count, logPath }, text);
-    try {
-      await this.ports.notifier()?.notify({ kind: 'alert', text, task });
-    } catch (err) {
-      this.logger.warn({ taskId: task.id, err: toError(err) }, 'notifier failed');
-    }
+    await notifySafely(this.ports.notifier(), { kind: 'alert', text, task }, this.logger);
   }
 
   #promptBuilder(): PromptBuilder {
