@@ -106,7 +106,8 @@ for (const dialect of testDatabases()) {
     const task = await runToRollback(kit);
     const transitions = await kit.conveyor.store.tasks.transitions(task.id);
     assert.ok(transitions.some((x) => x.from === 'review' && x.to === 'development' && x.reason === 'rollback: review_approved failed'), 'the rollback happened as without the plugin');
-    assert.ok(kit.logger.lines.some((l) => l.level === 'error' && /lessons store failed/.test(l.msg ?? '')));
+    // The detector runs after the emit returned: wait for its logged failure.
+    await eventually(() => kit.logger.lines.some((l) => l.level === 'error' && /lessons store failed/.test(l.msg ?? '')), 5_000, 'the logged store failure');
     assert.equal(kit.events.of('listener.error').length, 0, 'the store swallowed its own failure');
     const res = await call(route(kit, 'GET', '/lessons'), { query: { limit: 5 } });
     assert.deepEqual(res.body, { enabled: true, lessons: [] });
