@@ -57,6 +57,9 @@ export function resolveConfigPaths(schema: TObject, value: Record<string, unknow
   const configured = instance?.dataDir;
   if (configured !== undefined && typeof configured !== 'string') return;
   const dataDir = path.resolve(baseDir, configured ?? DEFAULT_DATA_DIR);
+  // Written back even when unset: the default `.conveyor` is relative to the base directory too.
+  if (instance) instance.dataDir = dataDir;
+  else if (value.instance === undefined) value.instance = { dataDir };
   walk(schema, value, baseDir, dataDir);
 }
 
