@@ -76,7 +76,7 @@ test('a plugin of your own, named by a path relative to the config file, is vali
 
 test('`enabled: false` leaves no trace of a plugin of your own: not imported, no route, no table, no migration', { timeout: 60_000 }, async (t) => {
   const p = project(t);
-  p.write('  wip-gate:\n    module: ../plugins/wip-gate/index.js\n    enabled: false\n');
+  p.write('  wip-gate:\n    module: ../plugins/wip-gate/index.js\n    enabled: false\n    limit: 5\n');
   const host = await startHost(t, p.conf, '--port', '0');
   assert.equal((await fetch(`${host.url}/wip-gate`)).status, 404);
   const status = (await (await fetch(`${host.url}/status`)).json()) as { plugins: string[] };
@@ -89,9 +89,14 @@ test('`enabled: false` leaves no trace of a plugin of your own: not imported, no
   const migrations = (await db.knex('conveyor_migrations').select('name')) as { name: string }[];
   assert.ok(migrations.length > 0 && !migrations.some((m) => m.name.startsWith('wip-gate/')), JSON.stringify(migrations));
 
-  // A disabled plugin's module need not even exist (switch off a broken build).
+  // A disabled plugin's module need not even exist (switch off a broken build), from the file or the environment.
   p.write('  wip-gate:\n    module: ./gone.js\n    enabled: false\n');
   assert.equal(cli(p.conf, 'config', 'check').status, 0);
+  p.write('  wip-gate:\n    module: ./gone.js\n');
+  const viaEnv = cli({ cwd: p.conf, env: { CONVEYOR_PLUGINS_WIP_GATE_ENABLED: 'false' } }, 'config', 'check', '--json');
+  assert.equal(viaEnv.status, 0, viaEnv.stderr);
+  assert.equal((JSON.parse(viaEnv.stdout) as { plugins: Record<string, { enabled: boolean }> }).plugins['wip-gate']!.enabled, false);
+  assert.ok(!fs.existsSync(p.marker));
 });
 
 test('a plugin module is found by package name from the config file\'s directory; a wrong one names what was looked at', { timeout: 60_000 }, async (t) => {

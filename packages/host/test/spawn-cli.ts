@@ -17,9 +17,10 @@ export function tmpDir(t: After, prefix = 'conveyor-cli-'): string {
   return dir;
 }
 
-/** One `conveyor …` run to its end, in `cwd`. */
-export function cli(cwd: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  return spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 60_000 });
+/** One `conveyor …` run to its end, in `cwd` (or `{ cwd, env }`: variables added to this process's). */
+export function cli(at: string | { cwd: string; env: Record<string, string> }, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const { cwd, env } = typeof at === 'string' ? { cwd: at, env: {} } : at;
+  return spawnSync(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
 }
 
 export interface RunningHost {

@@ -30,9 +30,10 @@ export async function loadHostConfig(options: { config?: string; cwd?: string; e
   const cwd = path.resolve(options.cwd ?? process.cwd());
   const env = { [DEMO_AGENT_ENV]: DEMO_AGENT, ...(options.env ?? process.env) };
   const source = locateConfig({ cwd, ...(options.config ? { file: options.config } : {}), fallback: embeddedConfig({ dataDir: path.join(cwd, '.conveyor'), autoApprove: true }) });
-  const plugins = [...BUNDLED_PLUGINS, ...(await loadConfiguredPlugins(source.raw, { baseDir: source.baseDir, bundled: BUNDLED_PLUGINS, env }))];
-  const config = resolveConfig(source.raw, plugins, { env, baseDir: source.baseDir, ...(source.file ? { source: source.file } : {}) });
-  return { config, plugins, env, ...source };
+  const own = await loadConfiguredPlugins(source.raw, { baseDir: source.baseDir, bundled: BUNDLED_PLUGINS, env });
+  const plugins = [...BUNDLED_PLUGINS, ...own.plugins];
+  const config = resolveConfig(own.raw, plugins, { env, baseDir: source.baseDir, ...(source.file ? { source: source.file } : {}) });
+  return { config, plugins, env, ...source, raw: own.raw };
 }
 
 /** The version of the host package. */

@@ -21,17 +21,18 @@ export async function runStart(opts: { config?: string; port?: number }, io: Out
   const lifecycle = createHostLifecycle({ server, conveyor, logger, graceMs: conveyor.config.host.shutdownGraceMs });
   installSignalHandlers(lifecycle);
   let address: string;
+  let hostFile: string;
   try {
     await conveyor.start();
     address = await server.listen({ host: conveyor.config.host.address, port: opts.port ?? conveyor.config.host.port });
+    // The real port (`-p 0`, `-p 3721`) for `conveyor task …` run anywhere under the config.
+    const bound = server.server.address();
+    hostFile = writeHostFile(dataDir, { url: clientUrl(conveyor.config.host.address, typeof bound === 'object' && bound ? bound.port : 0), pid: process.pid });
   } catch (err) {
-    // A port in use must not leave a headless worker running.
+    // A port in use (or an unwritable data dir) must not leave a headless worker running.
     await lifecycle.close('start failed');
     throw err;
   }
-  // The real port (`-p 0`, `-p 3721`) for `conveyor task …` run anywhere under the config.
-  const bound = server.server.address();
-  const hostFile = writeHostFile(dataDir, { url: clientUrl(conveyor.config.host.address, typeof bound === 'object' && bound ? bound.port : 0), pid: process.pid });
   io.err(`conveyor ${hostVersion()} listening on ${address} (config: ${hc.file ?? 'embedded default'}, plugins: ${conveyor.plugins.join(', ')})`);
   io.err(`data directory: ${dataDir} (address in ${hostFile}${conveyor.config.host.token ? '' : ', API token in token'}; the CLI reads both)`);
   const result = await lifecycle.closed;

@@ -72,28 +72,41 @@ async function importPlugin(name: string, specifier: string, baseDir: string): P
   );
 }
 
+/** Keys every plugin section has; all a disabled, unloaded plugin's section keeps. */
+const BASE_KEYS = ['enabled', 'repos', 'module'];
+
 /**
  * The plugins a config file asks for besides the bundled ones: every
  * `plugins.<name>` section with a `module`. Enabled ones are imported now (and
  * validated with the same schema rules as the bundled ones, when the config is
- * resolved); disabled ones are not imported at all. Errors name the section and
- * the path looked at.
+ * resolved); disabled ones are not imported at all, and `raw` comes back with
+ * their sections cut to the base keys (their own keys have no schema to be checked
+ * against). Errors name the section and the path looked at.
  */
 export async function loadConfiguredPlugins(
   raw: unknown,
   options: { baseDir: string; bundled: readonly ConveyorPlugin[]; env: Record<string, string | undefined> },
-): Promise<ConveyorPlugin[]> {
+): Promise<{ plugins: ConveyorPlugin[]; raw: unknown }> {
   const sections = isObject(raw) && isObject(raw.plugins) ? raw.plugins : {};
   const out: ConveyorPlugin[] = [];
+  const trimmed: Record<string, unknown> = { ...sections };
   for (const [name, section] of Object.entries(sections)) {
-    if (!isObject(section) || section.module === undefined) continue;
-    if (typeof section.module !== 'string' || section.module === '') {
-      throw new ConveyorError(PLUGIN_MODULE_ERROR, `plugins.${name}.module: expected a package name or a path relative to the config file, found ${JSON.stringify(section.module)}`);
+    if (!isObject(section)) continue;
+    // CONVEYOR_PLUGINS_<NAME>_MODULE overrides the file, as it does for every key.
+    const specifier = options.env[envName(['plugins', name, 'module'])] ?? section.module;
+    if (specifier === undefined) continue;
+    if (typeof specifier !== 'string' || specifier === '') {
+      throw new ConveyorError(PLUGIN_MODULE_ERROR, `plugins.${name}.module: expected a package name or a path relative to the config file, found ${JSON.stringify(specifier)}`);
     }
     if (options.bundled.some((p) => p.name === name)) {
       throw new ConveyorError(PLUGIN_MODULE_ERROR, `plugins.${name}.module: "${name}" is a bundled plugin; give your plugin its own name`);
     }
-    out.push(disabled(name, section, options.env) ? placeholder(name) : await importPlugin(name, section.module, options.baseDir));
+    if (disabled(name, section, options.env)) {
+      out.push(placeholder(name));
+      trimmed[name] = Object.fromEntries(Object.entries(section).filter(([k]) => BASE_KEYS.includes(k)));
+    } else {
+      out.push(await importPlugin(name, specifier, options.baseDir));
+    }
   }
-  return out;
+  return { plugins: out, raw: isObject(raw) && isObject(raw.plugins) ? { ...raw, plugins: trimmed } : raw };
 }
