@@ -39,7 +39,13 @@ export interface RunningHost {
 export async function startHost(t: After, cwd: string, ...args: string[]): Promise<RunningHost> {
   const child: ChildProcessByStdio<null, null, Readable> = spawn(process.execPath, [BIN, 'start', ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let signal: NodeJS.Signals | null = null;
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code, sig) => {
+      signal = sig;
+      resolve(code);
+    }),
+  );
   t.after(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
@@ -50,7 +56,7 @@ export async function startHost(t: After, cwd: string, ...args: string[]): Promi
       const m = /listening on (http:\/\/\S+)/.exec(stderr);
       if (m) resolve(m[1]!);
     });
-    void exited.then((code) => reject(new Error(`conveyor start exited ${code} before listening:\n${stderr}`)));
+    void exited.then((code) => reject(new Error(`conveyor start ${signal ? `was killed by ${signal}` : `exited ${code}`} before listening:\n${stderr}`)));
   });
   return {
     url,
