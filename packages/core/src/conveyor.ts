@@ -52,6 +52,8 @@ export interface CreateConveyorOptions {
   clock?: Clock;
   /** Environment for `${VAR}` and `CONVEYOR_…` overrides; defaults to `process.env`. */
   env?: Record<string, string | undefined>;
+  /** The directory relative paths in `config` resolve against (the config file's); defaults to the working directory. */
+  baseDir?: string;
   /** Bindings applied before plugins register (the test kit's fakes). */
   bindings?: (container: DependencyContainer) => void;
 }
@@ -104,7 +106,7 @@ export interface Conveyor {
  */
 export async function createConveyor(options: CreateConveyorOptions = {}): Promise<Conveyor> {
   const all = options.plugins ?? [];
-  const config = resolveConfig(options.config ?? {}, all, { env: options.env ?? process.env });
+  const config = resolveConfig(options.config ?? {}, all, { env: options.env ?? process.env, ...(options.baseDir ? { baseDir: options.baseDir } : {}) });
   const enabled = all.filter((p) => config.plugins[p.name]?.enabled !== false);
   const disabled = all.filter((p) => !enabled.includes(p)).map((p) => p.name);
   const ordered = resolvePluginOrder(enabled, disabled);

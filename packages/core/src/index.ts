@@ -16,6 +16,7 @@ export * from './config/core-schema.js';
 export * from './config/resolve-config.js';
 export * from './config/schema-walk.js';
 export * from './config/load-config-file.js';
+export * from './config/resolve-paths.js';
 
 export * from './events/event-map.js';
 export * from './events/event-bus.js';

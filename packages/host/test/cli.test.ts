@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { main } from '../src/cli/main.js';
 import type { Output } from '../src/cli/output.js';
+import { BIN, startHost, tmpDir } from './spawn-cli.js';
 
-const BIN = fileURLToPath(new URL('../../bin/conveyor.js', import.meta.url));
 
 function capture(): Output & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
@@ -16,11 +14,6 @@ function capture(): Output & { stdout: string[]; stderr: string[] } {
   return { stdout, stderr, out: (l) => void stdout.push(l), err: (l) => void stderr.push(l) };
 }
 
-function tmp(t: { after: (fn: () => void) => void }): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-cli-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 test('demo --json runs one task to done, merged, and ends with one JSON line', { timeout: 120_000 }, async () => {
   const io = capture();
@@ -37,7 +30,7 @@ test('demo --json runs one task to done, merged, and ends with one JSON line', {
 });
 
 test('config check prints the effective config with secrets redacted; an invalid one names path, expected and found', async (t) => {
-  const dir = tmp(t);
+  const dir = tmpDir(t);
   const file = path.join(dir, 'conveyor.config.yaml');
   fs.writeFileSync(file, 'database:\n  client: pg\n  url: ${DB_URL_FOR_TEST}\n');
   process.env.DB_URL_FOR_TEST = 'postgres://u:hunter2@h/db';
@@ -63,7 +56,7 @@ test('every command has --help', async () => {
 });
 
 test('migrate brings a fresh database up to date, then says so', async (t) => {
-  const dir = tmp(t);
+  const dir = tmpDir(t);
   fs.writeFileSync(path.join(dir, 'c.yaml'), `database:\n  filename: ${path.join(dir, 'db.sqlite3')}\nplugins:\n  agent-claude:\n    enabled: false\n`);
   const first = capture();
   assert.equal(await main(['node', 'conveyor', 'migrate', '--config', path.join(dir, 'c.yaml')], first), 0);
@@ -74,21 +67,9 @@ test('migrate brings a fresh database up to date, then says so', async (t) => {
 });
 
 test('`conveyor start` on the embedded default, then `conveyor task create` in another process carries the task to done', { timeout: 120_000 }, async (t) => {
-  const dir = tmp(t);
-  const server = spawn(process.execPath, [BIN, 'start', '--port', '0'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  t.after(() => server.kill('SIGKILL'));
-  let stderr = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`host did not start: ${stderr}`)), 30_000);
-    server.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(stderr);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-  });
+  const dir = tmpDir(t);
+  const server = await startHost(t, dir, '--port', '0');
+  const url = server.url;
   const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args, '--url', url], { cwd: dir, encoding: 'utf8' });
   const unauthorized = await fetch(`${url}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"title":"x"}' });
   assert.equal(unauthorized.status, 401, 'no mutating route is open without the token');
@@ -104,14 +85,12 @@ test('`conveyor start` on the embedded default, then `conveyor task create` in a
   assert.equal(stage, 'done');
   assert.match(cli('task', 'list').stdout, /ET-001\s+done\s+Add a farewell/);
   assert.equal(fs.statSync(path.join(dir, '.conveyor', 'token')).mode & 0o777, 0o600);
-  server.kill('SIGTERM');
-  const code = await new Promise<number | null>((resolve) => server.on('exit', (c) => resolve(c)));
-  assert.equal(code, 0);
-  assert.match(stderr, /conveyor stopped/);
+  assert.equal(await server.stop(), 0);
+  assert.match(server.stderr(), /conveyor stopped/);
 });
 
 test('`conveyor run` lists plugins\' sub-commands and runs one with its arguments', async (t) => {
-  const dir = tmp(t);
+  const dir = tmpDir(t);
   const cfg = path.join(dir, 'c.yaml');
   fs.writeFileSync(cfg, `database:\n  filename: ${path.join(dir, 'db.sqlite3')}\nplugins:\n  agent-claude:\n    enabled: false\n`);
   const io = capture();
@@ -122,7 +101,7 @@ test('`conveyor run` lists plugins\' sub-commands and runs one with its argument
 });
 
 test('`conveyor start` on a port in use stops everything and exits non-zero (no headless worker left)', { timeout: 60_000 }, async (t) => {
-  const dir = tmp(t);
+  const dir = tmpDir(t);
   const net = await import('node:net');
   const blocker = net.createServer();
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));

@@ -98,7 +98,7 @@ export async function runChecks(config: ConveyorConfig): Promise<Check[]> {
 
 /** `conveyor doctor`: says what works and what to fix. Exit 1 when something is broken. */
 export async function runDoctor(opts: { config?: string }, io: Output): Promise<number> {
-  const hc = loadHostConfig(opts.config ? { config: opts.config } : {});
+  const hc = await loadHostConfig(opts.config ? { config: opts.config } : {});
   io.out(`config: ${hc.file ?? 'embedded default'}`);
   const checks = await runChecks(hc.config);
   for (const c of checks) io.out(`${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}${c.ok || !c.fix ? '' : `\n    fix: ${c.fix}`}`);

@@ -15,9 +15,9 @@ interface TaskJson {
 
 type Global = { config?: string; url?: string; json?: boolean };
 
-function client(opts: Global): ApiClient {
-  const { config } = loadHostConfig(opts.config ? { config: opts.config } : {});
-  return ApiClient.fromConfig(config, opts.url ? { url: opts.url } : {});
+async function client(opts: Global): Promise<ApiClient> {
+  const { config, file } = await loadHostConfig(opts.config ? { config: opts.config } : {});
+  return ApiClient.fromConfig(config, { file, ...(opts.url ? { url: opts.url } : {}) });
 }
 
 function line(t: TaskJson): string {
@@ -39,7 +39,7 @@ function report(io: Output, res: { status: number; body: unknown }, ok: (body: n
 export function registerTaskCommands(program: Command, io: Output, setCode: (n: number) => void): void {
   const task = program.command('task').description('create, list, show and stop tasks through the running host (`conveyor start`)');
   const common = (c: Command) =>
-    c.option('-c, --config <file>', 'config file of the host (default: conveyor.config.yaml here)').option('--url <url>', 'host URL (default: from the config)').option('--json', 'print the raw JSON answer');
+    c.option('-c, --config <file>', 'config file of the host (default: the nearest conveyor.config.yaml here or above)').option('--url <url>', 'host URL (default: the running host recorded in the data directory, else host.address and host.port)').option('--json', 'print the raw JSON answer');
 
   common(task.command('create').description('file a task in the local tracker and start its pipeline'))
     .requiredOption('-t, --title <title>', 'what the task is about')
@@ -47,7 +47,7 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
     .option('-r, --repo <repo>', 'repository (default: plugins.tracker-local.defaultRepo)')
     .action(async (o: Global & { title: string; description?: string; repo?: string }) => {
       const body = { title: o.title, ...(o.description ? { description: o.description } : {}), ...(o.repo ? { repo: o.repo } : {}) };
-      const res = await client(o).request('POST', '/tasks', body);
+      const res = await (await client(o)).request('POST', '/tasks', body);
       setCode(report(io, res, (b: { task: TaskJson }) => `created task ${b.task.id}: ${b.task.workItemId} on branch ${b.task.branch} (${b.task.repo}); follow it with \`conveyor task show ${b.task.id}\``, o.json));
     });
 
@@ -57,14 +57,14 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
     .option('--live', 'only tasks not done or cancelled')
     .action(async (o: Global & { stage?: string; repo?: string; live?: boolean }) => {
       const q = new URLSearchParams({ ...(o.stage ? { stage: o.stage } : {}), ...(o.repo ? { repo: o.repo } : {}), ...(o.live ? { live: 'true' } : {}) });
-      const res = await client(o).request('GET', `/tasks${q.size ? `?${q}` : ''}`);
+      const res = await (await client(o)).request('GET', `/tasks${q.size ? `?${q}` : ''}`);
       setCode(report(io, res, (b: { tasks: TaskJson[] }) => (b.tasks.length ? b.tasks.map(line).join('\n') : 'no tasks'), o.json));
     });
 
   common(task.command('show').description('one task: stage, jobs, runs, costs and what it waits for'))
     .argument('<id>', 'task id')
     .action(async (id: string, o: Global) => {
-      const res = await client(o).request('GET', `/tasks/${encodeURIComponent(id)}`);
+      const res = await (await client(o)).request('GET', `/tasks/${encodeURIComponent(id)}`);
       setCode(
         report(
           io,
@@ -89,7 +89,7 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
     const c = common(task.command(name).description(what)).argument('<id>', 'task id');
     if (name !== 'stop') c.option('-m, --comment <text>', 'your words to the analyst');
     c.action(async (id: string, o: Global & { comment?: string }) => {
-      const res = await client(o).request('POST', `/tasks/${encodeURIComponent(id)}/${url}`, name === 'stop' ? undefined : { ...(o.comment ? { comment: o.comment } : {}) });
+      const res = await (await client(o)).request('POST', `/tasks/${encodeURIComponent(id)}/${url}`, name === 'stop' ? undefined : { ...(o.comment ? { comment: o.comment } : {}) });
       setCode(report(io, res, (b: unknown) => `${name}: ${JSON.stringify(b)}`, o.json));
     });
   }
