@@ -69,11 +69,11 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
         report(
           io,
           res,
-          (b: { task: TaskJson; waitingFor: unknown; costs: { total: { costUsd: number } }; transitions: { from: string; to: string }[] }) =>
+          (b: { task: TaskJson; waitingFor: { sentence: string }; costs: { total: { costUsd: number } }; transitions: { from: string; to: string }[] }) =>
             [
               line(b.task),
               `  path: ${['analysis', ...b.transitions.map((x) => x.to)].join(' → ')}`,
-              `  waiting for: ${JSON.stringify(b.waitingFor)}`,
+              `  waiting for: ${b.waitingFor.sentence}`,
               `  cost so far: $${b.costs.total.costUsd.toFixed(4)}`,
             ].join('\n'),
           o.json,
