@@ -1,28 +1,9 @@
 import type { Command } from 'commander';
-import { ApiClient } from './api-client.js';
-import { loadHostConfig } from './host-config.js';
 import type { Output } from './output.js';
-
-type Global = { config?: string; url?: string; json?: boolean };
-
-function client(opts: Global): ApiClient {
-  const { config } = loadHostConfig(opts.config ? { config: opts.config } : {});
-  return ApiClient.fromConfig(config, opts.url ? { url: opts.url } : {});
-}
+import { client, report, type Global } from './task-commands.js';
 
 const common = (c: Command) =>
   c.option('-c, --config <file>', 'config file of the host (default: conveyor.config.yaml here)').option('--url <url>', 'host URL (default: from the config)').option('--json', 'print the raw JSON answer');
-
-/** Prints an API answer or its error; the exit code. */
-function report(io: Output, res: { status: number; body: unknown }, ok: (body: never) => string, json?: boolean): number {
-  if (res.status >= 400) {
-    const b = res.body as { message?: string } | null;
-    io.err(`error ${res.status}: ${b?.message ?? JSON.stringify(res.body)}`);
-    return res.status === 404 ? 3 : 1;
-  }
-  io.out(json ? JSON.stringify(res.body) : ok(res.body as never));
-  return 0;
-}
 
 interface DepJson {
   dependsOn: number;

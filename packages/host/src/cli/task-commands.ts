@@ -13,9 +13,10 @@ interface TaskJson {
   blockedReason: string | null;
 }
 
-type Global = { config?: string; url?: string; json?: boolean };
+export type Global = { config?: string; url?: string; json?: boolean };
 
-function client(opts: Global): ApiClient {
+/** The API client of the host the CLI talks to (config file, `--url`). */
+export function client(opts: Global): ApiClient {
   const { config } = loadHostConfig(opts.config ? { config: opts.config } : {});
   return ApiClient.fromConfig(config, opts.url ? { url: opts.url } : {});
 }
@@ -25,7 +26,7 @@ function line(t: TaskJson): string {
 }
 
 /** Prints an API answer, or its error; returns the exit code. */
-function report(io: Output, res: { status: number; body: unknown }, ok: (body: never) => string, json?: boolean): number {
+export function report(io: Output, res: { status: number; body: unknown }, ok: (body: never) => string, json?: boolean): number {
   if (res.status >= 400) {
     const b = res.body as { message?: string; error?: string } | null;
     io.err(`error ${res.status}: ${b?.message ?? b?.error ?? JSON.stringify(res.body)}`);
