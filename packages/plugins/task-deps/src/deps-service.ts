@@ -27,15 +27,29 @@ export class DepsService {
     if (!dep) throw new TaskDepsError('TASK_DEPS_NOT_FOUND', `task ${dependsOn} (the dependency) does not exist`);
     if (taskId === dependsOn) throw new TaskDepsError('TASK_DEPS_CYCLE', `task ${taskId} cannot depend on itself`, [ref(task)]);
     if (isTerminalStage(task.stage)) throw new TaskDepsError('TASK_DEPS_INVALID', `task ${taskId} is ${task.stage}: a finished task waits for nothing`);
-    const cycle = await findCycle(this.d.deps, taskId, dependsOn);
-    if (cycle) {
-      const named = await Promise.all(cycle.map(async (id) => (await this.d.tasks.get(id)) ?? { id, workItemId: `#${id}` }));
-      throw new TaskDepsError('TASK_DEPS_CYCLE', `task ${task.workItemId} cannot depend on ${dep.workItemId}: that would close the cycle ${cycleText(named)}`, named.map(ref));
-    }
+    await this.#refuseCycle(task, dep);
     const added = await this.d.deps.add(taskId, dependsOn, source);
+    if (added) {
+      // Two declarations racing in opposite directions both pass the check above; the
+      // second look sees the other's edge, and a racer that closed a cycle takes its own
+      // edge back (at worst both do): a stored cycle would hold its tasks forever.
+      try {
+        await this.#refuseCycle(task, dep);
+      } catch (err) {
+        await this.d.deps.remove(taskId, dependsOn);
+        throw err;
+      }
+    }
     const dependency = (await this.d.deps.of(taskId)).find((x) => x.dependsOn === dependsOn)!;
     if (added) this.d.logger.info({ taskId, dependsOn, source }, 'dependency declared');
     return { added, dependency };
+  }
+
+  async #refuseCycle(task: Task, dep: Task): Promise<void> {
+    const cycle = await findCycle(this.d.deps, task.id, dep.id);
+    if (!cycle) return;
+    const named = await Promise.all(cycle.map(async (id) => (await this.d.tasks.get(id)) ?? { id, workItemId: `#${id}` }));
+    throw new TaskDepsError('TASK_DEPS_CYCLE', `task ${task.workItemId} cannot depend on ${dep.workItemId}: that would close the cycle ${cycleText(named)}`, named.map(ref));
   }
 
   async remove(taskId: number, dependsOn: number): Promise<boolean> {

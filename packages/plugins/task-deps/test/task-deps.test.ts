@@ -85,6 +85,23 @@ for (const dialect of testDatabases()) {
     assert.equal(Number((await kit.conveyor.db.knex('task_deps').count({ n: '*' }))[0]!.n), 2, 'the closing edge was not stored');
   });
 
+  test(`${t0} declarations racing in opposite directions never store a cycle`, async (t) => {
+    const kit = await kitWith(dialect);
+    t.after(() => kit.cleanup());
+    const post = route(kit.conveyor.routes, 'POST', '/tasks/:id/deps');
+    for (let round = 0; round < 10; round++) {
+      const { task: a } = await start(kit, `ra${round}`);
+      const { task: b } = await start(kit, `rb${round}`);
+      const [x, y] = await Promise.all([
+        post.handler(req({ params: { id: a.id }, body: { dependsOn: b.id } })),
+        post.handler(req({ params: { id: b.id }, body: { dependsOn: a.id } })),
+      ]);
+      assert.ok([x.status, y.status].includes(409), `round ${round}: one of them is refused (${x.status}, ${y.status})`);
+      const edges = await kit.conveyor.db.knex('task_deps').whereIn('task_id', [a.id, b.id]);
+      assert.ok(edges.length <= 1, `round ${round}: no cycle stored`);
+    }
+  });
+
   test(`${t0} tracker "blocked by" relations are ingested on intake; a cycle there blocks its tasks, named, with an alert`, async (t) => {
     const kit = await kitWith(dialect, { ingestTrackerRelations: true });
     t.after(() => kit.cleanup());
