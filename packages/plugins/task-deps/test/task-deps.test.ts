@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CoreTokens, type OwnedRoute, type RouteRequest, type TrackerPort, type TrackerRef } from '@conveyor/core';
+import { CoreTokens, definePlugin, type OwnedRoute, type PluginContext, type RouteRequest, type TrackerPort, type TrackerRef } from '@conveyor/core';
 import { createTestConveyor, eventually, testDatabases, type TestConveyor, type TestDialect } from '@conveyor/core/testing';
 import { taskDepsPlugin } from '../src/index.js';
 
@@ -9,15 +9,23 @@ const route = (routes: readonly OwnedRoute[], method: string, url: string) => ro
 const claim = (kit: TestConveyor) => kit.conveyor.store.jobs.claim({ hostId: 'h', clauses: kit.conveyor.clauses.list() });
 const start = (kit: TestConveyor, id: string, repo = 'r') => kit.conveyor.intake.startPipeline({ repo, trackerIssueId: id, title: `task ${id}` });
 
-function kitWith(dialect: TestDialect, pluginConfig: Record<string, unknown> = {}): Promise<TestConveyor> {
-  return createTestConveyor({ dialect, plugins: [taskDepsPlugin], config: { repos: { r: {} }, plugins: { 'task-deps': pluginConfig } } });
+function kitWith(dialect: TestDialect, pluginConfig: Record<string, unknown> = {}, extra: ReturnType<typeof definePlugin>[] = []): Promise<TestConveyor> {
+  return createTestConveyor({ dialect, plugins: [taskDepsPlugin, ...extra], config: { repos: { r: {} }, plugins: { 'task-deps': pluginConfig } } });
+}
+
+/** Stands in for the reconciler (not built yet): it keeps what its context hands over. */
+function probeReconciler(): { plugin: ReturnType<typeof definePlugin>; waiting: () => PluginContext['waiting'] } {
+  let waiting: PluginContext['waiting'] | null = null;
+  const plugin = definePlugin({ name: 'probe-reconciler', register: (ctx) => void (waiting = ctx.waiting) });
+  return { plugin, waiting: () => waiting! };
 }
 
 for (const dialect of testDatabases()) {
   const t0 = `[${dialect}]`;
 
   test(`${t0} a task waits until its dependency has ended; it says so, and the reconciler's predicate sees it`, async (t) => {
-    const kit = await kitWith(dialect);
+    const reconciler = probeReconciler();
+    const kit = await kitWith(dialect, {}, [reconciler.plugin]);
     t.after(() => kit.cleanup());
     const { task: a } = await start(kit, 'a');
     const { task: b } = await start(kit, 'b');
@@ -28,9 +36,10 @@ for (const dialect of testDatabases()) {
     assert.equal(res.status, 201);
     assert.equal((await post.handler(req({ params: { id: a.id }, body: { dependsOn: b.id } }))).status, 200, 'declaring twice is a no-op');
 
-    const held = await kit.conveyor.waiting.heldBackBy(a);
+    // What a reconciler asks through its plugin context before touching a task.
+    const held = await reconciler.waiting().heldBackBy(a);
     assert.deepEqual(held.map((r) => [r.kind, r.source]), [['dependency', 'task-deps']]);
-    assert.deepEqual(await kit.conveyor.waiting.heldBackBy(b), [], 'b waits on nothing');
+    assert.deepEqual(await reconciler.waiting().heldBackBy(b), [], 'b waits on nothing: a reconciler may act on it');
     const w = await kit.conveyor.waiting.forTask(a);
     assert.equal(w.kind, 'held');
     assert.equal(w.sentence, `Waits for its dependency to finish: task ${b.id} (${b.workItemId}, at analysis); remove one with \`conveyor task deps ${a.id} --remove <id>\`.`);
