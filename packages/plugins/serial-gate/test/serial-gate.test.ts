@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { CoreTokens, DEFAULT_PIPELINE, GitWorkspace, git, type OwnedRoute, type RouteRequest } from '@conveyor/core';
+import { CoreTokens, DEFAULT_PIPELINE, GitWorkspace, createConveyor, git, silentLogger, type OwnedRoute, type RouteRequest } from '@conveyor/core';
 import { commitAll, createBareRepo, createTestConveyor, eventually, testDatabases, type TestConveyor, type TestDialect } from '@conveyor/core/testing';
 import { FreezeStore, serialClause, serialGatePlugin } from '../src/index.js';
 
@@ -164,4 +164,20 @@ test('[sqlite] with serial-gate on, task B is cut from the freshest main: its br
   await kit.events.waitFor('human.approval_needed', (p) => p.task.id === b.id);
   assert.ok((await bare.log(b.branch)).includes("A's merged change"), "B's branch contains A's merged commit");
   assert.equal((await kit.conveyor.store.tasks.get(b.id))!.branchCut, true);
+});
+
+test('[sqlite] the freeze is durable: a restarted instance on the same database still holds the repo', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'serial-durable-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const config = { instance: { dataDir: dir }, database: { client: 'sqlite', filename: path.join(dir, 'c.db') }, worker: { enabled: false }, repos: { a: {} }, plugins: { 'serial-gate': { enabled: true } } };
+  const first = await createConveyor({ config, plugins: [serialGatePlugin], logger: silentLogger(), env: {} });
+  const { task } = await first.intake.startPipeline({ repo: 'a', trackerIssueId: '1', title: 'x' });
+  first.events.emit('deploy.degraded', { taskId: task.id, repo: 'a', reason: 'health check failed' });
+  await eventually(async () => (await first.db.knex('serial_gate_freezes').where({ repo: 'a' })).length === 1, 5_000, 'the freeze');
+  await first.stop();
+
+  const second = await createConveyor({ config, plugins: [serialGatePlugin], logger: silentLogger(), env: {} });
+  t.after(() => second.stop());
+  assert.equal(await second.store.jobs.claim({ hostId: 'h', clauses: second.clauses.list() }), null, 'still frozen after the restart');
+  assert.equal((await second.waiting.forTask(task)).reasons[0]!.kind, 'repo_frozen');
 });
