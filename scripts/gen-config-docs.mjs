@@ -150,7 +150,7 @@ const pluginEnv = (k) => code(envName(['plugins', 'NAME', ...k.path.slice(2)]).r
 out.push(
   '## `plugins.<name>` — one section per plugin',
   '',
-  'Each plugin passed to `createConveyor({ plugins })` gets a section named after it, with these two keys plus its own (see the plugin\'s README). `enabled` defaults to `true`, except for plugins declared `enabledByDefault: false` — the integrations that need a URL, credentials or an installed CLI (`tracker-plane`, `forge-gitea`, `agent-claude`) are opt-in. The section of a disabled plugin is still validated. `<NAME>` in the variable is the plugin name upper-cased with `-` turned into `_` (`serial-gate` → `SERIAL_GATE`).',
+  'Each plugin passed to `createConveyor({ plugins })` gets a section named after it, with these two keys plus its own (see the plugin\'s README). `enabled` defaults to `true`, except for plugins declared `enabledByDefault: false` — the integrations that need a URL, credentials or an installed CLI (`tracker-plane`, `forge-gitea`, `agent-claude`) and `serial-gate` (it changes the order work runs in) are opt-in. The section of a disabled plugin is still validated. `<NAME>` in the variable is the plugin name upper-cased with `-` turned into `_` (`serial-gate` → `SERIAL_GATE`).',
   '',
   table(baseKeys, { env: pluginEnv }),
   '',
