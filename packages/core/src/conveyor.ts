@@ -15,6 +15,11 @@ import { KnexInboxStore } from './persistence/knex/knex-inbox-store.js';
 import { KnexJobStore } from './persistence/knex/knex-job-store.js';
 import { KnexLeaseStore } from './persistence/knex/knex-lease-store.js';
 import { KnexTaskStore } from './persistence/knex/knex-task-store.js';
+import { KnexGateWaitStore } from './persistence/knex/knex-gate-wait-store.js';
+import { TaskCreationHooks } from './tasks/task-creation-hooks.js';
+import { WaitExplainers } from './waiting/wait-explainers.js';
+import { Waiting } from './waiting/waiting-service.js';
+import { mergeLeaseExplainer } from './waiting/merge-lease-explainer.js';
 import { DEFAULT_GATES } from './pipeline/default-gates.js';
 import { GateRegistry } from './pipeline/gate-registry.js';
 import { DEFAULT_PIPELINE, validatePipeline, type Pipeline } from './pipeline/pipeline.js';
@@ -83,6 +88,8 @@ export interface Conveyor {
   readonly clauses: ClaimClauseRegistry;
   readonly hooks: StageHooks;
   readonly finalizers: Finalizers;
+  /** What a task waits for, from stored state only (`GET /tasks/:id`, the reconciler). */
+  readonly waiting: Waiting;
   /** Enabled plugins in start order. */
   readonly plugins: readonly string[];
   /** Migrations this composition applied (empty when the database was up to date). */
@@ -133,7 +140,11 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   const hooks = new StageHooks();
   const finalizers = new Finalizers();
   const extensions = new Extensions();
+  const creationHooks = new TaskCreationHooks();
+  const explainers = new WaitExplainers();
   c.register(CoreTokens.Container, { useValue: c });
+  c.register(CoreTokens.TaskCreationHooks, { useValue: creationHooks });
+  c.register(CoreTokens.WaitExplainers, { useValue: explainers });
   c.register(CoreTokens.Config, { useValue: config });
   c.register(CoreTokens.Logger, { useValue: logger });
   c.register(CoreTokens.Clock, { useValue: clock });
@@ -152,6 +163,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   c.registerSingleton(CoreTokens.CiStatusStore, KnexCiStatusStore);
   c.registerSingleton(CoreTokens.InboxStore, KnexInboxStore);
   c.registerSingleton(CoreTokens.LeaseStore, KnexLeaseStore);
+  c.registerSingleton(CoreTokens.GateWaitStore, KnexGateWaitStore);
   c.registerSingleton(CoreTokens.StageEngine, StageEngine);
   c.registerSingleton(CoreTokens.TaskService, TaskService);
   c.registerSingleton(CoreTokens.JobFinisher, JobFinisher);
@@ -180,7 +192,11 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     ciStatuses: c.resolve(CoreTokens.CiStatusStore),
     inbox: c.resolve(CoreTokens.InboxStore),
     leases: c.resolve(CoreTokens.LeaseStore),
+    gateWaits: c.resolve(CoreTokens.GateWaitStore),
   };
+  explainers.add('core', mergeLeaseExplainer);
+  const waiting = new Waiting({ stores: store, config, clock, gates, clauses, explainers, logger });
+  c.register(CoreTokens.Waiting, { useValue: waiting });
 
   for (const g of DEFAULT_GATES) gates.register(g);
   gates.register(prMergedGate({ ports, tasks: store.tasks, events, clock }));
@@ -191,7 +207,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
 
   const providers = new Map<unknown, string>();
   for (const plugin of ordered) {
-    const ctx = createPluginContext(plugin.name, { instanceConfig: config, logger, container: c, stores: store, events, gates, clauses, hooks, finalizers, extensions, inbox, providers });
+    const ctx = createPluginContext(plugin.name, { instanceConfig: config, logger, container: c, stores: store, events, gates, clauses, hooks, finalizers, extensions, inbox, providers, creationHooks, explainers, waiting });
     try {
       await plugin.register(ctx);
     } catch (err) {
@@ -210,6 +226,8 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   inbox.freeze();
   hooks.freeze();
   finalizers.freeze();
+  creationHooks.freeze();
+  explainers.freeze();
 
   const worker = c.resolve<Worker>(CoreTokens.Worker);
   let starting: Promise<void> | null = null;
@@ -300,6 +318,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     clauses,
     hooks,
     finalizers,
+    waiting,
     plugins: ordered.map((p) => p.name),
     migrationsRun,
     hostId,

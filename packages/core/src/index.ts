@@ -68,6 +68,12 @@ export * from './queue/pg-wakeup.js';
 
 export * from './tasks/naming.js';
 export * from './tasks/task-service.js';
+export * from './tasks/task-creation-hooks.js';
+export * from './waiting/wait-reason.js';
+export * from './waiting/wait-explainers.js';
+export * from './waiting/waiting-service.js';
+export * from './waiting/gate-wait-text.js';
+export { KnexGateWaitStore } from './persistence/knex/knex-gate-wait-store.js';
 
 export * from './util/safe-loop.js';
 export * from './util/process-group.js';

@@ -60,7 +60,7 @@ test('migrate brings a fresh database up to date, then says so', async (t) => {
   fs.writeFileSync(path.join(dir, 'c.yaml'), `database:\n  filename: ${path.join(dir, 'db.sqlite3')}\nplugins:\n  agent-claude:\n    enabled: false\n`);
   const first = capture();
   assert.equal(await main(['node', 'conveyor', 'migrate', '--config', path.join(dir, 'c.yaml')], first), 0);
-  assert.match(first.stdout[0]!, /^applied: core\/0001_init, core\/0002_pull_requests, tracker-local\/0001_issues, forge-git\/0001_pull_requests$/);
+  assert.match(first.stdout[0]!, /^applied: core\/0001_init, core\/0002_pull_requests, core\/0003_gate_waits, tracker-local\/0001_issues, forge-git\/0001_pull_requests, task-deps\/0001_task_deps$/);
   const again = capture();
   await main(['node', 'conveyor', 'migrate', '--config', path.join(dir, 'c.yaml')], again);
   assert.equal(again.stdout[0], 'the database is up to date');
@@ -76,6 +76,12 @@ test('`conveyor start` on the embedded default, then `conveyor task create` in a
   const created = cli('task', 'create', '--title', 'Add a farewell');
   assert.equal(created.status, 0, created.stderr);
   assert.match(created.stdout, /created task 1: ET-001 on branch et-001-add-a-farewell/);
+  const plain = cli('task', 'show', '1');
+  assert.equal(plain.status, 0, plain.stderr);
+  assert.match(plain.stdout, /\n {2}waiting for: [A-Z][^{}\n]*\.\n/, 'one sentence, never raw JSON');
+  const deps = cli('task', 'deps', '1');
+  assert.equal(deps.status, 0, deps.stderr);
+  assert.match(deps.stdout, /task 1 depends on no task/);
   let stage = '';
   for (let i = 0; i < 600 && stage !== 'done'; i++) {
     const shown = cli('task', 'show', '1', '--json');

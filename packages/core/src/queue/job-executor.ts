@@ -55,7 +55,11 @@ export class JobExecutor {
     let worktree: string;
     try {
       worktree = await workspace.prepare(task);
-      if (!task.branchCut) await this.tasks.markBranchCut(task.id);
+      // A deferred cut (serial-gate) happens here, at the first claim: `prepare` cut the
+      // branch from the freshest main, which now holds the predecessors' merged code.
+      if (!task.branchCut && (await this.tasks.markBranchCut(task.id))) {
+        this.logger.info({ taskId: task.id, workItem: task.workItemId, branch: task.branch }, 'deferred branch cut at the first claim');
+      }
     } catch (err) {
       await this.finisher.failTransient(job, `workspace: ${toError(err).message}`);
       return;

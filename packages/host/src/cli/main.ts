@@ -8,6 +8,7 @@ import { hostVersion, loadHostConfig } from './host-config.js';
 import { consoleOutput, type Output } from './output.js';
 import { runStart } from './start.js';
 import { registerTaskCommands } from './task-commands.js';
+import { registerFlowCommands } from './flow-commands.js';
 
 /** Builds the `conveyor` command line; `setCode` receives each command's exit code. */
 export function buildProgram(io: Output, setCode: (code: number) => void): Command {
@@ -69,6 +70,7 @@ export function buildProgram(io: Output, setCode: (code: number) => void): Comma
     });
 
   registerTaskCommands(program, io, setCode);
+  registerFlowCommands(program, io, setCode);
 
   program
     .command('run')

@@ -13,9 +13,10 @@ interface TaskJson {
   blockedReason: string | null;
 }
 
-type Global = { config?: string; url?: string; json?: boolean };
+export type Global = { config?: string; url?: string; json?: boolean };
 
-async function client(opts: Global): Promise<ApiClient> {
+/** The API client of the host the CLI talks to (config file, `--url`, the running host's `host.json`). */
+export async function client(opts: Global): Promise<ApiClient> {
   const { config, file } = await loadHostConfig(opts.config ? { config: opts.config } : {});
   return ApiClient.fromConfig(config, { file, ...(opts.url ? { url: opts.url } : {}) });
 }
@@ -25,7 +26,7 @@ function line(t: TaskJson): string {
 }
 
 /** Prints an API answer, or its error; returns the exit code. */
-function report(io: Output, res: { status: number; body: unknown }, ok: (body: never) => string, json?: boolean): number {
+export function report(io: Output, res: { status: number; body: unknown }, ok: (body: never) => string, json?: boolean): number {
   if (res.status >= 400) {
     const b = res.body as { message?: string; error?: string } | null;
     io.err(`error ${res.status}: ${b?.message ?? b?.error ?? JSON.stringify(res.body)}`);
@@ -69,11 +70,11 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
         report(
           io,
           res,
-          (b: { task: TaskJson; waitingFor: unknown; costs: { total: { costUsd: number } }; transitions: { from: string; to: string }[] }) =>
+          (b: { task: TaskJson; waitingFor: { sentence: string }; costs: { total: { costUsd: number } }; transitions: { from: string; to: string }[] }) =>
             [
               line(b.task),
               `  path: ${['analysis', ...b.transitions.map((x) => x.to)].join(' → ')}`,
-              `  waiting for: ${JSON.stringify(b.waitingFor)}`,
+              `  waiting for: ${b.waitingFor.sentence}`,
               `  cost so far: $${b.costs.total.costUsd.toFixed(4)}`,
             ].join('\n'),
           o.json,

@@ -12,7 +12,6 @@ export { createServerLogger, resolveServerLogger, OneLineLogController, SERVER_R
 export { errorSlug, formatSchemaErrors, sendError, type ErrorBody } from './http-errors.js';
 export { rawBodyOf } from './json-body-parser.js';
 export { TaskIdParams, TaskListQuery } from './schemas.js';
-export { waitingFor, type WaitingFor } from './waiting-for.js';
 export { HEALTH_DB_TIMEOUT_MS } from './routes/health.js';
 export { mountPluginRoutes, wantsRawBody } from './routes/plugin-routes.js';
 export { installValidators } from './validators.js';

@@ -1,8 +1,7 @@
 import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
-import { ACTIVE_JOB_STATUSES, summarizeCosts, type Conveyor } from '@conveyor/core';
+import { summarizeCosts, type Conveyor } from '@conveyor/core';
 import { sendError } from '../http-errors.js';
 import { TaskIdParams, TaskListQuery } from '../schemas.js';
-import { waitingFor } from '../waiting-for.js';
 
 /**
  * The task routes: list, inspect (jobs, runs, costs, what it waits for) and stop.
@@ -20,14 +19,14 @@ export function registerTaskRoutes(app: FastifyInstance, conveyor: Conveyor, aut
     const { id } = request.params;
     const task = await conveyor.store.tasks.get(id);
     if (!task) return sendError(reply, 404, `task ${id} does not exist`);
-    const [jobs, agentRuns, transitions] = await Promise.all([
+    // Stored state only: no git fetch, no forge or tracker call per request.
+    const [jobs, agentRuns, transitions, waitingFor] = await Promise.all([
       conveyor.store.jobs.listForTask(id),
       conveyor.store.agentRuns.listForTask(id),
       conveyor.store.tasks.transitions(id),
+      conveyor.waiting.forTask(task),
     ]);
-    // At most one job is active (unique index); take it from the list just read.
-    const active = jobs.find((j) => ACTIVE_JOB_STATUSES.includes(j.status)) ?? null;
-    return { task, jobs, agentRuns, transitions, costs: summarizeCosts(agentRuns), waitingFor: await waitingFor(conveyor, task, active) };
+    return { task, jobs, agentRuns, transitions, costs: summarizeCosts(agentRuns), waitingFor };
   });
 
   app.post<{ Params: TaskIdParams }>('/tasks/:id/stop', { schema: { params: TaskIdParams }, onRequest: auth }, async (request, reply) => {
