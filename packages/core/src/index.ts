@@ -43,6 +43,7 @@ export * from './plugin/define-plugin.js';
 export * from './plugin/plugin-context.js';
 export * from './plugin/resolve-order.js';
 export * from './plugin/route.js';
+export * from './plugin/route-access.js';
 export * from './plugin/daemon.js';
 export * from './plugin/extensions.js';
 

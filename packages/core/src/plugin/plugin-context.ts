@@ -14,6 +14,7 @@ import { SafeLoop } from '../util/safe-loop.js';
 import type { CliCommand, Daemon } from './daemon.js';
 import type { Extensions, LifecycleHook, SnapshotBlock } from './extensions.js';
 import type { RouteDescriptor } from './route.js';
+import { routeAccess } from './route-access.js';
 import type { WebhookInbox } from '../intake/webhook-inbox.js';
 import { ConveyorError } from '../errors.js';
 
@@ -117,6 +118,7 @@ export function createPluginContext(name: string, deps: ContextDeps): PluginCont
     },
     addClaimClause: (clause) => deps.clauses.add(name, clause),
     addRoute: (route) => {
+      routeAccess(route);
       ext.routes.push(Object.freeze({ ...route, plugin: name }));
     },
     snapshot: (block) => {
