@@ -25,6 +25,7 @@ const conveyor = await createConveyor({
   logger: createLogger({ level: process.env.CONVEYOR_LOG_LEVEL ?? 'warn' }),
   plugins: [trackerLocalPlugin, forgeGitPlugin, agentScriptPlugin],
   config: {
+    instance: { dataDir: dir },
     database: { client: 'sqlite', filename: path.join(dir, 'conveyor.db') },
     workspaces: { root: path.join(dir, 'workspaces') },
     repos: { shop: { url: path.join(dir, 'shop.git'), testCommand: 'node --test' } },

@@ -22,6 +22,7 @@ export * from './events/event-bus.js';
 
 export * from './persistence/database.js';
 export * from './persistence/migration.js';
+export * from './persistence/local-state.js';
 export * from './persistence/ports.js';
 export { coreMigrations } from './persistence/migrations/core-0001-init.js';
 export { buildClaimSql } from './persistence/knex/claim-sql.js';
@@ -71,6 +72,7 @@ export * from './tasks/task-service.js';
 
 export * from './util/safe-loop.js';
 export * from './util/process-group.js';
+export * from './util/private-paths.js';
 export * from './usage/usage.js';
 export * from './workspace/git.js';
 export * from './workspace/git-workspace.js';

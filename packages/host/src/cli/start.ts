@@ -14,7 +14,7 @@ export async function runStart(opts: { config?: string; port?: number }, io: Out
   // One logger for the instance and the server, with the server's full redaction list.
   const logger = createServerLogger({ name: 'conveyor' });
   const conveyor = await createConveyor({ config: hc.raw, plugins: hc.plugins, logger, env: hc.env });
-  const token = conveyor.config.host.token ?? ensureLocalToken(conveyor.config.instance.dataDir);
+  const token = conveyor.config.host.token ?? ensureLocalToken(conveyor.config.instance.dataDir, { logger });
   const server = await buildServer({ conveyor, token, logger, version: hostVersion() });
   const lifecycle = createHostLifecycle({ server, conveyor, logger, graceMs: conveyor.config.host.shutdownGraceMs });
   installSignalHandlers(lifecycle);
