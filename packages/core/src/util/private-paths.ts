@@ -35,7 +35,12 @@ function narrow(p: string): ModeChange | null {
   }
   if ((mode & GROUP_AND_OTHER) === 0) return null;
   const to = mode & 0o777 & ~GROUP_AND_OTHER;
-  fs.chmodSync(p, to);
+  try {
+    fs.chmodSync(p, to);
+  } catch (err) {
+    // Starting anyway would leave the token or the database readable by others: fail closed, saying how to fix it.
+    throw new Error(`cannot narrow ${p} from ${octal(mode)} to ${octal(to)} (${(err as Error).message}): make it owned by the user Conveyor runs as, or set its mode yourself`, { cause: err });
+  }
   return { path: p, from: octal(mode), to: octal(to) };
 }
 
