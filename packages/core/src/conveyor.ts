@@ -6,6 +6,7 @@ import { ConveyorError, toError } from './errors.js';
 import { EventBus } from './events/event-bus.js';
 import { createLogger, type Logger } from './logger.js';
 import { openDatabase, type Database } from './persistence/database.js';
+import { secureLocalState } from './persistence/local-state.js';
 import { runMigrations } from './persistence/migration.js';
 import { coreMigrations } from './persistence/migrations/core-0001-init.js';
 import type { Stores } from './persistence/ports.js';
@@ -107,7 +108,8 @@ export interface Conveyor {
 }
 
 /**
- * Composes an instance: validate config → order plugins → open the database →
+ * Composes an instance: validate config → order plugins → make the data directory
+ * and database files private (0700/0600) → open the database →
  * run migrations (core, then plugins) → register plugins → freeze registries.
  * Nothing is started until `start()`.
  */
@@ -123,6 +125,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   // Stable across restarts, so the next start can recognise this host's orphans.
   const hostId = config.instance.hostId ?? os.hostname();
 
+  secureLocalState(config, logger);
   const db = await openDatabase(config.database);
   let migrationsRun: string[];
   try {

@@ -20,7 +20,8 @@ export type ConveyorErrorCode =
   | 'CONVEYOR_INPUT_INVALID'
   | 'CONVEYOR_MIGRATION'
   | 'CONVEYOR_DATABASE'
-  | 'CONVEYOR_STOPPED';
+  | 'CONVEYOR_STOPPED'
+  | 'CONVEYOR_ROUTE_ACCESS';
 
 export class ConveyorError extends Error {
   readonly code: ConveyorErrorCode;

@@ -23,6 +23,7 @@ export * from './events/event-bus.js';
 
 export * from './persistence/database.js';
 export * from './persistence/migration.js';
+export * from './persistence/local-state.js';
 export * from './persistence/ports.js';
 export { coreMigrations } from './persistence/migrations/core-0001-init.js';
 export { buildClaimSql } from './persistence/knex/claim-sql.js';
@@ -44,6 +45,7 @@ export * from './plugin/define-plugin.js';
 export * from './plugin/plugin-context.js';
 export * from './plugin/resolve-order.js';
 export * from './plugin/route.js';
+export * from './plugin/route-access.js';
 export * from './plugin/daemon.js';
 export * from './plugin/extensions.js';
 
@@ -77,6 +79,7 @@ export { KnexGateWaitStore } from './persistence/knex/knex-gate-wait-store.js';
 
 export * from './util/safe-loop.js';
 export * from './util/process-group.js';
+export * from './util/private-paths.js';
 export * from './usage/usage.js';
 export * from './workspace/git.js';
 export * from './workspace/git-workspace.js';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -57,7 +57,7 @@ test('every command has --help', async () => {
 
 test('migrate brings a fresh database up to date, then says so', async (t) => {
   const dir = tmpDir(t);
-  fs.writeFileSync(path.join(dir, 'c.yaml'), `database:\n  filename: ${path.join(dir, 'db.sqlite3')}\nplugins:\n  agent-claude:\n    enabled: false\n`);
+  fs.writeFileSync(path.join(dir, 'c.yaml'), `instance:\n  dataDir: ${dir}\ndatabase:\n  filename: ${path.join(dir, 'db.sqlite3')}\nplugins:\n  agent-claude:\n    enabled: false\n`);
   const first = capture();
   assert.equal(await main(['node', 'conveyor', 'migrate', '--config', path.join(dir, 'c.yaml')], first), 0);
   assert.match(first.stdout[0]!, /^applied: core\/0001_init, core\/0002_pull_requests, core\/0003_gate_waits, tracker-local\/0001_issues, forge-git\/0001_pull_requests, task-deps\/0001_task_deps$/);
@@ -98,7 +98,7 @@ test('`conveyor start` on the embedded default, then `conveyor task create` in a
 test('`conveyor run` lists plugins\' sub-commands and runs one with its arguments', async (t) => {
   const dir = tmpDir(t);
   const cfg = path.join(dir, 'c.yaml');
-  fs.writeFileSync(cfg, `database:\n  filename: ${path.join(dir, 'db.sqlite3')}\nplugins:\n  agent-claude:\n    enabled: false\n`);
+  fs.writeFileSync(cfg, `instance:\n  dataDir: ${dir}\ndatabase:\n  filename: ${path.join(dir, 'db.sqlite3')}\nplugins:\n  agent-claude:\n    enabled: false\n`);
   const io = capture();
   assert.equal(await main(['node', 'conveyor', 'run', '--config', cfg], io), 0);
   assert.equal(io.stdout.join('\n'), 'no enabled plugin has sub-commands');
@@ -116,4 +116,50 @@ test('`conveyor start` on a port in use stops everything and exits non-zero (no 
   const res = spawnSync(process.execPath, [BIN, 'start', '--port', String(port)], { cwd: dir, encoding: 'utf8', timeout: 50_000 });
   assert.equal(res.status, 1);
   assert.match(res.stderr, /EADDRINUSE/);
+});
+
+test('with host.readAuth token, every CLI command that reads still works (it sends the token); the data directory is 0700, database and token 0600, an older 0755 one is narrowed once', { timeout: 120_000, skip: process.platform === 'win32' }, async (t) => {
+  const dir = tmpDir(t);
+  const dataDir = path.join(dir, '.conveyor');
+  // As an earlier version left it.
+  fs.mkdirSync(dataDir);
+  fs.chmodSync(dataDir, 0o755);
+  const env = { ...process.env, CONVEYOR_HOST_READ_AUTH: 'token' };
+  const server = spawn(process.execPath, [BIN, 'start', '--port', '0'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => server.kill('SIGKILL'));
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`host did not start: ${output}`)), 30_000);
+    const read = (d: Buffer) => {
+      output += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    };
+    server.stdout.on('data', read);
+    server.stderr.on('data', read);
+  });
+  for (const route of ['/tasks', '/tasks/1', '/status', '/queue', '/local-tracker/issues/1']) {
+    assert.equal((await fetch(`${url}${route}`)).status, 401, `GET ${route} needs the token`);
+  }
+  assert.equal((await fetch(`${url}/health`)).status, 200);
+  const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args, '--url', url], { cwd: dir, env, encoding: 'utf8' });
+  const created = cli('task', 'create', '--title', 'Add a farewell');
+  assert.equal(created.status, 0, created.stderr);
+  for (const args of [['task', 'list'], ['task', 'list', '--json'], ['task', 'list', '--live'], ['task', 'show', '1'], ['task', 'show', '1', '--json']]) {
+    const res = cli(...args);
+    assert.equal(res.status, 0, `${args.join(' ')}: ${res.stderr}`);
+    assert.match(res.stdout, /Add a farewell/, args.join(' '));
+  }
+  assert.equal(cli('task', 'stop', '1').status, 0);
+  assert.equal(fs.statSync(dataDir).mode & 0o777, 0o700);
+  for (const file of ['token', 'conveyor.db']) assert.equal(fs.statSync(path.join(dataDir, file)).mode & 0o777, 0o600, file);
+  server.kill('SIGTERM');
+  const code = await new Promise<number | null>((resolve) => server.on("exit", (c: number | null) => resolve(c)));
+  assert.equal(code, 0, output);
+  const narrowed = output.split('\n').filter((l) => l.includes('narrowed '));
+  assert.equal(narrowed.length, 1, output);
+  assert.match(narrowed[0]!, /\.conveyor \(0755 → 0700\)/);
 });

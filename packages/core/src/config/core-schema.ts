@@ -57,6 +57,11 @@ export const HostSchema = Type.Object(
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 3700, description: 'Port of the HTTP server (0 = any free port).' }),
     bodyLimitBytes: Int(1048576, 'Largest request body accepted; larger → 413.', 1),
     token: Type.Optional(Type.String({ secret: true, minLength: 16, description: 'Bearer token for mutating API routes; without it a random one is kept in `<dataDir>/token` (mode 0600).' })),
+    readAuth: Type.Optional(
+      Type.Union([Type.Literal('token'), Type.Literal('none')], {
+        description: 'Whether reads (`GET` routes other than `/health`) need the bearer token too: `token` or `none`. Default: `token` when `host.address` is not a loopback address, `none` when it is.',
+      }),
+    ),
     shutdownGraceMs: Int(30000, 'On SIGINT/SIGTERM, how long running jobs may finish.'),
   },
   { additionalProperties: false, default: {} },

@@ -14,6 +14,7 @@ import { SafeLoop } from '../util/safe-loop.js';
 import type { CliCommand, Daemon } from './daemon.js';
 import type { Extensions, LifecycleHook, SnapshotBlock } from './extensions.js';
 import type { RouteDescriptor } from './route.js';
+import { routeAccess } from './route-access.js';
 import type { WebhookInbox } from '../intake/webhook-inbox.js';
 import { ConveyorError } from '../errors.js';
 import type { TaskCreationDecision, TaskCreationHooks, TaskDraft } from '../tasks/task-creation-hooks.js';
@@ -140,6 +141,7 @@ export function createPluginContext(name: string, deps: ContextDeps): PluginCont
     explainWaiting: (explainer) => deps.explainers.add(name, explainer),
     waiting: { forTask: (task) => deps.waiting.forTask(task), heldBackBy: (task) => deps.waiting.heldBackBy(task) },
     addRoute: (route) => {
+      routeAccess(route);
       ext.routes.push(Object.freeze({ ...route, plugin: name }));
     },
     snapshot: (block) => {

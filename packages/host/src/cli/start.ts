@@ -16,7 +16,7 @@ export async function runStart(opts: { config?: string; port?: number }, io: Out
   const logger = createServerLogger({ name: 'conveyor' });
   const conveyor = await createConveyor({ config: hc.raw, plugins: hc.plugins, logger, env: hc.env, baseDir: hc.baseDir });
   const { dataDir } = conveyor.config.instance;
-  const token = conveyor.config.host.token ?? ensureLocalToken(dataDir);
+  const token = conveyor.config.host.token ?? ensureLocalToken(dataDir, { logger });
   const server = await buildServer({ conveyor, token, logger, version: hostVersion() });
   const lifecycle = createHostLifecycle({ server, conveyor, logger, graceMs: conveyor.config.host.shutdownGraceMs });
   installSignalHandlers(lifecycle);
