@@ -20,6 +20,11 @@ export interface GitOptions {
   allowFailure?: boolean;
   /** Written to git's stdin (`hash-object --stdin`, `mktree`). */
   input?: string;
+  /**
+   * Start from an empty environment instead of Conveyor's (`env` is all git sees,
+   * besides the no-prompt defaults): for commands that may reach agent-written code.
+   */
+  isolatedEnv?: boolean;
 }
 
 export interface GitResult {
@@ -34,6 +39,7 @@ export async function git(args: readonly string[], opts: GitOptions): Promise<Gi
     cwd: opts.cwd,
     reject: false,
     env: { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...opts.env },
+    extendEnv: !opts.isolatedEnv,
     ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' as const }),
   });
   const out = { stdout: String(res.stdout ?? '').trim(), stderr: String(res.stderr ?? '').trim(), exitCode: res.exitCode ?? -1 };
