@@ -19,7 +19,8 @@ export type ConveyorErrorCode =
   | 'CONVEYOR_INPUT_INVALID'
   | 'CONVEYOR_MIGRATION'
   | 'CONVEYOR_DATABASE'
-  | 'CONVEYOR_STOPPED';
+  | 'CONVEYOR_STOPPED'
+  | 'CONVEYOR_SANDBOX';
 
 export class ConveyorError extends Error {
   readonly code: ConveyorErrorCode;
