@@ -34,6 +34,17 @@ attempt read-database cat "${p.dataDir}/conveyor.db"
 attempt read-other-worktree cat "${p.other}/secret.txt"
 attempt write-mirror-objects touch "${p.mirror}/objects/planted-by-agent"
 if env | grep -q "${HOST_SECRET}"; then echo "LEAK: the host's secret is in my environment"; else echo "NO LEAK"; fi
+# The forge's CI runs the tests the agent writes: they try too.
+mkdir -p test && cat > test/ci-escape.test.js <<'JS'
+import fs from 'node:fs';
+import { test } from 'node:test';
+test('the CI run tries to read the token', () => {
+  let outcome = 'blocked';
+  try { fs.readFileSync(${JSON.stringify(`${p.dataDir}/token`)}); outcome = 'succeeded'; } catch {}
+  console.log('CI-ESCAPE read-token: ' + outcome);
+  console.log(process.env.CONVEYOR_TEST_HOST_SECRET ? 'CI-LEAK' : 'CI-NO-LEAK');
+});
+JS
 evil="$PWD/.git/evil"; mkdir -p "$evil/hooks"
 mk() { printf '#!/bin/sh\\n[ -n "$IN_AGENT" ] || env > "${p.marks}/%s.$$"\\n%s\\n' "$1" "$2" > "$evil/$1"; chmod +x "$evil/$1"; echo "$evil/$1"; }
 for h in pre-commit prepare-commit-msg commit-msg post-commit post-checkout post-merge pre-push pre-receive update post-receive reference-transaction post-index-change pre-auto-gc; do cp "$(mk hook-$h 'exit 0')" "$evil/hooks/$h"; done
@@ -115,6 +126,10 @@ for (const sandbox of ['bubblewrap', 'none'] as const) {
     for (const e of mustFail) assert.equal(outcome.get(e), 'blocked', `${e} is blocked (sandbox: ${sandbox})`);
     assert.match(out, /^NO LEAK$/m, 'no Conveyor environment variable in the agent');
     if (sandbox === 'bubblewrap') assert.ok(!out.includes(API_TOKEN) && !out.includes(OTHER_SECRET), 'nothing of the token or another worktree reached the agent');
+
+    const ci = fs.readdirSync(path.join(dataDir, 'logs', 'ci')).map((f) => fs.readFileSync(path.join(dataDir, 'logs', 'ci', f), 'utf8')).join('\n');
+    assert.match(ci, /CI-NO-LEAK/, 'the CI run of the agent\'s tests sees no host secret');
+    assert.match(ci, new RegExp(`CI-ESCAPE read-token: ${sandbox === 'bubblewrap' ? 'blocked' : 'succeeded'}`), 'and, sandboxed, cannot read the token');
 
     // Not one planted program ran under Conveyor's git commands.
     assert.deepEqual(fs.readdirSync(marks), [], 'planted programs that ran outside the agent');
