@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { AgentSandbox, parseBind, probeBubblewrap } from '../src/sandbox/agent-sandbox.js';
-import { findBwrap } from '../src/sandbox/bubblewrap.js';
+import { bubblewrapArgs, findBwrap } from '../src/sandbox/bubblewrap.js';
 import { runProcess } from '../src/util/process-group.js';
 import { eventually, RecordingLogger } from '../src/testing/index.js';
 
@@ -54,6 +54,7 @@ test('under bubblewrap an agent sees its worktree, the read-only objects and its
   const tools = d('tools');
   fs.writeFileSync(path.join(tools, 'tool.sh'), 'echo tool ran\n');
   const sb = new AgentSandbox({ mode: 'bubblewrap', bind: [bound, `${tools}:ro`], hidden: [dataDir, root], logger: new RecordingLogger() });
+  const homeTools = [...new Set((process.env.PATH ?? '').split(':').filter((p) => p.startsWith(os.homedir() + '/')).map((p) => p.slice(os.homedir().length + 1).split('/')[0]!))];
   assert.equal((await sb.resolve()).kind, 'bubblewrap');
   const run = sb.forRun({ cwd: worktree, readWrite: [worktree], readOnly: [objects] })!;
   const script = [
@@ -69,7 +70,8 @@ test('under bubblewrap an agent sees its worktree, the read-only objects and its
     `probe host-pid-1 "cat /proc/1/environ | grep -q PATH= && test -d /proc/${process.pid}"`,
     // /tmp holds only what the agent made and the mount points of its own paths.
     `probe tmp-private "touch /tmp/mine && ! ls /tmp | grep -qv -e mine -e ${path.basename(base)}"`,
-    'probe home-empty "test -z \\"$(ls -A $HOME)\\""',
+    // HOME is empty but for the mount points of tools on PATH installed under it.
+    `probe home-empty "! ls -A $HOME | grep -qv ${homeTools.map((d) => `-e '^${d}$'`).join(' ') || "-e '^$'"}"`,
   ].join('\n');
   const inv = run.wrap({ command: script, args: [], shell: true });
   const res = await runProcess({ command: inv.command, args: inv.args, shell: inv.shell, cwd: worktree, timeoutMs: 20_000 });
@@ -109,4 +111,27 @@ test('a timeout kills everything the sandboxed agent started', { skip }, async (
       }
     });
   await eventually(() => !alive(), 5_000, 'no sandboxed process left');
+});
+
+test('bwrap arguments: a PATH directory under HOME stays visible over the empty HOME (not its prefix), a home never is shown whole, hidden paths are emptied before the worktree is bound', () => {
+  const home = '/home/conveyor';
+  const args = bubblewrapArgs(
+    { cwd: '/srv/data/workspaces/worktrees/r/b', readWrite: ['/home/conveyor/.claude'], readOnly: ['/srv/data/workspaces/mirrors/r.git/objects'], hidden: ['/srv/data'], home },
+    { PATH: `${home}/.nvm/versions/node/v20/bin:${home}/bin:/usr/bin:relative/bin:/srv/data/bin` },
+  );
+  const at = (...xs: string[]) => {
+    const i = args.findIndex((_, k) => xs.every((x, j) => args[k + j] === x));
+    assert.ok(i >= 0, `${xs.join(' ')} in ${args.join(' ')}`);
+    return i;
+  };
+  assert.ok(at('--tmpfs', home) < at('--ro-bind-try', `${home}/.nvm/versions/node/v20/bin`, `${home}/.nvm/versions/node/v20/bin`), 'under HOME: the directory itself, not its prefix');
+  assert.ok(!args.includes(`${home}/.nvm/versions/node/v20`));
+  at('--ro-bind-try', `${home}/bin`, `${home}/bin`);
+  assert.ok(!args.includes('relative/bin'));
+  assert.equal(args.filter((a) => a === home).length, 1, 'HOME itself is only the empty tmpfs');
+  assert.ok(at('--ro-bind-try', '/srv/data', '/srv/data') < at('--tmpfs', '/srv/data'), 'a PATH entry inside the data directory is emptied again');
+  assert.ok(at('--tmpfs', '/srv/data') < at('--ro-bind-try', '/srv/data/workspaces/mirrors/r.git/objects'));
+  assert.ok(at('--tmpfs', '/srv/data') < at('--bind', '/srv/data/workspaces/worktrees/r/b'));
+  at('--bind-try', `${home}/.claude`, `${home}/.claude`);
+  assert.deepEqual(args.slice(-2), ['--chdir', '/srv/data/workspaces/worktrees/r/b']);
 });

@@ -35,16 +35,19 @@ export function bubblewrapArgs(view: SandboxView, env: { PATH?: string } = proce
     else args.push('--ro-bind-try', dir, dir);
   }
   for (const dir of SYSTEM) args.push('--ro-bind-try', dir, dir);
-  const covered = (p: string) => [...TOP_LEVEL, ...SYSTEM].some((root) => p === root || p.startsWith(root + '/'));
   const home = view.home ? path.resolve(view.home) : null;
-  for (const entry of (env.PATH ?? '').split(':')) {
-    if (!path.isAbsolute(entry) || covered(entry)) continue;
-    // A `…/bin` of a tool install (nvm, volta) needs its `../lib`; never a whole home.
-    const prefix = path.basename(entry) === 'bin' && path.dirname(entry) !== home && path.dirname(entry) !== '/' ? path.dirname(entry) : entry;
-    args.push('--ro-bind-try', prefix, prefix);
-  }
   args.push('--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp');
   if (home) args.push('--tmpfs', home);
+  // After the empty HOME and /tmp, so a tool installed under them (nvm) stays visible.
+  const covered = (p: string) => [...TOP_LEVEL, ...SYSTEM].some((root) => p === root || p.startsWith(root + '/'));
+  for (const entry of (env.PATH ?? '').split(':')) {
+    if (!path.isAbsolute(entry) || covered(entry)) continue;
+    // A `…/bin` of a tool install needs its `../lib`, but under HOME that prefix may
+    // hold credentials (~/.cargo/credentials.toml): there only the directory itself.
+    const inHome = home !== null && entry.startsWith(home + '/');
+    const prefix = path.basename(entry) === 'bin' && !inHome && path.dirname(entry) !== '/' ? path.dirname(entry) : entry;
+    args.push('--ro-bind-try', prefix, prefix);
+  }
   for (const p of view.hidden) args.push('--tmpfs', path.resolve(p));
   for (const p of view.readOnly) args.push('--ro-bind-try', path.resolve(p), path.resolve(p));
   args.push('--bind', path.resolve(view.cwd), path.resolve(view.cwd));

@@ -164,7 +164,8 @@ export class GitWorkspace implements WorkspacePort, ArtifactReader {
       const index = this.#indexFile(task);
       fs.mkdirSync(path.dirname(index), { recursive: true });
       const env = { GIT_DIR: mirror, GIT_WORK_TREE: dir, GIT_INDEX_FILE: index };
-      await agentGit(['read-tree', base], { cwd: dir, env });
+      // `-m`: entries that match keep their cached stat, so only changed files are hashed again.
+      await agentGit(['read-tree', '-m', base], { cwd: dir, env });
       await agentGit(['add', '-A'], { cwd: dir, env });
       const tree = (await agentGit(['write-tree'], { cwd: dir, env })).stdout;
       const dirty = tree !== baseTree;
