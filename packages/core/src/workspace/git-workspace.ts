@@ -44,6 +44,13 @@ export interface GitWorkspaceOptions {
 export class GitWorkspace implements WorkspacePort, ArtifactReader {
   readonly #root: string;
   readonly #locks = new KeyedMutex();
+  /**
+   * Per worktree: the agent's head Conveyor last built on and the commit it pushed
+   * on top. A second `commitAndPush` before the next `prepare` (a plugin's finalizer
+   * adding a file) builds on what was pushed, without a git process to move the
+   * agent's branch. Cleared by `prepare`.
+   */
+  readonly #pushed = new Map<string, { agentHead: string; sha: string; tree: string }>();
 
   constructor(private readonly opts: GitWorkspaceOptions) {
     this.#root = path.resolve(opts.root);
@@ -131,6 +138,7 @@ export class GitWorkspace implements WorkspacePort, ArtifactReader {
       if (!isPlainDir(dir)) fs.rmSync(dir, { recursive: true, force: true });
       fs.mkdirSync(dir, { recursive: true });
       fs.rmSync(path.join(dir, '.git'), { recursive: true, force: true });
+      this.#pushed.delete(dir);
       await agentGit(['init', '--quiet', '--template=', `--initial-branch=${task.branch}`], { cwd: dir });
       fs.writeFileSync(path.join(dir, '.git', 'objects', 'info', 'alternates'), `${path.join(mirror, 'objects')}\n`);
       const refs = [`update refs/heads/${task.branch} ${start}`, `update refs/remotes/origin/${cfg.mainBranch} ${heads.main ?? start}`];
@@ -157,7 +165,9 @@ export class GitWorkspace implements WorkspacePort, ArtifactReader {
       // The agent's commits on the task branch, read as objects into the mirror
       // (only upload-pack runs in the agent's repository, under agentGit's rules).
       await agentGit(['fetch', '--quiet', '--no-tags', '--no-recurse-submodules', path.join(dir, '.git'), `refs/heads/${task.branch}`], { cwd: mirror });
-      const [base, baseTree] = (await git(['rev-parse', 'FETCH_HEAD', 'FETCH_HEAD^{tree}'], { cwd: mirror })).stdout.split('\n') as [string, string];
+      const [agentHead, agentTree] = (await git(['rev-parse', 'FETCH_HEAD', 'FETCH_HEAD^{tree}'], { cwd: mirror })).stdout.split('\n') as [string, string];
+      const before = this.#pushed.get(dir);
+      const [base, baseTree] = before?.agentHead === agentHead ? [before.sha, before.tree] : [agentHead, agentTree];
       // Whatever the agent left uncommitted (on any branch it switched to) is
       // committed on top, through Conveyor's own index: the worktree is read as
       // files, with the mirror's config, so no filter or hook of the agent runs.
@@ -177,14 +187,14 @@ export class GitWorkspace implements WorkspacePort, ArtifactReader {
       }
       // Never forced: a remote branch that moved under us (a rebase) makes this fail, and the attempt is retried.
       await this.#originGit(task.repo, ['push', '--quiet', '--no-verify', 'origin', `${sha}:refs/heads/${task.branch}`]);
-      // The agent's branch follows, so a second call without a new prepare builds on it.
-      if (dirty) await agentGit(['update-ref', `refs/heads/${task.branch}`, sha, base], { cwd: dir });
+      this.#pushed.set(dir, { agentHead, sha, tree });
       return { sha, committed: dirty };
     });
   }
 
   async cleanup(task: Task): Promise<void> {
     await this.#locks.run(task.repo, async () => {
+      this.#pushed.delete(this.worktreeDir(task));
       fs.rmSync(this.worktreeDir(task), { recursive: true, force: true });
       fs.rmSync(this.#indexFile(task), { force: true });
     });
