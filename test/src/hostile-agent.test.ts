@@ -11,7 +11,7 @@ import { BUNDLED_PLUGINS, DEMO_AGENT, embeddedConfig } from '@conveyor/host';
 const HOST_SECRET = 'host-secret-value-90210';
 const API_TOKEN = 'api-token-value-31337';
 const OTHER_SECRET = 'another-tasks-secret-8086';
-const ESCAPES = ['push-remote-url', 'push-configured-url', 'push-path-to-origin', 'read-token', 'read-database', 'read-other-worktree', 'write-mirror-objects'] as const;
+const ESCAPES = ['push-remote-url', 'push-configured-url', 'push-path-to-origin', 'read-token', 'read-database', 'read-other-worktree', 'write-mirror-objects', 'plant-origin-hook'] as const;
 const PUSHES = ESCAPES.filter((e) => e.startsWith('push-'));
 
 /**
@@ -33,6 +33,8 @@ attempt read-token cat "${p.dataDir}/token"
 attempt read-database cat "${p.dataDir}/conveyor.db"
 attempt read-other-worktree cat "${p.other}/secret.txt"
 attempt write-mirror-objects touch "${p.mirror}/objects/planted-by-agent"
+# A hook in the origin runs when Conveyor pushes: it must see none of Conveyor's secrets.
+attempt plant-origin-hook sh -c 'printf "#!/bin/sh\\nenv > ${p.marks}/origin-hook.\\$\\$\\n" > "${p.origin}/hooks/post-update" && chmod +x "${p.origin}/hooks/post-update"'
 if env | grep -q "${HOST_SECRET}"; then echo "LEAK: the host's secret is in my environment"; else echo "NO LEAK"; fi
 # The forge's CI runs the tests the agent writes: they try too.
 mkdir -p test && cat > test/ci-escape.test.js <<'JS'
@@ -131,8 +133,13 @@ for (const sandbox of ['bubblewrap', 'none'] as const) {
     assert.match(ci, /CI-NO-LEAK/, 'the CI run of the agent\'s tests sees no host secret');
     assert.match(ci, new RegExp(`CI-ESCAPE read-token: ${sandbox === 'bubblewrap' ? 'blocked' : 'succeeded'}`), 'and, sandboxed, cannot read the token');
 
-    // Not one planted program ran under Conveyor's git commands.
-    assert.deepEqual(fs.readdirSync(marks), [], 'planted programs that ran outside the agent');
+    // Not one program planted in the agent's repository ran under Conveyor's git commands.
+    const ran = fs.readdirSync(marks);
+    assert.deepEqual(ran.filter((f) => !f.startsWith('origin-hook.')), [], 'planted programs that ran outside the agent');
+    // A hook planted in the origin (possible only unsandboxed) ran on Conveyor's push, without its secrets.
+    const originHook = ran.filter((f) => f.startsWith('origin-hook.'));
+    assert.equal(originHook.length > 0, sandbox === 'none');
+    for (const f of originHook) assert.ok(!fs.readFileSync(path.join(marks, f), 'utf8').includes(HOST_SECRET), 'the origin\'s hook saw no host secret');
 
     // main: only Conveyor's merge moved it; the hook refused every other update.
     const firstParents = (await git(['log', '--first-parent', '--format=%s', `${mainBefore}..main`], { cwd: origin })).stdout.split('\n').filter(Boolean);

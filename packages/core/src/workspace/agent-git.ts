@@ -1,4 +1,3 @@
-import { childEnv } from '../util/process-group.js';
 import { git, type GitOptions, type GitResult } from './git.js';
 
 /**
@@ -55,7 +54,8 @@ export function agentGitConfigArgs(): string[] {
 export async function agentGit(args: readonly string[], opts: GitOptions): Promise<GitResult> {
   return git([...agentGitConfigArgs(), ...args], {
     ...opts,
-    isolatedEnv: true,
-    env: { ...childEnv([]), GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', ...opts.env },
+    // No SSH agent, no host git config: SAFE_ENV only.
+    hostEnv: [],
+    env: { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', ...opts.env },
   });
 }
