@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,8 +89,10 @@ test('the config planted by the test runs under plain git (the plant is real)', 
   const dir = await ws.prepare(fakeTask());
   await plant(dir, marks);
   fs.writeFileSync(path.join(dir, 'a.txt'), 'a\n');
-  await git(['add', '-A'], { cwd: dir, allowFailure: true });
-  await git(['update-ref', 'refs/heads/other', 'HEAD'], { cwd: dir, allowFailure: true });
+  // Plain git as a careless host would run it: the agent's config, the host's whole environment.
+  const plain = (args: string[]) => spawnSync('git', args, { cwd: dir, env: process.env, stdio: 'ignore' });
+  plain(['add', '-A']);
+  plain(['update-ref', 'refs/heads/other', 'HEAD']);
   const ran = fs.readdirSync(marks).map((f) => f.split('.')[0]);
   for (const p of ['fsmonitor', 'filter-process', 'hook-reference-transaction']) assert.ok(ran.includes(p), `${p} ran under plain git (saw ${[...new Set(ran)].join(', ')})`);
   assert.ok(fs.readdirSync(marks).some((f) => fs.readFileSync(path.join(marks, f), 'utf8').includes(SECRET)), 'and saw the host environment');
