@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createTestConveyor, testDatabases } from '../src/testing/index.js';
+import { createTestConveyor, eventually, testDatabases } from '../src/testing/index.js';
 import { passingArtifacts } from './helpers.js';
 
 for (const dialect of testDatabases()) {
@@ -48,7 +48,8 @@ for (const dialect of testDatabases()) {
     assert.equal(kit.forge.pulls[0]!.merged, true);
     assert.equal(kit.events.of('merge.completed').length, 1);
     assert.deepEqual(kit.tracker.statuses.map((s) => s.status), ['In Review', 'Awaiting Deploy', 'Done']);
-    const summary = kit.tracker.comments.at(-1)!.body;
+    // The summary is posted by a listener of task.done: wait for it, not for luck.
+    const summary = (await eventually(() => kit.tracker.comments.map((c) => c.body).find((b) => b.startsWith('ET-001 cost summary')), 5_000, 'the cost summary'))!;
     assert.match(summary, /^ET-001 cost summary\n- Analyst ×1: .*\n- Architect ×1/);
     assert.match(summary, /- Deployer ×2: /);
     assert.match(summary, /Total: 44\.1k in \(35\.7k cached\) \/ 2\.1k out · \$0\.09$/);
