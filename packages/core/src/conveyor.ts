@@ -1,3 +1,4 @@
+import path from 'node:path';
 import 'reflect-metadata';
 import os from 'node:os';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
@@ -43,6 +44,7 @@ import { Intake } from './intake/intake.js';
 import { WebhookInbox } from './intake/webhook-inbox.js';
 import { LogNotifier } from './ports/notifier.js';
 import { GitWorkspace } from './workspace/git-workspace.js';
+import { AgentSandbox } from './sandbox/agent-sandbox.js';
 import { TemplatePromptBuilder } from './prompts/template-prompt-builder.js';
 import { coreFinalizers } from './finalize/core-finalizers.js';
 import { prMergedGate } from './finalize/merge-gate-core.js';
@@ -184,6 +186,15 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     logger,
   });
   c.register(CoreTokens.Workspace, { useValue: workspace });
+  const localPaths = Object.values(config.repos).flatMap((r) => (r.url && !/^[a-z][a-z0-9+.-]*:\/\/|^[^/]+@[^/]+:/i.test(r.url.replace(/^file:\/\//, '')) ? [path.resolve(r.url.replace(/^file:\/\//, ''))] : []));
+  const sandbox = new AgentSandbox({
+    mode: config.workspaces.sandbox,
+    bind: config.workspaces.sandboxBind,
+    // Never visible to an agent, even under a directory the sandbox shows.
+    hidden: [config.instance.dataDir, config.workspaces.root, ...localPaths].map((p) => path.resolve(p)),
+    logger,
+  });
+  c.register(CoreTokens.AgentSandbox, { useValue: sandbox });
   c.register(CoreTokens.PromptBuilder, { useValue: new TemplatePromptBuilder(pipeline, config.repos) });
   c.register(CoreTokens.ArtifactReader, { useValue: workspace });
   options.bindings?.(c);
@@ -295,6 +306,14 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
       startedDaemons.push(entry);
     }
     if (config.worker.enabled) {
+      // Decided before the first agent runs: a broken bubblewrap fails the start, a missing one warns once.
+      try {
+        await sandbox.resolve();
+      } catch (err) {
+        starting = null;
+        await stop();
+        throw err;
+      }
       await worker.recoverOrphans();
       worker.start();
       workerStarted = true;

@@ -21,7 +21,8 @@ export type ConveyorErrorCode =
   | 'CONVEYOR_MIGRATION'
   | 'CONVEYOR_DATABASE'
   | 'CONVEYOR_STOPPED'
-  | 'CONVEYOR_ROUTE_ACCESS';
+  | 'CONVEYOR_ROUTE_ACCESS'
+  | 'CONVEYOR_SANDBOX';
 
 export class ConveyorError extends Error {
   readonly code: ConveyorErrorCode;

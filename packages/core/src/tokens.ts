@@ -62,6 +62,8 @@ export const CoreTokens = Object.freeze({
   Canceller: Symbol.for('conveyor.port.Canceller'),
   ArtifactReader: Symbol.for('conveyor.port.ArtifactReader'),
   PromptBuilder: Symbol.for('conveyor.PromptBuilder'),
+  /** `AgentSandbox`: whether and how agent processes are sandboxed (`workspaces.sandbox`). */
+  AgentSandbox: Symbol.for('conveyor.AgentSandbox'),
   /** `Ports`: lazy access to the optional ports above. */
   Ports: Symbol.for('conveyor.Ports'),
   /** The instance's child container itself (for `Ports`). */

@@ -72,6 +72,14 @@ export const WorkspacesSchema = Type.Object(
     root: Type.String({ ...underDataDir('workspaces'), default: '.conveyor/workspaces', description: 'Where bare mirrors and task worktrees live; relative to the config file\'s directory.' }),
     gitAuthorName: Type.String({ default: 'Conveyor', description: 'Author of the commits Conveyor makes.' }),
     gitAuthorEmail: Type.String({ default: 'conveyor@localhost', description: 'Author e-mail of the commits Conveyor makes.' }),
+    sandbox: Type.Union([Type.Literal('auto'), Type.Literal('bubblewrap'), Type.Literal('none')], {
+      default: 'auto',
+      description: 'Agent sandbox: `bubblewrap` (agents see their worktree, a read-only system and `sandboxBind`, never the data directory, other worktrees or the origin; start fails when bwrap does not work), `none`, or `auto` (bubblewrap when `bwrap` works, else none with a warning).',
+    }),
+    sandboxBind: Type.Array(Type.String({ minLength: 1 }), {
+      default: [],
+      description: 'More paths agents see inside the sandbox, read-write, or read-only with a `:ro` suffix (`~/.claude`, `~/.claude.json`, `/opt/tools:ro`); `~/` is the home directory; missing paths are skipped.',
+    }),
   },
   { additionalProperties: false, default: {} },
 );

@@ -10,6 +10,7 @@ import { artifactPath } from '../ports/artifact-reader.js';
 import type { Ports } from '../ports/ports.js';
 import { stageIndex, type Pipeline } from '../pipeline/pipeline.js';
 import { CoreTokens } from '../tokens.js';
+import type { AgentSandbox } from '../sandbox/agent-sandbox.js';
 import type { Finalizers } from './finalizers.js';
 import type { JobFinisher } from './job-finisher.js';
 import { basicPromptBuilder, type PromptBuilder } from './prompt.js';
@@ -32,6 +33,7 @@ export class JobExecutor {
     @inject(CoreTokens.Events) private readonly events: EventBus,
     @inject(CoreTokens.Logger) private readonly logger: Logger,
     @inject(CoreTokens.Config) private readonly config: ConveyorConfig,
+    @inject(CoreTokens.AgentSandbox) private readonly sandbox: AgentSandbox,
   ) {}
 
   async execute(job: Job, signal: AbortSignal): Promise<void> {
@@ -75,6 +77,15 @@ export class JobExecutor {
       return;
     }
 
+    let sandbox;
+    try {
+      await this.sandbox.resolve();
+      sandbox = this.sandbox.forRun({ cwd: worktree, ...(workspace.sandboxPaths?.(task) ?? { readWrite: [worktree], readOnly: [] }) });
+    } catch (err) {
+      await this.finisher.failTransient(job, `sandbox: ${toError(err).message}`);
+      return;
+    }
+
     let run;
     try {
       run = await this.agentRuns.start({ jobId: job.id, taskId: task.id, stage: job.stage, role: job.role ?? 'agent', attempt: job.attempt, pid: null });
@@ -109,6 +120,7 @@ export class JobExecutor {
         },
         timeoutMs: this.config.worker.agentTimeoutMs,
         signal,
+        ...(sandbox ? { sandbox } : {}),
         onSpawn: async (pid) => {
           await this.jobs.setPid(job.id, job.attempt, pid);
           await this.agentRuns.setPid(run.id, pid);

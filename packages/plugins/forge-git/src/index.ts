@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { ForgeGitTokens } from './tokens.js';
 import { Type } from '@sinclair/typebox';
-import { CoreTokens, definePlugin, underDataDir, type CiStatusStore, type Clock, type Database, type Intake, type Knex } from '@conveyor/core';
+import { CoreTokens, definePlugin, underDataDir, type AgentSandbox, type CiStatusStore, type Clock, type Database, type Intake, type Knex } from '@conveyor/core';
 import { CI_CONTEXT, CiRunner } from './ci-runner.js';
 import { LocalGitForge } from './local-git-forge.js';
 import { forgeGitMigrations } from './migrations.js';
@@ -58,6 +58,7 @@ export const forgeGitPlugin = definePlugin({
         logger: ctx.logger,
         timeoutMs: c.ciTimeoutMs,
         logDir: path.resolve(c.logDir ?? path.join(ctx.instanceConfig.instance.dataDir, 'logs')),
+        sandbox: ctx.container.resolve<AgentSandbox>(CoreTokens.AgentSandbox),
       });
       if (c.initMissing) {
         for (const repo of Object.keys(repos)) {
