@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Fastify from 'fastify';
 import { createConveyor, createLogger } from '@conveyor/core';
-import { bearerAuth, DEMO_AGENT, DEMO_STARTER_FILES, installValidators, mountPluginRoutes } from '@conveyor/host';
+import { createRouteGuards, DEMO_AGENT, DEMO_STARTER_FILES, installValidators, mountPluginRoutes } from '@conveyor/host';
 import { agentScriptPlugin } from '@conveyor/plugin-agent-script';
 import { forgeGitPlugin } from '@conveyor/plugin-forge-git';
 import { trackerLocalPlugin } from '@conveyor/plugin-tracker-local';
@@ -25,6 +25,7 @@ const conveyor = await createConveyor({
   logger: createLogger({ level: process.env.CONVEYOR_LOG_LEVEL ?? 'warn' }),
   plugins: [trackerLocalPlugin, forgeGitPlugin, agentScriptPlugin],
   config: {
+    instance: { dataDir: dir },
     database: { client: 'sqlite', filename: path.join(dir, 'conveyor.db') },
     workspaces: { root: path.join(dir, 'workspaces') },
     repos: { shop: { url: path.join(dir, 'shop.git'), testCommand: 'node --test' } },
@@ -41,7 +42,8 @@ const token = crypto.randomBytes(24).toString('hex');
 const app = Fastify();
 installValidators(app);
 app.get('/hello', async () => ({ service: 'my-service', conveyorPlugins: conveyor.plugins }));
-await mountPluginRoutes(app, conveyor.routes, bearerAuth(token));
+// The token guards every route that changes state and, with 'token', the plugins' reads too.
+await mountPluginRoutes(app, conveyor.routes, createRouteGuards(token, 'token'));
 
 await conveyor.start();
 

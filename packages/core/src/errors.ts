@@ -11,6 +11,7 @@ export type ConveyorErrorCode =
   | 'CONVEYOR_PLUGIN_DUPLICATE'
   | 'CONVEYOR_PLUGIN_REGISTER'
   | 'CONVEYOR_PLUGIN_START'
+  | 'CONVEYOR_PLUGIN_MODULE'
   | 'CONVEYOR_REGISTRY_FROZEN'
   | 'CONVEYOR_GATE_UNKNOWN'
   | 'CONVEYOR_GATE_DUPLICATE'
@@ -19,7 +20,9 @@ export type ConveyorErrorCode =
   | 'CONVEYOR_INPUT_INVALID'
   | 'CONVEYOR_MIGRATION'
   | 'CONVEYOR_DATABASE'
-  | 'CONVEYOR_STOPPED';
+  | 'CONVEYOR_STOPPED'
+  | 'CONVEYOR_ROUTE_ACCESS'
+  | 'CONVEYOR_SANDBOX';
 
 export class ConveyorError extends Error {
   readonly code: ConveyorErrorCode;

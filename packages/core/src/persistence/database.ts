@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { ConveyorError } from '../errors.js';
+import { createPrivateFile, PRIVATE_DIR_MODE } from '../util/private-paths.js';
 
 export type Dialect = 'sqlite' | 'pg';
 export type SqliteDriver = 'better-sqlite3' | 'sqlite3';
@@ -44,7 +45,16 @@ function sqlitePragmas(busyTimeoutMs: number): string[] {
   ];
 }
 
-/** Opens the database. SQLite gets WAL, busy_timeout and foreign keys on every connection. */
+/** The files SQLite keeps for one database: the file, its WAL, shared memory and rollback journal. */
+export function sqliteFiles(filename: string): string[] {
+  return [filename, `${filename}-wal`, `${filename}-shm`, `${filename}-journal`];
+}
+
+/**
+ * Opens the database. SQLite gets WAL, busy_timeout and foreign keys on every
+ * connection; a new SQLite file is created 0600 (in a directory created 0700), so
+ * no other local user can read the tasks, prompts and costs in it.
+ */
 export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   if (config.client === 'pg') return openPostgres(config);
   return openSqlite(config);
@@ -56,7 +66,8 @@ async function openSqlite(config: DatabaseConfig): Promise<Database> {
   if (filename === ':memory:') {
     throw new ConveyorError('CONVEYOR_DATABASE', 'database.filename ":memory:" is not supported: use a file (the test kit makes a throwaway one)');
   }
-  fs.mkdirSync(path.dirname(path.resolve(filename)), { recursive: true });
+  fs.mkdirSync(path.dirname(path.resolve(filename)), { recursive: true, mode: PRIVATE_DIR_MODE });
+  createPrivateFile(filename);
   const pragmas = sqlitePragmas(config.busyTimeoutMs ?? 5000);
   const knex = knexFactory({
     client: driver,

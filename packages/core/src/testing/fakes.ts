@@ -19,6 +19,8 @@ export type ScriptedRun = Partial<AgentRunResult> & {
   throws?: string;
   /** Writes no artefact even on success (an agent whose writes were denied). */
   noArtifact?: boolean;
+  /** Answers only once this settles (or the run is aborted): a test decides when the agent ends. */
+  until?: Promise<unknown>;
 };
 
 /**
@@ -49,6 +51,10 @@ export class FakeAgentRunner implements AgentRunner {
           resolve();
         }, { once: true });
       });
+      if (req.signal.aborted) return { pid, exitCode: null, usage: null, result: null, logPath: null, transient: true, error: 'aborted' };
+    }
+    if (s.until) {
+      await Promise.race([s.until, new Promise<void>((resolve) => req.signal.addEventListener('abort', () => resolve(), { once: true }))]);
       if (req.signal.aborted) return { pid, exitCode: null, usage: null, result: null, logPath: null, transient: true, error: 'aborted' };
     }
     if (s.throws) throw new Error(s.throws);

@@ -1,38 +1,45 @@
 import path from 'node:path';
 import { createConveyor } from '@conveyor/core';
-import { buildServer, createHostLifecycle, createServerLogger, ensureLocalToken, installSignalHandlers } from '../server/index.js';
+import { buildServer, clientUrl, createHostLifecycle, createServerLogger, ensureLocalToken, installSignalHandlers, removeHostFile, writeHostFile } from '../server/index.js';
 import { hostVersion, loadHostConfig } from './host-config.js';
 import type { Output } from './output.js';
 import { chooseLogFormat, logDestination } from './log-format.js';
 
 /**
  * `conveyor start`: load config → migrate → register plugins → start worker and
- * daemons → listen. SIGINT/SIGTERM stop accepting requests, let running jobs finish
- * up to `host.shutdownGraceMs`, stop daemons and close the database. Jobs left
- * running by a crash are re-queued by the retry path or reaped on the next start.
+ * daemons → listen → record the address in `<dataDir>/host.json` for the CLI.
+ * SIGINT/SIGTERM stop accepting requests, let running jobs finish up to
+ * `host.shutdownGraceMs`, stop daemons and close the database. Jobs left running
+ * by a crash are re-queued by the retry path or reaped on the next start.
  */
 export async function runStart(opts: { config?: string; port?: number; logFormat?: string }, io: Output): Promise<number> {
   const format = chooseLogFormat(opts.logFormat, process.stdout.isTTY === true);
-  const hc = loadHostConfig(opts.config ? { config: opts.config } : {});
+  const hc = await loadHostConfig(opts.config ? { config: opts.config } : {});
   // One logger for the instance and the server, with the server's full redaction list.
   const logger = createServerLogger({ name: 'conveyor' }, logDestination(format, { colorize: format === 'pretty' && process.stdout.isTTY === true }));
-  const conveyor = await createConveyor({ config: hc.raw, plugins: hc.plugins, logger, env: hc.env, ...(hc.file ? { baseDir: path.dirname(hc.file) } : {}) });
-  const token = conveyor.config.host.token ?? ensureLocalToken(conveyor.config.instance.dataDir);
+  const conveyor = await createConveyor({ config: hc.raw, plugins: hc.plugins, logger, env: hc.env, baseDir: hc.baseDir });
+  const { dataDir } = conveyor.config.instance;
+  const token = conveyor.config.host.token ?? ensureLocalToken(dataDir, { logger });
   const server = await buildServer({ conveyor, token, logger, version: hostVersion() });
   const lifecycle = createHostLifecycle({ server, conveyor, logger, graceMs: conveyor.config.host.shutdownGraceMs });
   installSignalHandlers(lifecycle);
   let address: string;
+  let hostFile: string;
   try {
     await conveyor.start();
     address = await server.listen({ host: conveyor.config.host.address, port: opts.port ?? conveyor.config.host.port });
+    // The real port (`-p 0`, `-p 3721`) for `conveyor task …` run anywhere under the config.
+    const bound = server.server.address();
+    hostFile = writeHostFile(dataDir, { url: clientUrl(conveyor.config.host.address, typeof bound === 'object' && bound ? bound.port : 0), pid: process.pid });
   } catch (err) {
-    // A port in use must not leave a headless worker running.
+    // A port in use (or an unwritable data dir) must not leave a headless worker running.
     await lifecycle.close('start failed');
     throw err;
   }
   io.err(`conveyor ${hostVersion()} listening on ${address} (config: ${hc.file ?? 'embedded default'}, plugins: ${conveyor.plugins.join(', ')})`);
-  if (!conveyor.config.host.token) io.err(`API token: ${conveyor.config.instance.dataDir}/token (the CLI reads it)`);
+  io.err(`data directory: ${dataDir} (address in ${hostFile}${conveyor.config.host.token ? '' : ', API token in token'}; the CLI reads both)`);
   const result = await lifecycle.closed;
+  removeHostFile(dataDir);
   io.err(`conveyor stopped${result.timedOut ? ' (gave up waiting for running jobs; the next start recovers them)' : ''}`);
   return 0;
 }

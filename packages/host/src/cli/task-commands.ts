@@ -31,11 +31,12 @@ function budgetLine(b: BudgetJson): string {
   return `  budget: ${parts.length ? parts.join(', ') : 'none'}`;
 }
 
-type Global = { config?: string; url?: string; json?: boolean };
+export type Global = { config?: string; url?: string; json?: boolean };
 
-function client(opts: Global): ApiClient {
-  const { config } = loadHostConfig(opts.config ? { config: opts.config } : {});
-  return ApiClient.fromConfig(config, opts.url ? { url: opts.url } : {});
+/** The API client of the host the CLI talks to (config file, `--url`, the running host's `host.json`). */
+export async function client(opts: Global): Promise<ApiClient> {
+  const { config, file } = await loadHostConfig(opts.config ? { config: opts.config } : {});
+  return ApiClient.fromConfig(config, { file, ...(opts.url ? { url: opts.url } : {}) });
 }
 
 function line(t: TaskJson): string {
@@ -43,7 +44,7 @@ function line(t: TaskJson): string {
 }
 
 /** Prints an API answer, or its error; returns the exit code. */
-function report(io: Output, res: { status: number; body: unknown }, ok: (body: never) => string, json?: boolean): number {
+export function report(io: Output, res: { status: number; body: unknown }, ok: (body: never) => string, json?: boolean): number {
   if (res.status >= 400) {
     const b = res.body as { message?: string; error?: string } | null;
     io.err(`error ${res.status}: ${b?.message ?? b?.error ?? JSON.stringify(res.body)}`);
@@ -57,7 +58,7 @@ function report(io: Output, res: { status: number; body: unknown }, ok: (body: n
 export function registerTaskCommands(program: Command, io: Output, setCode: (n: number) => void): void {
   const task = program.command('task').description('create, list, show and stop tasks through the running host (`conveyor start`)');
   const common = (c: Command) =>
-    c.option('-c, --config <file>', 'config file of the host (default: conveyor.config.yaml here)').option('--url <url>', 'host URL (default: from the config)').option('--json', 'print the raw JSON answer');
+    c.option('-c, --config <file>', 'config file of the host (default: the nearest conveyor.config.yaml here or above)').option('--url <url>', 'host URL (default: the running host recorded in the data directory, else host.address and host.port)').option('--json', 'print the raw JSON answer');
 
   common(task.command('create').description('file a task in the local tracker and start its pipeline'))
     .requiredOption('-t, --title <title>', 'what the task is about')
@@ -65,7 +66,7 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
     .option('-r, --repo <repo>', 'repository (default: plugins.tracker-local.defaultRepo)')
     .action(async (o: Global & { title: string; description?: string; repo?: string }) => {
       const body = { title: o.title, ...(o.description ? { description: o.description } : {}), ...(o.repo ? { repo: o.repo } : {}) };
-      const res = await client(o).request('POST', '/tasks', body);
+      const res = await (await client(o)).request('POST', '/tasks', body);
       setCode(report(io, res, (b: { task: TaskJson }) => `created task ${b.task.id}: ${b.task.workItemId} on branch ${b.task.branch} (${b.task.repo}); follow it with \`conveyor task show ${b.task.id}\``, o.json));
     });
 
@@ -75,23 +76,23 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
     .option('--live', 'only tasks not done or cancelled')
     .action(async (o: Global & { stage?: string; repo?: string; live?: boolean }) => {
       const q = new URLSearchParams({ ...(o.stage ? { stage: o.stage } : {}), ...(o.repo ? { repo: o.repo } : {}), ...(o.live ? { live: 'true' } : {}) });
-      const res = await client(o).request('GET', `/tasks${q.size ? `?${q}` : ''}`);
+      const res = await (await client(o)).request('GET', `/tasks${q.size ? `?${q}` : ''}`);
       setCode(report(io, res, (b: { tasks: TaskJson[] }) => (b.tasks.length ? b.tasks.map(line).join('\n') : 'no tasks'), o.json));
     });
 
   common(task.command('show').description('one task: stage, jobs, runs, costs and what it waits for'))
     .argument('<id>', 'task id')
     .action(async (id: string, o: Global) => {
-      const res = await client(o).request('GET', `/tasks/${encodeURIComponent(id)}`);
+      const res = await (await client(o)).request('GET', `/tasks/${encodeURIComponent(id)}`);
       setCode(
         report(
           io,
           res,
-          (b: { task: TaskJson; waitingFor: unknown; costs: { total: { costUsd: number } }; budget?: BudgetJson; transitions: { from: string; to: string }[] }) =>
+          (b: { task: TaskJson; waitingFor: { sentence: string }; costs: { total: { costUsd: number } }; budget?: BudgetJson; transitions: { from: string; to: string }[] }) =>
             [
               line(b.task),
               `  path: ${['analysis', ...b.transitions.map((x) => x.to)].join(' → ')}`,
-              `  waiting for: ${JSON.stringify(b.waitingFor)}`,
+              `  waiting for: ${b.waitingFor.sentence}`,
               `  cost so far: $${b.costs.total.costUsd.toFixed(4)}`,
               ...(b.budget ? [budgetLine(b.budget)] : []),
             ].join('\n'),
@@ -111,7 +112,7 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
         setCode(1);
         return;
       }
-      const res = await client(o).request('POST', `/tasks/${encodeURIComponent(id)}/budget`, { usd: amount, ...(o.stage ? { stage: o.stage } : {}) });
+      const res = await (await client(o)).request('POST', `/tasks/${encodeURIComponent(id)}/budget`, { usd: amount, ...(o.stage ? { stage: o.stage } : {}) });
       setCode(report(io, res, (b: { task: TaskJson; budget: BudgetJson; resumed: boolean }) => [line(b.task), budgetLine(b.budget), b.resumed ? '  resumed: the stage\'s agent is queued again' : ''].filter(Boolean).join('\n'), o.json));
     });
 
@@ -123,7 +124,7 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
     const c = common(task.command(name).description(what)).argument('<id>', 'task id');
     if (name !== 'stop') c.option('-m, --comment <text>', 'your words to the analyst');
     c.action(async (id: string, o: Global & { comment?: string }) => {
-      const res = await client(o).request('POST', `/tasks/${encodeURIComponent(id)}/${url}`, name === 'stop' ? undefined : { ...(o.comment ? { comment: o.comment } : {}) });
+      const res = await (await client(o)).request('POST', `/tasks/${encodeURIComponent(id)}/${url}`, name === 'stop' ? undefined : { ...(o.comment ? { comment: o.comment } : {}) });
       setCode(report(io, res, (b: unknown) => `${name}: ${JSON.stringify(b)}`, o.json));
     });
   }

@@ -1,9 +1,11 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Conveyor } from '@conveyor/core';
-import { assertUsableToken, bearerAuth } from './auth.js';
+import { assertUsableToken } from './auth.js';
 import { formatSchemaErrors, installErrorHandlers } from './http-errors.js';
 import { installEmptyBodyDefault, installJsonParser } from './json-body-parser.js';
 import { installValidators } from './validators.js';
+import { resolveReadAuth, type ReadAuth } from './read-auth.js';
+import { createRouteGuards, installAccessCheck } from './route-access.js';
 import { registerHealthRoute } from './routes/health.js';
 import { mountPluginRoutes } from './routes/plugin-routes.js';
 import { registerQueueRoute } from './routes/queue.js';
@@ -20,12 +22,16 @@ export interface BuildServerOptions {
   logger?: ServerLoggerOption;
   /** Reported by `GET /status`. */
   version: string;
+  /** Whether reads need the token; default `host.readAuth`, else by `host.address` (see `resolveReadAuth`). */
+  readAuth?: ReadAuth;
 }
 
 /**
  * Builds the host's fastify server: core routes (`/health`, `/status`, `/queue`,
  * `/tasks…`) and every enabled plugin's routes, with JSON errors, an explicit body
- * limit (`host.bodyLimitBytes`) and bearer auth. Does not listen: the caller calls
+ * limit (`host.bodyLimitBytes`) and access control: every route that changes state
+ * needs the bearer token or a webhook signature (a route without either fails the
+ * build), reads need the token when `readAuth` is `token`, `/health` is open. Does not listen: the caller calls
  * `listen()` (the CLI) or `inject()` (tests), or mounts nothing and reads the
  * instance (an embedding host adds its own routes first).
  */
@@ -40,15 +46,17 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     requestTimeout: 30_000,
     schemaErrorFormatter: formatSchemaErrors,
   }) as unknown as FastifyInstance;
-  const auth = bearerAuth(options.token);
+  const guards = createRouteGuards(options.token, options.readAuth ?? resolveReadAuth(conveyor.config.host));
+  // First, so every route added below (core's and each plugin's) is checked.
+  installAccessCheck(app);
   installValidators(app);
   installErrorHandlers(app);
   installJsonParser(app, { keepRaw: false });
   installEmptyBodyDefault(app);
-  registerHealthRoute(app, conveyor);
-  registerStatusRoute(app, conveyor, { version: options.version, startedAt: Date.now() });
-  registerQueueRoute(app, conveyor);
-  registerTaskRoutes(app, conveyor, auth);
-  await mountPluginRoutes(app, conveyor.routes, auth);
+  registerHealthRoute(app, conveyor, guards);
+  registerStatusRoute(app, conveyor, guards, { version: options.version, startedAt: Date.now() });
+  registerQueueRoute(app, conveyor, guards);
+  registerTaskRoutes(app, conveyor, guards);
+  await mountPluginRoutes(app, conveyor.routes, guards);
   return app;
 }

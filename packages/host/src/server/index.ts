@@ -5,13 +5,15 @@
 export { buildServer, type BuildServerOptions } from './build-server.js';
 export { assertUsableToken, bearerAuth, bearerToken, createTokenMatcher, MIN_TOKEN_LENGTH } from './auth.js';
 export { ensureLocalToken, TOKEN_FILE } from './local-token.js';
+export { clientUrl, HOST_FILE, readHostFile, removeHostFile, writeHostFile, type HostRecord } from './host-file.js';
+export { isLoopbackAddress, resolveReadAuth, type ReadAuth } from './read-auth.js';
+export { accessOptions, createRouteGuards, installAccessCheck, routeAccessTable, type HostRouteAccess, type RouteAccessEntry, type RouteGuards, type WebhookVerifier } from './route-access.js';
 export { createHostLifecycle, DEFAULT_FORCE_AFTER_MS, type HostLifecycle, type HostLifecycleOptions, type ShutdownResult } from './lifecycle.js';
 export { installSignalHandlers, SHUTDOWN_SIGNALS } from './signals.js';
 export { createServerLogger, resolveServerLogger, OneLineLogController, SERVER_REDACT_PATHS, type ServerLoggerOption } from './server-logger.js';
 export { errorSlug, formatSchemaErrors, sendError, type ErrorBody } from './http-errors.js';
 export { rawBodyOf } from './json-body-parser.js';
 export { TaskIdParams, TaskListQuery } from './schemas.js';
-export { waitingFor, type WaitingFor } from './waiting-for.js';
 export { HEALTH_DB_TIMEOUT_MS } from './routes/health.js';
 export { mountPluginRoutes, wantsRawBody } from './routes/plugin-routes.js';
 export { installValidators } from './validators.js';

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { underDataDir } from '@conveyor/core';
 
 /**
  * The permission modes `claude --permission-mode` accepts. Claude Code 2.1.3xx
@@ -38,9 +39,10 @@ export const agentClaudeConfigSchema = Type.Object({
     description: 'More host environment variables the CLI may see (names, or prefixes ending in `*`, e.g. `AWS_*` for Bedrock, `GIT_AUTHOR_*`), added to the default allowlist: PATH, HOME, locale, proxies, `ANTHROPIC_*`, `CLAUDE_*`, `IS_SANDBOX`. Conveyor\'s own secrets are never passed.',
   }),
   logDir: Type.String({
+    ...underDataDir('logs'),
     minLength: 1,
     default: '.conveyor/logs',
-    description: 'Where each run\'s stdout and stderr go, as `<logDir>/<workItem>/<stage>-<role>-<timestamp>.log`; relative to the working directory.',
+    description: 'Where each run\'s stdout and stderr go, as `<logDir>/<workItem>/<stage>-<role>-<timestamp>.log`; relative to the config file\'s directory, `<instance.dataDir>/logs` when unset.',
   }),
 });
 

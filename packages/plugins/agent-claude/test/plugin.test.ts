@@ -29,7 +29,7 @@ test('defaults fill the section; an unknown permission mode is a config error', 
   const section = kit.conveyor.config.plugins['agent-claude'];
   assert.deepEqual(
     { ...section },
-    { enabled: false, repos: [], command: 'claude', permissionMode: 'acceptEdits', allowedTools: [], extraArgs: [], passEnv: [], logDir: '.conveyor/logs' },
+    { enabled: false, repos: [], command: 'claude', permissionMode: 'acceptEdits', allowedTools: [], extraArgs: [], passEnv: [], logDir: path.join(kit.conveyor.config.instance.dataDir, 'logs') },
   );
   await assert.rejects(
     createTestConveyor({ plugins: [agentClaudePlugin], fakes: false, config: { plugins: { 'agent-claude': { permissionMode: 'yolo' } } } }),

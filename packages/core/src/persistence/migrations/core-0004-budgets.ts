@@ -8,7 +8,7 @@ import type { Migration } from '../migration.js';
  * compare-and-set and never a block it knows nothing about.
  */
 export const coreBudgets: Migration = {
-  name: 'core/0003_budgets',
+  name: 'core/0004_budgets',
   async up(knex) {
     await knex.schema.alterTable('tasks', (t) => {
       t.double('budget_usd').nullable();

@@ -5,7 +5,7 @@ import type { Migration } from '../migration.js';
  * says "success" with its writes denied did nothing; the record must say so.
  */
 export const coreAgentRunDiagnostics: Migration = {
-  name: 'core/0004_agent_run_diagnostics',
+  name: 'core/0005_agent_run_diagnostics',
   async up(knex) {
     await knex.schema.alterTable('agent_runs', (t) => {
       t.text('permission_denials').nullable();
