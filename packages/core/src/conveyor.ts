@@ -22,6 +22,7 @@ import { TaskCreationHooks } from './tasks/task-creation-hooks.js';
 import { WaitExplainers } from './waiting/wait-explainers.js';
 import { Waiting } from './waiting/waiting-service.js';
 import { mergeLeaseExplainer } from './waiting/merge-lease-explainer.js';
+import { budgetStopExplainer } from './budget/budget-explainer.js';
 import { DEFAULT_GATES } from './pipeline/default-gates.js';
 import { GateRegistry } from './pipeline/gate-registry.js';
 import { DEFAULT_PIPELINE, validatePipeline, type Pipeline } from './pipeline/pipeline.js';
@@ -219,6 +220,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     gateWaits: c.resolve(CoreTokens.GateWaitStore),
   };
   explainers.add('core', mergeLeaseExplainer);
+  explainers.add('core', budgetStopExplainer);
   const waiting = new Waiting({ stores: store, config, clock, gates, clauses, explainers, logger });
   c.register(CoreTokens.Waiting, { useValue: waiting });
 

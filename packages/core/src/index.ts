@@ -73,6 +73,7 @@ export * from './tasks/naming.js';
 export * from './tasks/task-service.js';
 export * from './budget/budget.js';
 export * from './budget/budget-service.js';
+export * from './budget/budget-explainer.js';
 export * from './tasks/task-creation-hooks.js';
 export * from './waiting/wait-reason.js';
 export * from './waiting/wait-explainers.js';

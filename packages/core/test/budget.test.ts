@@ -64,6 +64,12 @@ for (const dialect of testDatabases()) {
     assert.equal(blocked.blockedKind, 'budget');
     assert.equal(blocked.blockedReason, 'budget: $1.20 of the $1.00 task budget spent; raise it to resume');
     assert.equal(blockedEvent.reason, blocked.blockedReason);
+    // What it waits for says what was spent of which budget and the command that raises it.
+    const waiting = await kit.conveyor.waiting.forTask(blocked);
+    assert.equal(waiting.kind, 'budget_stop');
+    assert.equal(waiting.sentence, `Stopped by its budget at architecture since ${blocked.blockedAt!.toISOString()}: $1.20 spent of the $1.00 task budget. To resume, raise it above $1.20 with \`conveyor task budget ${task.id} <usd>\`.`);
+    assert.deepEqual(waiting.reasons.map((r) => r.kind), ['budget_stop'], 'the generic blocked line is replaced, not repeated');
+    assert.deepEqual(waiting.reasons[0]!.data, { blockedKind: 'budget', budget: 'task', stage: 'architecture', spentUsd: 1.2, limitUsd: 1, command: `conveyor task budget ${task.id} <usd>`, since: blocked.blockedAt!.toISOString() });
     await kit.events.waitFor('job.finished', (e) => e.job.stage === 'architecture');
     assert.equal(kit.agent.calls.length, 1, 'the architect never ran');
     const jobs = await kit.conveyor.store.jobs.listForTask(task.id);
@@ -113,6 +119,7 @@ for (const dialect of testDatabases()) {
     const blocked = (await kit.conveyor.store.tasks.get(task.id))!;
     assert.equal(blocked.blockedKind, 'budget');
     assert.match(blocked.blockedReason!, /\$0\.20 of the \$0\.10 "analysis" stage budget spent/);
+    assert.match((await kit.conveyor.waiting.forTask(blocked)).sentence, /^Stopped by its budget at analysis since \S+: \$0\.20 spent of the \$0\.10 "analysis" stage budget\. To resume, raise it above \$0\.20 with `conveyor task budget \d+ <usd> --stage analysis`\.$/);
     assert.equal(kit.agent.calls.length, 1);
     // Raising the task budget does not help a spent stage budget: no resume.
     const wrong = await budgets.raise(task.id, { usd: 5 });
@@ -141,7 +148,10 @@ for (const dialect of testDatabases()) {
     assert.equal(blocked.blockedKind, 'budget');
     assert.equal(blocked.blockedReason, 'budget: $0.50 of the $0.50 task budget spent; raise it to resume');
     assert.equal(kit.notifier.sent.filter((n) => n.kind === 'agent_failed').length, 0);
+    assert.match((await kit.conveyor.waiting.forTask(blocked)).sentence, /^Stopped by its budget at analysis since \S+: \$0\.50 spent of the \$0\.50 task budget\. To resume, raise it above \$0\.50 with `conveyor task budget \d+ <usd>`\.$/);
     assert.equal((await budgets.raise(task.id, { usd: 1 })).resumed, true);
+    // Resumed: no longer a budget stop, so the explainer has nothing to say.
+    assert.ok(!(await kit.conveyor.waiting.forTask((await kit.conveyor.store.tasks.get(task.id))!)).reasons.some((r) => r.kind === 'budget_stop'));
     await runNext(kit);
     assert.equal(kit.agent.calls.length, 2);
   });

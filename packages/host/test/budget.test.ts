@@ -31,6 +31,8 @@ for (const dialect of testDatabases()) {
     assert.equal(shown.task.blockedKind, 'budget');
     assert.deepEqual(shown.budget.task, { limitUsd: 0.5, spentUsd: 0.75, remainingUsd: 0 });
     assert.equal(shown.budget.exhausted, 'task');
+    assert.equal(shown.waitingFor.kind, 'budget_stop');
+    assert.match(shown.waitingFor.sentence, new RegExp(`^Stopped by its budget at analysis since \\S+: \\$0\\.75 spent of the \\$0\\.50 task budget\\. To resume, raise it above \\$0\\.75 with \`conveyor task budget ${task.id} <usd>\`\\.$`));
 
     const none = await app.inject({ method: 'POST', url: `/tasks/${task.id}/budget`, payload: { usd: 2 } });
     assert.equal(none.statusCode, 401);
