@@ -1,6 +1,6 @@
-import path from 'node:path';
 import 'reflect-metadata';
 import os from 'node:os';
+import path from 'node:path';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { resolveConfig, type ConveyorConfig } from './config/resolve-config.js';
 import { ConveyorError, toError } from './errors.js';
@@ -22,6 +22,7 @@ import { TaskCreationHooks } from './tasks/task-creation-hooks.js';
 import { WaitExplainers } from './waiting/wait-explainers.js';
 import { Waiting } from './waiting/waiting-service.js';
 import { mergeLeaseExplainer } from './waiting/merge-lease-explainer.js';
+import { budgetStopExplainer } from './budget/budget-explainer.js';
 import { DEFAULT_GATES } from './pipeline/default-gates.js';
 import { GateRegistry } from './pipeline/gate-registry.js';
 import { DEFAULT_PIPELINE, validatePipeline, type Pipeline } from './pipeline/pipeline.js';
@@ -39,6 +40,8 @@ import { JobExecutor } from './queue/job-executor.js';
 import { JobFinisher } from './queue/job-finisher.js';
 import { Worker } from './queue/worker.js';
 import { TaskService } from './tasks/task-service.js';
+import { BudgetService } from './budget/budget-service.js';
+import { validateBudgets } from './budget/validate-budgets.js';
 import { CoreTokens, systemClock, type Clock } from './tokens.js';
 import { Intake } from './intake/intake.js';
 import { WebhookInbox } from './intake/webhook-inbox.js';
@@ -60,7 +63,10 @@ export interface CreateConveyorOptions {
   clock?: Clock;
   /** Environment for `${VAR}` and `CONVEYOR_…` overrides; defaults to `process.env`. */
   env?: Record<string, string | undefined>;
-  /** The directory relative paths in `config` resolve against (the config file's); defaults to the working directory. */
+  /**
+   * The directory relative paths in `config` resolve against (the config file's);
+   * defaults to the working directory. Plugins read it as `ctx.baseDir`.
+   */
   baseDir?: string;
   /** Bindings applied before plugins register (the test kit's fakes). */
   bindings?: (container: DependencyContainer) => void;
@@ -81,6 +87,8 @@ export interface Conveyor {
   readonly db: Database;
   readonly engine: StageEngine;
   readonly intake: Intake;
+  /** Cost budgets: a task's spend and budgets, and the raise that resumes a budget stop. */
+  readonly budgets: BudgetService;
   /** Accepted webhook deliveries (recorded, then processed after the reply). */
   readonly webhooks: WebhookInbox;
   readonly worker: Worker;
@@ -117,13 +125,15 @@ export interface Conveyor {
  */
 export async function createConveyor(options: CreateConveyorOptions = {}): Promise<Conveyor> {
   const all = options.plugins ?? [];
-  const config = resolveConfig(options.config ?? {}, all, { env: options.env ?? process.env, ...(options.baseDir ? { baseDir: options.baseDir } : {}) });
+  const baseDir = path.resolve(options.baseDir ?? process.cwd());
+  const config = resolveConfig(options.config ?? {}, all, { env: options.env ?? process.env, baseDir });
   const enabled = all.filter((p) => config.plugins[p.name]?.enabled !== false);
   const disabled = all.filter((p) => !enabled.includes(p)).map((p) => p.name);
   const ordered = resolvePluginOrder(enabled, disabled);
   const logger = options.logger ?? createLogger();
   const clock = options.clock ?? systemClock;
   const pipeline = validatePipeline(options.pipeline ?? DEFAULT_PIPELINE);
+  validateBudgets(config.budgets, pipeline);
   // Stable across restarts, so the next start can recognise this host's orphans.
   const hostId = config.instance.hostId ?? os.hostname();
 
@@ -171,6 +181,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   c.registerSingleton(CoreTokens.GateWaitStore, KnexGateWaitStore);
   c.registerSingleton(CoreTokens.StageEngine, StageEngine);
   c.registerSingleton(CoreTokens.TaskService, TaskService);
+  c.registerSingleton(CoreTokens.Budgets, BudgetService);
   c.registerSingleton(CoreTokens.JobFinisher, JobFinisher);
   c.registerSingleton(CoreTokens.JobExecutor, JobExecutor);
   c.registerSingleton(CoreTokens.Worker, Worker);
@@ -195,7 +206,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     logger,
   });
   c.register(CoreTokens.AgentSandbox, { useValue: sandbox });
-  c.register(CoreTokens.PromptBuilder, { useValue: new TemplatePromptBuilder(pipeline, config.repos) });
+  c.register(CoreTokens.PromptBuilder, { useValue: new TemplatePromptBuilder(pipeline, config.repos, baseDir) });
   c.register(CoreTokens.ArtifactReader, { useValue: workspace });
   options.bindings?.(c);
 
@@ -209,6 +220,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     gateWaits: c.resolve(CoreTokens.GateWaitStore),
   };
   explainers.add('core', mergeLeaseExplainer);
+  explainers.add('core', budgetStopExplainer);
   const waiting = new Waiting({ stores: store, config, clock, gates, clauses, explainers, logger });
   c.register(CoreTokens.Waiting, { useValue: waiting });
 
@@ -219,9 +231,14 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   c.register(CoreTokens.WebhookInbox, { useValue: inbox });
   c.register(CoreTokens.TrackerSync, { useValue: installTrackerSync({ events, ports, tasks: store.tasks, agentRuns: store.agentRuns, config, pipeline, logger }) });
 
+  for (const plugin of all.filter((p) => !enabled.includes(p))) {
+    for (const url of plugin.offRoutes ?? []) {
+      extensions.routes.push(Object.freeze({ method: 'GET' as const, url, auth: 'none' as const, plugin: plugin.name, description: `plugin "${plugin.name}" is disabled`, handler: async () => ({ status: 200, body: { enabled: false } }) }));
+    }
+  }
   const providers = new Map<unknown, string>();
   for (const plugin of ordered) {
-    const ctx = createPluginContext(plugin.name, { instanceConfig: config, logger, container: c, stores: store, events, gates, clauses, hooks, finalizers, extensions, inbox, providers, creationHooks, explainers, waiting });
+    const ctx = createPluginContext(plugin.name, { instanceConfig: config, baseDir, logger, container: c, stores: store, events, gates, clauses, hooks, finalizers, extensions, inbox, providers, creationHooks, explainers, waiting });
     try {
       await plugin.register(ctx);
     } catch (err) {
@@ -331,6 +348,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     db,
     engine: c.resolve(CoreTokens.StageEngine),
     intake: c.resolve(CoreTokens.Intake),
+    budgets: c.resolve(CoreTokens.Budgets),
     webhooks: inbox,
     worker,
     routes: extensions.routes,

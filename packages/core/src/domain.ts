@@ -22,6 +22,9 @@ export type JobKind = 'agent' | 'advance';
 
 export type HumanVerdict = 'approved' | 'rejected';
 
+/** Kinds of block a task can carry besides a free-text reason; see `Task.blockedKind`. */
+export type BlockedKind = 'budget';
+
 export interface Task {
   id: number;
   repo: string;
@@ -44,6 +47,15 @@ export interface Task {
   trackerMessageId: string | null;
   blockedReason: string | null;
   blockedAt: Date | null;
+  /**
+   * What kind of block `blockedReason` describes: `budget` when the task's spend
+   * reached its budget (a raise resumes it), null for any other block.
+   */
+  blockedKind: BlockedKind | null;
+  /** This task's own task budget in USD, replacing the configured one; null: the configured one. */
+  budgetUsd: number | null;
+  /** This task's own stage budgets in USD (stage → USD), replacing the configured ones. */
+  stageBudgets: Record<string, number>;
   /** The forge's pull request for the branch, once opened. */
   prNumber: number | null;
   prUrl: string | null;
@@ -88,6 +100,14 @@ export interface TokenUsage {
   model: string | null;
 }
 
+/** A tool call the agent CLI refused (its `permission_denials`). */
+export interface PermissionDenial {
+  /** `Write`, `Edit`, `Bash` … */
+  tool: string;
+  /** The file, command or URL it was for, when the call named one. */
+  target: string | null;
+}
+
 export interface AgentRun {
   id: number;
   jobId: number;
@@ -103,6 +123,8 @@ export interface AgentRun {
   result: string | null;
   usage: TokenUsage | null;
   logPath: string | null;
+  /** Tool calls the agent was refused; empty when none (or the runner cannot tell). */
+  permissionDenials: PermissionDenial[];
 }
 
 export type CiState = 'pending' | 'success' | 'failure' | 'error' | 'warning' | 'skipped';

@@ -11,6 +11,7 @@ export * from './logger.js';
 export * from './conveyor.js';
 export * from './intake/intake.js';
 export * from './intake/webhook-inbox.js';
+export * from './intake/delivery-context.js';
 
 export * from './config/core-schema.js';
 export * from './config/resolve-config.js';
@@ -70,6 +71,9 @@ export * from './queue/pg-wakeup.js';
 
 export * from './tasks/naming.js';
 export * from './tasks/task-service.js';
+export * from './budget/budget.js';
+export * from './budget/budget-service.js';
+export * from './budget/budget-explainer.js';
 export * from './tasks/task-creation-hooks.js';
 export * from './waiting/wait-reason.js';
 export * from './waiting/wait-explainers.js';
@@ -81,6 +85,7 @@ export * from './util/safe-loop.js';
 export * from './util/process-group.js';
 export * from './util/private-paths.js';
 export * from './usage/usage.js';
+export * from './agent/permission-denials.js';
 export * from './workspace/git.js';
 export * from './workspace/agent-git.js';
 export * from './sandbox/agent-sandbox.js';

@@ -43,6 +43,8 @@ export const CoreTokens = Object.freeze({
   Finalizers: Symbol.for('conveyor.Finalizers'),
   StageEngine: Symbol.for('conveyor.StageEngine'),
   TaskService: Symbol.for('conveyor.TaskService'),
+  /** `BudgetService`: cost budgets, the budget stop and the raise. */
+  Budgets: Symbol.for('conveyor.Budgets'),
   JobFinisher: Symbol.for('conveyor.JobFinisher'),
   JobExecutor: Symbol.for('conveyor.JobExecutor'),
   Worker: Symbol.for('conveyor.Worker'),

@@ -13,7 +13,7 @@ const success = fixture('claude-result-success.json');
 
 test('every claude-* fixture parses without throwing and is covered below', () => {
   const names = fs.readdirSync(fixtures).filter((n) => n.startsWith('claude-')).sort();
-  assert.deepEqual(names, ['claude-result-api-error.json', 'claude-result-error.json', 'claude-result-success.json', 'claude-stream-json-sample.ndjson']);
+  assert.deepEqual(names, ['claude-result-api-error.json', 'claude-result-error.json', 'claude-result-permission-denied.json', 'claude-result-success.json', 'claude-stream-json-sample.ndjson']);
   for (const n of names) assert.equal(typeof parseClaudeOutput(fixture(n)).ok, 'boolean', n);
 });
 
@@ -135,4 +135,15 @@ test('classifyClaudeFailure: transient vs permanent', () => {
   assert.equal(cls({ subtype: 'success', is_error: true, result: 'Claude AI usage limit reached|1767225600' }), true);
   assert.equal(cls({ subtype: 'success', is_error: true, result: 'Invalid API key · Please run /login' }), false);
   assert.equal(cls({ subtype: 'success', is_error: false, result: 'done' }), undefined);
+});
+
+test('permission-denied fixture (the real CLI 2.1.328): success, exit-0 shape, and the refused write listed', () => {
+  const r = parseClaudeOutput(fixture('claude-result-permission-denied.json'));
+  assert.equal(r.ok, true, 'the CLI calls it a success');
+  assert.deepEqual(r.permissionDenials, [{ tool: 'Write', target: '/srv/conveyor/workspaces/demo/et-007/notes.md' }]);
+  assert.deepEqual(parseClaudeOutput(success).permissionDenials, []);
+  assert.deepEqual(parseClaudeOutput('{"type":"result","subtype":"success","is_error":false,"result":"x","permission_denials":[{"tool_name":"Bash","tool_input":{"command":"rm -rf /"}},{"bad":1},"junk",{"tool_name":"WebFetch"}]}').permissionDenials, [
+    { tool: 'Bash', target: 'rm -rf /' },
+    { tool: 'WebFetch', target: null },
+  ]);
 });

@@ -132,3 +132,27 @@ test('a missing command sets spawnError instead of throwing', { timeout: 5_000 }
   assert.equal(res.exitCode, null);
   assert.equal(res.timedOut, false);
 });
+
+test('a killed run ends its log with a line saying it was killed and why; a run that exits by itself gets none', async (t) => {
+  const dir = tempDir(t);
+  const log = path.join(dir, 'run.log');
+  const ac = new AbortController();
+  const res = await runProcess({
+    command: 'echo started; sleep 30', shell: true, cwd: dir, timeoutMs: 10_000, killGraceMs: 200, logPath: log, signal: ac.signal,
+    onSpawn: () => void setTimeout(() => ac.abort(new Error('the job was cancelled or taken over by another attempt (its heartbeat was refused)')), 50),
+  });
+  assert.equal(res.aborted, true);
+  assert.equal(res.abortReason, 'the job was cancelled or taken over by another attempt (its heartbeat was refused)');
+  const lines = fs.readFileSync(log, 'utf8').trimEnd().split('\n');
+  assert.equal(lines[0], 'started');
+  assert.match(lines.at(-1)!, /^# \S+Z killed by Conveyor: the job was cancelled or taken over by another attempt \(its heartbeat was refused\); its process group got SIGTERM, then SIGKILL after 200 ms$/);
+
+  const byItself = path.join(dir, 'ok.log');
+  await runProcess({ command: 'echo fine', shell: true, cwd: dir, timeoutMs: 10_000, logPath: byItself });
+  assert.equal(fs.readFileSync(byItself, 'utf8'), 'fine\n');
+
+  const outside = path.join(dir, 'signal.log');
+  const res2 = await runProcess({ command: 'kill -9 $$', shell: true, cwd: dir, timeoutMs: 10_000, logPath: outside });
+  assert.equal(res2.signal, 'SIGKILL');
+  assert.match(fs.readFileSync(outside, 'utf8'), /ended by SIGKILL, not sent by Conveyor/);
+});

@@ -4,7 +4,7 @@ import type { AgentRun } from '../src/domain.js';
 import { finishLine, formatCostSummary, formatTokens, fullInput, shortModelName, summarizeCosts } from '../src/usage/usage.js';
 
 const run = (role: string, usage: AgentRun['usage']): AgentRun => ({
-  id: 1, jobId: 1, taskId: 1, stage: 's', role, attempt: 1, pid: 1, startedAt: new Date(), exitCode: 0, finishedAt: new Date(), result: 'ok', usage, logPath: null,
+  id: 1, jobId: 1, taskId: 1, stage: 's', role, attempt: 1, pid: 1, startedAt: new Date(), exitCode: 0, finishedAt: new Date(), result: 'ok', usage, logPath: null, permissionDenials: [],
 });
 
 test('full input counts cached tokens; the finish line shows it', () => {

@@ -5,6 +5,9 @@ import { agentClaudePlugin } from '@conveyor/plugin-agent-claude';
 import { agentScriptPlugin } from '@conveyor/plugin-agent-script';
 import { forgeGitPlugin } from '@conveyor/plugin-forge-git';
 import { forgeGiteaPlugin } from '@conveyor/plugin-forge-gitea';
+import { lessonsPlugin } from '@conveyor/plugin-lessons';
+import { metricsPlugin } from '@conveyor/plugin-metrics';
+import { telegramTrackerPlugin } from '@conveyor/plugin-telegram-tracker';
 import { trackerLocalPlugin } from '@conveyor/plugin-tracker-local';
 import { trackerPlanePlugin } from '@conveyor/plugin-tracker-plane';
 import { serialGatePlugin } from '@conveyor/plugin-serial-gate';
@@ -15,7 +18,7 @@ import { taskDepsPlugin } from '@conveyor/plugin-task-deps';
  * task-deps is on by default (inert until a dependency is declared); serial-gate
  * is opt-in (it changes the order work runs in).
  */
-export const BUNDLED_PLUGINS: readonly ConveyorPlugin[] = [trackerLocalPlugin, trackerPlanePlugin, forgeGitPlugin, forgeGiteaPlugin, agentScriptPlugin, agentClaudePlugin, serialGatePlugin, taskDepsPlugin] as unknown as ConveyorPlugin[];
+export const BUNDLED_PLUGINS: readonly ConveyorPlugin[] = [trackerLocalPlugin, trackerPlanePlugin, forgeGitPlugin, forgeGiteaPlugin, agentScriptPlugin, agentClaudePlugin, lessonsPlugin, metricsPlugin, telegramTrackerPlugin, serialGatePlugin, taskDepsPlugin] as unknown as ConveyorPlugin[];
 
 /** The demo's scripted agent (one script, the role as its argument). */
 export const DEMO_AGENT = fileURLToPath(new URL('../../demo/agent.mjs', import.meta.url));

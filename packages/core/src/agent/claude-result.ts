@@ -1,4 +1,4 @@
-import type { TokenUsage } from '../domain.js';
+import type { PermissionDenial, TokenUsage } from '../domain.js';
 import { shortModelName } from '../usage/usage.js';
 import { findLastMessage, isJsonObject, type JsonObject } from './json-scan.js';
 
@@ -19,6 +19,11 @@ export interface ClaudeResult {
   errorText: string | null;
   /** HTTP status of the failed API call (CLI ≥ 2.1.110), when given. */
   apiErrorStatus: number | null;
+  /**
+   * Tool calls the CLI refused (`permission_denials`): a run can report `success`
+   * while none of its writes happened.
+   */
+  permissionDenials: PermissionDenial[];
 }
 
 /** Whether a failed run is worth retrying, and a short reason for the job's error. */
@@ -86,6 +91,25 @@ export function claudeUsage(message: JsonObject): TokenUsage | null {
   };
 }
 
+const TARGET_KEYS = ['file_path', 'notebook_path', 'path', 'command', 'url', 'pattern'] as const;
+
+/** `[{ tool_name: 'Write', tool_input: { file_path } }]` → `[{ tool: 'Write', target: file_path }]`; junk entries dropped. */
+export function permissionDenials(value: unknown): PermissionDenial[] {
+  if (!Array.isArray(value)) return [];
+  const out: PermissionDenial[] = [];
+  for (const d of value) {
+    if (!isJsonObject(d)) continue;
+    const tool = str(d.tool_name);
+    if (!tool) continue;
+    const input = isJsonObject(d.tool_input) ? d.tool_input : {};
+    const key = TARGET_KEYS.find((k) => typeof input[k] === 'string');
+    // A shell command can be long; the record needs what it was, not all of it.
+    const target = key ? String(input[key]).slice(0, 300) : null;
+    out.push({ tool, target });
+  }
+  return out;
+}
+
 function errorTextOf(message: JsonObject, subtype: string | null, isError: boolean | null): string {
   const errors = Array.isArray(message.errors) ? message.errors.filter((e): e is string => typeof e === 'string' && e.trim() !== '') : [];
   if (subtype && subtype !== 'success') return errors.length ? `${subtype}: ${errors.join('; ')}` : subtype;
@@ -95,7 +119,7 @@ function errorTextOf(message: JsonObject, subtype: string | null, isError: boole
 }
 
 function noResult(errorText: string): ClaudeResult {
-  return { ok: false, isError: false, subtype: null, result: null, usage: null, sessionId: null, errorText, apiErrorStatus: null };
+  return { ok: false, isError: false, subtype: null, result: null, usage: null, sessionId: null, errorText, apiErrorStatus: null, permissionDenials: [] };
 }
 
 /**
@@ -124,6 +148,7 @@ export function parseClaudeOutput(stdout: string): ClaudeResult {
       sessionId: str(message.session_id),
       errorText: ok ? null : errorTextOf(message, subtype, flag),
       apiErrorStatus: optionalInt(message.api_error_status),
+      permissionDenials: permissionDenials(message.permission_denials),
     };
   } catch (err) {
     // Unreachable with JSON.parse output, but a parser that can throw would crash a worker.

@@ -51,6 +51,14 @@ export const PipelineConfigSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+export const BudgetsSchema = Type.Object(
+  {
+    taskUsd: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'USD a task may spend on agent runs in all; when its spend reaches it, the task is blocked (reason `budget`) before the next agent run. Unset: no task budget. A task may carry its own (`POST /tasks/:id/budget`).' })),
+    stageUsd: Type.Record(Type.String(), Type.Number({ exclusiveMinimum: 0 }), { default: {}, description: 'USD the runs of one stage of a task may spend, by stage name (`development: 5`); checked like `taskUsd`.' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const HostSchema = Type.Object(
   {
     address: Type.String({ default: '127.0.0.1', description: 'Address the HTTP server listens on.' }),
@@ -128,6 +136,7 @@ export const CoreConfigSchema = Type.Object(
     workspaces: WorkspacesSchema,
     worker: WorkerSchema,
     pipeline: PipelineConfigSchema,
+    budgets: BudgetsSchema,
     workItemPrefix: Type.String({ default: 'ET', pattern: '^[A-Za-z][A-Za-z0-9]*$', description: 'Default work item prefix.' }),
     repos: Type.Record(Type.String(), RepoSchema, { default: {}, description: 'Per-repo settings, by repo name.' }),
     statuses: StatusNamesSchema,
@@ -137,4 +146,5 @@ export const CoreConfigSchema = Type.Object(
 
 export type CoreConfig = Static<typeof CoreConfigSchema>;
 export type RepoConfig = Static<typeof RepoSchema>;
+export type BudgetsConfig = Static<typeof BudgetsSchema>;
 export type StatusNames = Static<typeof StatusNamesSchema>;

@@ -6,12 +6,17 @@ import type { GateVerdict } from '../pipeline/gate.js';
  * wrapped so that a throwing listener is logged and never breaks the emitter.
  */
 export interface ConveyorEvents {
-  /** A task was created by intake (exactly once per tracker issue). */
-  'task.created': { task: Task };
+  /**
+   * A task was created by intake (exactly once per tracker issue). `deliveredAt`: when
+   * the webhook delivery that created it was accepted (wall clock); absent otherwise.
+   */
+  'task.created': { task: Task; deliveredAt?: Date };
   /** A compare-and-set moved a task from one stage to another. */
   'task.stage_changed': { task: Task; from: string; to: string; reason: string };
   /** A task stopped moving and needs a person (retry cap, dependency cycle …). */
   'task.blocked': { task: Task; reason: string };
+  /** A block was lifted (a budget raise); the task moves again. */
+  'task.unblocked': { task: Task; reason: string };
   /** A task reached `cancelled`. */
   'task.cancelled': { task: Task };
   /** A task reached `done`. */
@@ -56,7 +61,7 @@ export type ConveyorEventName = keyof ConveyorEvents;
 
 /** Every event name, for recorders and docs. */
 export const EVENT_NAMES: readonly ConveyorEventName[] = [
-  'task.created', 'task.stage_changed', 'task.blocked', 'task.cancelled', 'task.done',
+  'task.created', 'task.stage_changed', 'task.blocked', 'task.unblocked', 'task.cancelled', 'task.done',
   'job.enqueued', 'job.claimed', 'job.finished', 'job.retried', 'job.retry_exhausted',
   'agent.started', 'agent.finished', 'gate.evaluated', 'gate.failed',
   'merge.deferred', 'merge.completed', 'deploy.degraded', 'human.approval_needed',

@@ -6,6 +6,7 @@ import type { Ports } from '../ports/ports.js';
 import { stageIndex, type Pipeline } from '../pipeline/pipeline.js';
 import type { Finalizer } from '../queue/finalizers.js';
 import { finishLine } from '../usage/usage.js';
+import { describeDenials } from '../agent/permission-denials.js';
 
 export interface CoreFinalizerDeps {
   ports: Ports;
@@ -59,10 +60,16 @@ export function coreFinalizers(d: CoreFinalizerDeps): Finalizer[] {
       async run(ctx) {
         const tracker = d.ports.tracker();
         if (!tracker) return;
-        const lines = [finishLine(ctx.job.role ?? 'agent', ctx.run.usage)];
         const file = artifactPath(ctx.task.workItemId, stageIndex(d.pipeline, ctx.job.stage), ctx.job.stage);
+        // A run whose writes were all denied still says "success": link the artefact
+        // only once it is really in the branch, and say so when it is not.
+        const artifact = await d.ports.artifacts().read(ctx.task, ctx.job.stage).catch(() => null);
+        const denied = ctx.run.permissionDenials;
+        const lines = [finishLine(ctx.job.role ?? 'agent', ctx.run.usage, artifact ? true : 'finished without its artefact')];
         const forge = d.ports.forge();
-        if (forge && ctx.state.headSha) lines.push(`Artefact: ${forge.publicUrl(ctx.task.repo, file, ctx.task.branch)}`);
+        if (!artifact) lines.push(`Artefact: not written (expected ${file})`);
+        else if (forge && ctx.state.headSha) lines.push(`Artefact: ${forge.publicUrl(ctx.task.repo, file, ctx.task.branch)}`);
+        if (denied.length) lines.push(`Refused tool calls: ${denied.length} (${describeDenials(denied)})`);
         if (ctx.state.pullRequest) lines.push(`PR: ${ctx.state.pullRequest.url}`);
         try {
           await tracker.addComment({ repo: ctx.task.repo, trackerIssueId: ctx.task.trackerIssueId }, lines.join('\n'));

@@ -1,6 +1,7 @@
 import { ConveyorError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { InboxStore } from '../persistence/ports.js';
+import { deliveryContext } from './delivery-context.js';
 
 export type DeliveryHandler = (payload: string) => Promise<void>;
 
@@ -40,12 +41,13 @@ export class WebhookInbox {
   async accept(input: { source: string; deliveryKey: string; payload: string }): Promise<{ id: number; duplicate: boolean }> {
     if (this.#stopped) throw new ConveyorError('CONVEYOR_STOPPED', 'the instance is stopping; deliveries are not accepted');
     if (!this.#handlers.has(input.source)) throw new ConveyorError('CONVEYOR_INPUT_INVALID', `no delivery handler for source "${input.source}"`);
+    const acceptedAt = Date.now();
     const rec = await this.store.record(input);
     if (rec.duplicate) {
       this.logger.info({ source: input.source, deliveryKey: input.deliveryKey, inboxId: rec.id }, 'duplicate delivery acknowledged, not processed again');
       return rec;
     }
-    this.#enqueue(rec.id, input.source, input.payload);
+    this.#enqueue(rec.id, input.source, input.payload, acceptedAt);
     return rec;
   }
 
@@ -68,18 +70,19 @@ export class WebhookInbox {
     await this.#chain;
   }
 
-  #enqueue(id: number, source: string, payload: string): void {
-    this.#chain = this.#chain.then(() => new Promise<void>((resolve) => setImmediate(resolve))).then(() => this.#process(id, source, payload));
+  #enqueue(id: number, source: string, payload: string, acceptedAt?: number): void {
+    this.#chain = this.#chain.then(() => new Promise<void>((resolve) => setImmediate(resolve))).then(() => this.#process(id, source, payload, acceptedAt));
   }
 
-  async #process(id: number, source: string, payload: string): Promise<void> {
+  async #process(id: number, source: string, payload: string, acceptedAt?: number): Promise<void> {
     const handler = this.#handlers.get(source);
     try {
       if (!handler) {
         await this.store.markProcessed(id, 'ignored', `no handler for ${source} (plugin disabled?)`);
         return;
       }
-      await handler(payload);
+      // A replayed delivery's acceptance time is from another run: no latency to report.
+      await (acceptedAt === undefined ? handler(payload) : deliveryContext.run({ source, acceptedAt }, () => handler(payload)));
       await this.store.markProcessed(id, 'processed');
     } catch (thrown) {
       // One bad delivery must not stop the ones behind it; the reconciler is the backstop.

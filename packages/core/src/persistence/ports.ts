@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { AgentRun, CiState, CiStatus, HumanVerdict, Job, JobKind, Task, TokenUsage } from '../domain.js';
+import type { AgentRun, BlockedKind, CiState, PermissionDenial, CiStatus, HumanVerdict, Job, JobKind, Task, TokenUsage } from '../domain.js';
 import type { ClaimClause } from '../queue/claim-clause.js';
 import type { NewTaskRow } from './knex/rows.js';
 import type { GateWait } from '../waiting/wait-reason.js';
@@ -48,8 +48,12 @@ export interface TaskStore {
     change: { reason: string; developerRetries?: { expected: number; next: number }; humanVerdict?: HumanVerdict | null; endHumanReview?: boolean },
     tx: Tx,
   ): Promise<boolean>;
-  /** Marks a task blocked unless it already is or left `stage`. */
-  block(id: number, stage: string, reason: string): Promise<boolean>;
+  /** Marks a task blocked unless it already is or left `stage`; `kind` marks a block a later action may lift (a budget raise). */
+  block(id: number, stage: string, reason: string, kind?: BlockedKind): Promise<boolean>;
+  /** Lifts a block of `kind` while the task is still at `stage`; false when it is not blocked so (any more). */
+  unblock(id: number, stage: string, kind: BlockedKind, tx: Tx): Promise<boolean>;
+  /** Writes the task's own budgets (either part may be left out). */
+  setBudgets(id: number, budgets: { budgetUsd?: number | null; stageBudgets?: Record<string, number> }, tx: Tx): Promise<void>;
   /** Records the person's verdict at the human gate; false if the task left `stage`. */
   setHumanVerdict(id: number, stage: string, verdict: HumanVerdict | null): Promise<boolean>;
   /** Starts the human-review clock once; true only for the call that started it. */
@@ -111,7 +115,7 @@ export interface AgentRunStore {
   start(input: { jobId: number; taskId: number; stage: string; role: string; attempt: number; pid: number | null }): Promise<AgentRun>;
   setPid(runId: number, pid: number): Promise<void>;
   /** Exit code and usage, recorded first after the process ends. */
-  recordExit(runId: number, exit: { exitCode: number | null; result: string | null; usage: TokenUsage | null; logPath: string | null }): Promise<void>;
+  recordExit(runId: number, exit: { exitCode: number | null; result: string | null; usage: TokenUsage | null; logPath: string | null; permissionDenials?: readonly PermissionDenial[] }): Promise<void>;
   latestForStage(taskId: number, stage: string): Promise<AgentRun | null>;
   listForTask(taskId: number): Promise<AgentRun[]>;
   forJobAttempt(jobId: number, attempt: number): Promise<AgentRun | null>;

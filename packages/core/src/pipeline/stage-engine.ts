@@ -7,6 +7,7 @@ import type { ConveyorConfig } from '../config/resolve-config.js';
 import type { Database } from '../persistence/database.js';
 import type { AgentRunStore, CiStatusStore, GateWaitStore, JobStore, TaskStore, Tx } from '../persistence/ports.js';
 import type { Ports } from '../ports/ports.js';
+import { notifySafely } from '../ports/notifier.js';
 import { CoreTokens } from '../tokens.js';
 import type { GateContext, GateResult, GateVerdict } from './gate.js';
 import type { GateRegistry } from './gate-registry.js';
@@ -253,6 +254,9 @@ export class StageEngine {
     if (!target) {
       this.logger.info({ taskId: task.id, stage: task.stage, gate, why }, 'gate failed; task stays');
       this.events.emit('gate.failed', { taskId: task.id, stage: task.stage, gate, reason: why });
+      // Nothing will move the task now but a person: say so where people look. A
+      // person's own rejection at the human gate relaunches the analyst instead.
+      if (gate !== 'human_approved') await this.#notify(task, 'task_error', `${task.workItemId} stays at ${task.stage}: gate ${gate} failed: ${why}`);
       return { kind: 'failed', gate, reason: why };
     }
     const next = task.developerRetries + 1;
@@ -300,12 +304,10 @@ export class StageEngine {
   }
 
   async #alert(task: Task, text: string): Promise<void> {
-    const notifier = this.ports.notifier();
-    if (!notifier) return;
-    try {
-      await notifier.notify({ kind: 'task_error', text: `${task.workItemId} blocked: ${text}`, task });
-    } catch (err) {
-      this.logger.warn({ taskId: task.id, err }, 'notifier failed');
-    }
+    await this.#notify(task, 'task_error', `${task.workItemId} blocked: ${text}`);
+  }
+
+  async #notify(task: Task, kind: 'task_error' | 'alert', text: string): Promise<void> {
+    await notifySafely(this.ports.notifier(), { kind, text, task }, this.logger);
   }
 }

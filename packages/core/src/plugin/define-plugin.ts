@@ -22,6 +22,12 @@ export interface ConveyorPlugin<S extends TObject = TObject> {
    * @default true
    */
   readonly enabledByDefault?: boolean;
+  /**
+   * GET paths answered `{ "enabled": false }` (200) while the plugin is disabled, so
+   * a reader can tell a switched-off feature from a missing one. Nothing else of a
+   * disabled plugin exists: no other route, no listener, no migration.
+   */
+  readonly offRoutes?: readonly string[];
   /** The plugin's knex migrations; named `<plugin>/<NNNN>_<what>`. */
   readonly migrations?: readonly Migration[];
   register(ctx: PluginContext<Static<S> & PluginSection>): void | Promise<void>;

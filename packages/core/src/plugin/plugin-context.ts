@@ -33,6 +33,13 @@ export interface PluginContext<C extends PluginSection = PluginSection> {
   readonly config: C;
   /** The whole validated configuration (read-only). */
   readonly instanceConfig: ConveyorConfig;
+  /**
+   * The directory relative paths in the configuration are meant from: the config
+   * file's directory when the host read one, else the working directory. A plugin
+   * resolves its own relative paths (a command, a template) against it, never
+   * against a task's worktree.
+   */
+  readonly baseDir: string;
   readonly logger: Logger;
   /** The instance's child container: bind ports and private services here. */
   readonly container: DependencyContainer;
@@ -85,6 +92,7 @@ export interface PluginContext<C extends PluginSection = PluginSection> {
 
 export interface ContextDeps {
   instanceConfig: ConveyorConfig;
+  baseDir: string;
   logger: Logger;
   container: DependencyContainer;
   stores: Stores;
@@ -110,6 +118,7 @@ export function createPluginContext(name: string, deps: ContextDeps): PluginCont
     name,
     config,
     instanceConfig: deps.instanceConfig,
+    baseDir: deps.baseDir,
     logger,
     container: deps.container,
     stores: deps.stores,

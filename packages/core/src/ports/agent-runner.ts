@@ -1,4 +1,4 @@
-import type { Task, TokenUsage } from '../domain.js';
+import type { PermissionDenial, Task, TokenUsage } from '../domain.js';
 import type { RunSandbox } from '../sandbox/agent-sandbox.js';
 
 export interface AgentRunRequest {
@@ -10,6 +10,12 @@ export interface AgentRunRequest {
   prompt: string;
   env: Record<string, string>;
   timeoutMs: number;
+  /**
+   * USD the run may still spend under the task's and stage's budgets; null when no
+   * budget applies. A runner that can cap its spend (claude `--max-budget-usd`)
+   * passes it on.
+   */
+  budgetUsd?: number | null;
   signal: AbortSignal;
   /** Called as soon as the process exists, so its pid is stamped before waiting. */
   onSpawn?: (pid: number) => void | Promise<void>;
@@ -38,6 +44,10 @@ export interface AgentRunResult {
   transient?: boolean;
   /** A short error text when the run failed. */
   error?: string;
+  /** Tool calls the agent was refused (recorded on the run, warned about). */
+  permissionDenials?: PermissionDenial[];
+  /** True when the run stopped because it reached the spend cap it was given. */
+  budgetSpent?: boolean;
 }
 
 /** Runs one agent process. Implementations: agent-claude, agent-script; tests: FakeAgentRunner. */

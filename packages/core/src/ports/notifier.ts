@@ -32,3 +32,16 @@ export class LogNotifier implements NotifierPort {
     this.logger.warn({ notification: n.kind, taskId: n.task?.id, workItem: n.task?.workItemId }, n.text);
   }
 }
+
+/**
+ * Sends a notification if a notifier is bound; a notifier that fails costs a log
+ * line, never the operation that wanted people to know.
+ */
+export async function notifySafely(notifier: NotifierPort | null, n: Notification, logger: Logger): Promise<void> {
+  if (!notifier) return;
+  try {
+    await notifier.notify(n);
+  } catch (err) {
+    logger.warn({ taskId: n.task?.id, notification: n.kind, err }, 'notifier failed');
+  }
+}

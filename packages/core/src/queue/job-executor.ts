@@ -1,5 +1,6 @@
 import { inject, injectable } from 'tsyringe';
-import { isTerminalStage, type Job } from '../domain.js';
+import { isTerminalStage, type Job, type Task } from '../domain.js';
+import { describeDenials } from '../agent/permission-denials.js';
 import { toError } from '../errors.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../logger.js';
@@ -8,8 +9,11 @@ import { isUniqueViolation } from '../persistence/database.js';
 import type { AgentRunStore, JobStore, TaskStore } from '../persistence/ports.js';
 import { artifactPath } from '../ports/artifact-reader.js';
 import type { Ports } from '../ports/ports.js';
+import { notifySafely } from '../ports/notifier.js';
 import { stageIndex, type Pipeline } from '../pipeline/pipeline.js';
 import { CoreTokens } from '../tokens.js';
+import type { BudgetService } from '../budget/budget-service.js';
+import { describeExhausted } from '../budget/budget.js';
 import type { AgentSandbox } from '../sandbox/agent-sandbox.js';
 import type { Finalizers } from './finalizers.js';
 import type { JobFinisher } from './job-finisher.js';
@@ -33,6 +37,7 @@ export class JobExecutor {
     @inject(CoreTokens.Events) private readonly events: EventBus,
     @inject(CoreTokens.Logger) private readonly logger: Logger,
     @inject(CoreTokens.Config) private readonly config: ConveyorConfig,
+    @inject(CoreTokens.Budgets) private readonly budgets: BudgetService,
     @inject(CoreTokens.AgentSandbox) private readonly sandbox: AgentSandbox,
   ) {}
 
@@ -44,6 +49,14 @@ export class JobExecutor {
     }
     if (job.kind === 'advance') {
       await this.finisher.finish(job, 'done');
+      return;
+    }
+
+    // Before anything is spent on this run: a task whose budget is gone stops here,
+    // blocked with kind `budget`, until a raise queues its agent again.
+    const budget = await this.budgets.check(task, job.stage);
+    if (budget.exhausted) {
+      await this.finisher.finish(job, 'failed', describeExhausted(budget));
       return;
     }
 
@@ -119,6 +132,7 @@ export class JobExecutor {
           CONVEYOR_REASON: job.reason ?? '',
         },
         timeoutMs: this.config.worker.agentTimeoutMs,
+        budgetUsd: budget.remainingUsd,
         signal,
         ...(sandbox ? { sandbox } : {}),
         onSpawn: async (pid) => {
@@ -130,10 +144,20 @@ export class JobExecutor {
       result = { pid: null, exitCode: null, usage: null, result: null, logPath: null, transient: true, error: toError(err).message };
     }
     // Exit code and usage first: if we die after this line, the reaper finishes the job.
-    await this.agentRuns.recordExit(run.id, { exitCode: result.exitCode, result: result.result, usage: result.usage, logPath: result.logPath });
+    const denials = result.permissionDenials ?? [];
+    await this.agentRuns.recordExit(run.id, { exitCode: result.exitCode, result: result.result, usage: result.usage, logPath: result.logPath, permissionDenials: denials });
     this.events.emit('agent.finished', { job, exitCode: result.exitCode, costUsd: result.usage?.costUsd ?? null });
+    if (denials.length) await this.#warnDenied(task, job, denials.length, describeDenials(denials), result.logPath);
 
     const ok = result.exitCode === 0 && !result.transient && !result.error;
+    if (!ok && result.budgetSpent && budget.remainingUsd !== null) {
+      // The runner stopped at the remaining budget we gave it: a budget stop (a
+      // raise resumes it), not an agent failure that needs a person to dig in.
+      const after = await this.budgets.status(task, job.stage);
+      await this.budgets.stop(task, job.stage, after.exhausted ? describeExhausted(after) : `budget: the agent stopped at the $${budget.remainingUsd.toFixed(2)} left; raise it to resume`);
+      await this.finisher.finish(job, 'failed', result.error ?? 'budget spent');
+      return;
+    }
     if (!ok) {
       const error = result.error ?? `agent exited with ${result.exitCode ?? 'no exit code'}`;
       // A runner that knows a retry cannot help (max turns, budget spent) says
@@ -159,6 +183,15 @@ export class JobExecutor {
       }
     }
     await this.finisher.finish(job, 'done');
+  }
+
+  // The CLI reports "success" even when every write was refused (seen with the real
+  // Claude Code CLI): the run is recorded as it was, and people hear about it now
+  // rather than from a gate failing later on an artefact that was never written.
+  async #warnDenied(task: Task, job: Job, count: number, what: string, logPath: string | null): Promise<void> {
+    const text = `${task.workItemId}: the ${job.role ?? 'agent'} at ${job.stage} was refused ${count} tool call${count > 1 ? 's' : ''} (${what}); its work may be missing. Check the agent's permission mode and allowed tools.`;
+    this.logger.warn({ taskId: task.id, workItem: task.workItemId, jobId: job.id, stage: job.stage, denied: count, logPath }, text);
+    await notifySafely(this.ports.notifier(), { kind: 'alert', text, task }, this.logger);
   }
 
   #promptBuilder(): PromptBuilder {

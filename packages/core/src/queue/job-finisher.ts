@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import type { ConveyorConfig } from '../config/resolve-config.js';
 import type { JobStore, TaskStore } from '../persistence/ports.js';
 import type { Ports } from '../ports/ports.js';
+import { notifySafely } from '../ports/notifier.js';
 import type { AdvanceOutcome, StageEngine } from '../pipeline/stage-engine.js';
 import { CoreTokens } from '../tokens.js';
 import { backoffDelay } from './backoff.js';
@@ -89,11 +90,7 @@ export class JobFinisher {
     if (await this.tasks.block(job.taskId, job.stage, reason)) {
       const task = (await this.tasks.get(job.taskId))!;
       this.events.emit('task.blocked', { task, reason });
-      try {
-        await this.ports.notifier()?.notify({ kind: 'agent_failed', text: `${task.workItemId}: ${reason}`, task });
-      } catch (err) {
-        this.logger.warn({ taskId: task.id, err }, 'notifier failed');
-      }
+      await notifySafely(this.ports.notifier(), { kind: 'agent_failed', text: `${task.workItemId}: ${reason}`, task }, this.logger);
     }
   }
 }

@@ -144,7 +144,7 @@ export class Worker {
     clearTimeout(timer);
     if (timedOut) {
       this.logger.warn({ jobs: [...this.#inflight.keys()] }, 'stop deadline passed; aborting running jobs');
-      for (const f of this.#inflight.values()) f.abort.abort();
+      for (const f of this.#inflight.values()) f.abort.abort(new Error(`shutdown: the host is stopping and its stop deadline of ${deadlineMs} ms passed`));
       // A finalizer stuck on a network call ignores the abort: do not wait for it
       // forever. Its row stays running and the next start recovers it.
       let grace: NodeJS.Timeout | undefined;
@@ -193,7 +193,7 @@ export class Worker {
       const owned = await this.jobs.heartbeat(f.job.id, f.job.attempt);
       if (!owned) {
         this.logger.warn({ jobId: f.job.id, attempt: f.job.attempt }, 'heartbeat refused: attempt lost ownership; aborting it');
-        f.abort.abort();
+        f.abort.abort(new Error('the job was cancelled or taken over by another attempt (its heartbeat was refused)'));
       }
     }
   }

@@ -9,6 +9,7 @@ import type { JobStore, NewTask, TaskStore, Tx } from '../persistence/ports.js';
 import { firstStage, type Pipeline } from '../pipeline/pipeline.js';
 import { CoreTokens } from '../tokens.js';
 import { branchName, disambiguatedBranch, formatWorkItemId } from './naming.js';
+import { deliveryContext } from '../intake/delivery-context.js';
 import type { TaskCreationHooks } from './task-creation-hooks.js';
 
 export interface CreateTaskResult {
@@ -49,7 +50,8 @@ export class TaskService {
         const out = await this.db.knex.transaction((tx) => this.#createIn(tx, input));
         if (out) {
           this.logger.info({ taskId: out.task.id, workItem: out.task.workItemId, repo: out.task.repo, branch: out.task.branch }, 'task created');
-          this.events.emit('task.created', { task: out.task });
+          const delivery = deliveryContext.getStore();
+          this.events.emit('task.created', { task: out.task, ...(delivery ? { deliveredAt: new Date(delivery.acceptedAt) } : {}) });
           if (out.job) this.events.emit('job.enqueued', { job: out.job });
           return { ...out, created: true };
         }

@@ -17,6 +17,8 @@ export type ScriptedRun = Partial<AgentRunResult> & {
   delayMs?: number;
   /** Throws instead of answering (a crashed runner). */
   throws?: string;
+  /** Writes no artefact even on success (an agent whose writes were denied). */
+  noArtifact?: boolean;
   /** Answers only once this settles (or the run is aborted): a test decides when the agent ends. */
   until?: Promise<unknown>;
 };
@@ -57,7 +59,7 @@ export class FakeAgentRunner implements AgentRunner {
     }
     if (s.throws) throw new Error(s.throws);
     const exitCode = s.exitCode === undefined ? 0 : s.exitCode;
-    if (exitCode === 0 && this.artifacts) {
+    if (exitCode === 0 && this.artifacts && !s.noArtifact) {
       this.artifacts.put(req.task, req.stage, s.artifact?.frontMatter ?? {}, s.artifact?.body ?? `${req.role} notes`);
     }
     return {
@@ -68,6 +70,8 @@ export class FakeAgentRunner implements AgentRunner {
       logPath: s.logPath ?? null,
       ...(s.transient !== undefined ? { transient: s.transient } : {}),
       ...(s.error ? { error: s.error } : {}),
+      ...(s.budgetSpent ? { budgetSpent: true } : {}),
+      ...(s.permissionDenials ? { permissionDenials: s.permissionDenials } : {}),
     };
   }
 }

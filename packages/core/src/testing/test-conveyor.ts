@@ -48,6 +48,8 @@ export interface TestConveyorOptions {
   agent?: (req: AgentRunRequest, callIndex: number) => ScriptedRun;
   /** false: bind no fake ports at all (to test a plugin that binds its own). */
   fakes?: boolean;
+  /** `createConveyor`'s `baseDir` (the config file's directory). */
+  baseDir?: string;
   /** Environment for `${VAR}` and `CONVEYOR_…` (a plugin's secrets); the test database URL is added. */
   env?: Record<string, string | undefined>;
 }
@@ -106,6 +108,7 @@ export async function createTestConveyor(options: TestConveyorOptions = {}): Pro
     env: { ...options.env, ...(pgUrl ? { [PG_URL_ENV]: pgUrl } : {}) },
     ...(options.pipeline ? { pipeline: options.pipeline } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.baseDir ? { baseDir: options.baseDir } : {}),
     bindings: (c) => {
       if (options.fakes === false) return;
       c.register(CoreTokens.AgentRunner, { useValue: agent });

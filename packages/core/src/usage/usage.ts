@@ -31,9 +31,12 @@ function titleCase(role: string): string {
   return role.charAt(0).toUpperCase() + role.slice(1);
 }
 
-/** The finish comment line: `Developer done · 45.2k in / 12.1k out · $0.21`. */
-export function finishLine(role: string, usage: TokenUsage | null, ok = true): string {
-  const head = `${titleCase(role)} ${ok ? 'done' : 'failed'}`;
+/**
+ * The finish comment line: `Developer done · 45.2k in / 12.1k out · $0.21`. `ok`
+ * false says `failed`; a string says what happened instead (`finished without its artefact`).
+ */
+export function finishLine(role: string, usage: TokenUsage | null, ok: boolean | string = true): string {
+  const head = `${titleCase(role)} ${typeof ok === 'string' ? ok : ok ? 'done' : 'failed'}`;
   if (!usage) return `${head} · usage unknown`;
   return `${head} · ${formatTokens(fullInput(usage))} in / ${formatTokens(usage.outputTokens)} out · ${formatUsd(usage.costUsd)}`;
 }

@@ -35,6 +35,8 @@ export interface ProcessResult {
   signal: string | null;
   timedOut: boolean;
   aborted: boolean;
+  /** Why the run was aborted (the abort signal's reason), when it was. */
+  abortReason: string | null;
   stdout: string;
   stderr: string;
   /** Set when the process could not be started at all. */
@@ -112,6 +114,8 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessResult
     const res = await child;
     // The direct child is gone; anything it left in its group goes with it.
     if (pid !== null && (timedOut || aborted)) signalGroupQuietly(pid, 'SIGKILL');
+    const ending = endingLine({ timedOut, aborted, signal: res.signal ?? null, timeoutMs: opts.timeoutMs, graceMs: opts.killGraceMs ?? 2_000, reason: aborted ? abortReason(opts.signal) : null });
+    if (ending) log?.write(`\n# ${new Date().toISOString()} ${ending}\n`);
     const spawnError = pid === null || (res.failed && res.exitCode === undefined && !res.signal && !timedOut && !aborted) ? (res.shortMessage ?? 'failed to start') : null;
     return {
       pid,
@@ -119,6 +123,7 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessResult
       signal: res.signal ?? null,
       timedOut,
       aborted,
+      abortReason: aborted ? abortReason(opts.signal) : null,
       stdout: String(res.stdout ?? ''),
       stderr: String(res.stderr ?? ''),
       spawnError,
@@ -129,6 +134,27 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessResult
     await new Promise<void>((resolve) => (log ? log.end(resolve) : resolve()));
     // leave killTimer running only if the group may still be alive; it is unref'd
   }
+}
+
+/** The abort signal's reason in words: an Error's message, a string, or `aborted`. */
+export function abortReason(signal: AbortSignal | undefined): string {
+  const r: unknown = signal?.reason;
+  if (r instanceof Error && r.name !== 'AbortError') return r.message;
+  if (typeof r === 'string' && r) return r;
+  return 'aborted';
+}
+
+/**
+ * The log's last line for a run that did not end by itself, so whoever opens the
+ * log of a killed agent reads that it was killed and why, instead of output that
+ * simply stops.
+ */
+function endingLine(e: { timedOut: boolean; aborted: boolean; signal: string | null; timeoutMs: number; graceMs: number; reason: string | null }): string | null {
+  const how = `its process group got SIGTERM, then SIGKILL after ${e.graceMs} ms`;
+  if (e.timedOut) return `killed by Conveyor: timed out after ${e.timeoutMs} ms; ${how}`;
+  if (e.aborted) return `killed by Conveyor: ${e.reason ?? 'aborted'}; ${how}`;
+  if (e.signal) return `ended by ${e.signal}, not sent by Conveyor (out of memory, or killed from outside)`;
+  return null;
 }
 
 /** Signals a whole process group; a group that is already gone is not an error. */

@@ -39,7 +39,11 @@ export interface WaitView {
   readonly now: Date;
 }
 
-/** A plugin's explanation of waits that are neither a claim clause nor a gate (a budget stop …). */
+/**
+ * A plugin's explanation of waits that are neither a claim clause nor a gate (a budget stop …).
+ * A reason whose `data.blockedKind` equals the task's `blockedKind` replaces core's
+ * generic "blocked" line.
+ */
 export interface WaitExplainer {
   readonly name: string;
   /** null when this explainer does not hold the task back. */

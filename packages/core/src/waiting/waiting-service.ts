@@ -80,7 +80,9 @@ export class Waiting {
     }
     // Plugins' own waits (a budget stop …) come first: they outrank a queue position.
     const extra = await this.#explainers(view);
-    const all = [...extra, ...reasons];
+    // An explainer of this kind of block (a budget stop) says it better than the generic line.
+    const explainedBlock = task.blockedKind !== null && extra.some((r) => r.data?.['blockedKind'] === task.blockedKind);
+    const all = [...extra, ...reasons.filter((r) => !(explainedBlock && r.kind === 'blocked'))];
     return { kind: extra[0]?.kind ?? kind, sentence: all.map((r) => r.text).join(' '), reasons: all };
   }
 

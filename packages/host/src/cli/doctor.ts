@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { findBwrap, openDatabase, probeBubblewrap, redactCredentials, redactUrl, type ConveyorConfig } from '@conveyor/core';
+import { probeClaude, resolveCommand, type AgentClaudeConfig } from '@conveyor/plugin-agent-claude';
 import { loadHostConfig } from './host-config.js';
 import type { Output } from './output.js';
 
@@ -51,8 +52,12 @@ async function sandboxCheck(mode: ConveyorConfig['workspaces']['sandbox']): Prom
   return { name, ok: true, detail: `unavailable, agents run unsandboxed: ${probe.detail}; to sandbox them: ${fix}` };
 }
 
-/** Runs every check for one config; never throws. */
-export async function runChecks(config: ConveyorConfig): Promise<Check[]> {
+/**
+ * Runs every check for one config; never throws. `baseDir` is where relative paths
+ * of the config are from (the config file's directory).
+ */
+export async function runChecks(config: ConveyorConfig, options: { baseDir?: string } = {}): Promise<Check[]> {
+  const baseDir = options.baseDir ?? process.cwd();
   const checks: Check[] = [];
   const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
   checks.push({ name: 'node', ok: major > 20 || (major === 20 && minor >= 19), detail: `v${process.versions.node}`, fix: 'install Node.js 20.19 or newer' });
@@ -79,8 +84,12 @@ export async function runChecks(config: ConveyorConfig): Promise<Check[]> {
   }
   const claude = plugins['agent-claude'];
   if (claude?.enabled) {
-    const v = await version(String(claude.command ?? 'claude'));
-    checks.push({ name: 'claude CLI', ok: v !== null, detail: v ?? 'not found', fix: 'npm install -g @anthropic-ai/claude-code, or set plugins.agent-claude.command' });
+    // A real one-line run, as jobs run it: `--version` passes on a CLI that is not logged in.
+    const section = claude as unknown as AgentClaudeConfig;
+    const command = resolveCommand(section.command, baseDir);
+    const v = await version(command);
+    const probe = await probeClaude({ ...section, command });
+    checks.push({ name: 'claude CLI', ok: probe.ok, detail: `${v ?? command}: ${probe.detail}`, ...(probe.fix ? { fix: probe.fix } : {}) });
   }
   if (plugins['forge-git']?.enabled) {
     for (const [repo, cfg] of Object.entries(config.repos)) {
@@ -113,7 +122,7 @@ export async function runChecks(config: ConveyorConfig): Promise<Check[]> {
 export async function runDoctor(opts: { config?: string }, io: Output): Promise<number> {
   const hc = await loadHostConfig(opts.config ? { config: opts.config } : {});
   io.out(`config: ${hc.file ?? 'embedded default'}`);
-  const checks = await runChecks(hc.config);
+  const checks = await runChecks(hc.config, { baseDir: hc.baseDir });
   for (const c of checks) io.out(`${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}${c.ok || !c.fix ? '' : `\n    fix: ${c.fix}`}`);
   const bad = checks.filter((c) => !c.ok).length;
   io.out(bad ? `${bad} problem${bad > 1 ? 's' : ''} found` : 'all checks passed');

@@ -23,7 +23,8 @@ export function buildProgram(io: Output, setCode: (code: number) => void): Comma
     .description('run the host: HTTP API and webhooks, worker and daemons (Ctrl-C stops it cleanly)')
     .option('-c, --config <file>', 'config file (default: the nearest conveyor.config.yaml here or above, else the embedded default)')
     .option('-p, --port <port>', 'port to listen on (default: host.port)', (v) => Number.parseInt(v, 10))
-    .action(async (o: { config?: string; port?: number }) => setCode(await runStart(o, io)));
+    .option('--log-format <format>', 'pretty (lines for people) or json (one JSON object a line); default: pretty on a terminal, json when piped')
+    .action(async (o: { config?: string; port?: number; logFormat?: string }) => setCode(await runStart(o, io)));
 
   program
     .command('init')

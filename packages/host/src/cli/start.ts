@@ -1,7 +1,9 @@
+import path from 'node:path';
 import { createConveyor } from '@conveyor/core';
 import { buildServer, clientUrl, createHostLifecycle, createServerLogger, ensureLocalToken, installSignalHandlers, removeHostFile, writeHostFile } from '../server/index.js';
 import { hostVersion, loadHostConfig } from './host-config.js';
 import type { Output } from './output.js';
+import { chooseLogFormat, logDestination } from './log-format.js';
 
 /**
  * `conveyor start`: load config → migrate → register plugins → start worker and
@@ -10,10 +12,11 @@ import type { Output } from './output.js';
  * `host.shutdownGraceMs`, stop daemons and close the database. Jobs left running
  * by a crash are re-queued by the retry path or reaped on the next start.
  */
-export async function runStart(opts: { config?: string; port?: number }, io: Output): Promise<number> {
+export async function runStart(opts: { config?: string; port?: number; logFormat?: string }, io: Output): Promise<number> {
+  const format = chooseLogFormat(opts.logFormat, process.stdout.isTTY === true);
   const hc = await loadHostConfig(opts.config ? { config: opts.config } : {});
   // One logger for the instance and the server, with the server's full redaction list.
-  const logger = createServerLogger({ name: 'conveyor' });
+  const logger = createServerLogger({ name: 'conveyor' }, logDestination(format, { colorize: format === 'pretty' && process.stdout.isTTY === true }));
   const conveyor = await createConveyor({ config: hc.raw, plugins: hc.plugins, logger, env: hc.env, baseDir: hc.baseDir });
   const { dataDir } = conveyor.config.instance;
   const token = conveyor.config.host.token ?? ensureLocalToken(dataDir, { logger });

@@ -13,6 +13,24 @@ interface TaskJson {
   blockedReason: string | null;
 }
 
+interface BudgetLineJson {
+  limitUsd: number | null;
+  spentUsd: number;
+  remainingUsd: number | null;
+}
+
+interface BudgetJson {
+  task: BudgetLineJson;
+  stage: BudgetLineJson & { name: string };
+}
+
+// `  budget: $1.20 spent of $2.00 (task), $0.40 of $1.00 at development` — one line, its own.
+function budgetLine(b: BudgetJson): string {
+  const part = (l: BudgetLineJson, what: string) => (l.limitUsd === null ? null : `$${l.spentUsd.toFixed(2)} spent of $${l.limitUsd.toFixed(2)} ${what}`);
+  const parts = [part(b.task, '(task)'), part(b.stage, `at ${b.stage.name}`)].filter(Boolean);
+  return `  budget: ${parts.length ? parts.join(', ') : 'none'}`;
+}
+
 export type Global = { config?: string; url?: string; json?: boolean };
 
 /** The API client of the host the CLI talks to (config file, `--url`, the running host's `host.json`). */
@@ -70,16 +88,32 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
         report(
           io,
           res,
-          (b: { task: TaskJson; waitingFor: { sentence: string }; costs: { total: { costUsd: number } }; transitions: { from: string; to: string }[] }) =>
+          (b: { task: TaskJson; waitingFor: { sentence: string }; costs: { total: { costUsd: number } }; budget?: BudgetJson; transitions: { from: string; to: string }[] }) =>
             [
               line(b.task),
               `  path: ${['analysis', ...b.transitions.map((x) => x.to)].join(' → ')}`,
               `  waiting for: ${b.waitingFor.sentence}`,
               `  cost so far: $${b.costs.total.costUsd.toFixed(4)}`,
+              ...(b.budget ? [budgetLine(b.budget)] : []),
             ].join('\n'),
           o.json,
         ),
       );
+    });
+
+  common(task.command('budget').description('set the task\'s budget in USD (or one stage\'s); a task stopped by its budget resumes'))
+    .argument('<id>', 'task id')
+    .argument('<usd>', 'the new budget in USD, more than already spent')
+    .option('-s, --stage <stage>', 'set this stage\'s budget instead of the task\'s')
+    .action(async (id: string, usd: string, o: Global & { stage?: string }) => {
+      const amount = Number(usd);
+      if (!Number.isFinite(amount) || amount <= 0) {
+        io.err(`error: the budget must be a positive number of USD, got "${usd}"`);
+        setCode(1);
+        return;
+      }
+      const res = await (await client(o)).request('POST', `/tasks/${encodeURIComponent(id)}/budget`, { usd: amount, ...(o.stage ? { stage: o.stage } : {}) });
+      setCode(report(io, res, (b: { task: TaskJson; budget: BudgetJson; resumed: boolean }) => [line(b.task), budgetLine(b.budget), b.resumed ? '  resumed: the stage\'s agent is queued again' : ''].filter(Boolean).join('\n'), o.json));
     });
 
   for (const [name, what, url] of [

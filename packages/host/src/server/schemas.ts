@@ -14,3 +14,13 @@ export const TaskIdParams = Type.Object({
   id: Type.Integer({ minimum: 1, description: 'Task id.' }),
 });
 export type TaskIdParams = Static<typeof TaskIdParams>;
+
+/** `POST /tasks/:id/budget` body: the new budget, of the task or of one of its stages. */
+export const BudgetBody = Type.Object(
+  {
+    usd: Type.Number({ exclusiveMinimum: 0, description: 'The new budget in USD; must exceed what was already spent.' }),
+    stage: Type.Optional(Type.String({ minLength: 1, description: 'Set this stage\'s budget instead of the task\'s.' })),
+  },
+  { additionalProperties: false },
+);
+export type BudgetBody = Static<typeof BudgetBody>;

@@ -13,7 +13,7 @@ import {
   type ProcessResult,
 } from '@conveyor/core';
 import { buildClaudeInvocation, describeArgs } from './claude-args.js';
-import type { AgentClaudeConfig } from './config.js';
+import { DEFAULT_PASS_ENV, type AgentClaudeConfig } from './config.js';
 
 /** What the runner needs besides its config; all optional. */
 export interface ClaudeAgentRunnerDeps {
@@ -42,7 +42,7 @@ export class ClaudeAgentRunner implements AgentRunner {
   /** Runs the CLI once; never throws (a failure to start is a transient result). */
   async run(req: AgentRunRequest): Promise<AgentRunResult> {
     const logPath = this.#logPath(req);
-    const { args, input } = buildClaudeInvocation(this.config, req.prompt);
+    const { args, input } = buildClaudeInvocation({ ...this.config, maxBudgetUsd: runBudget(this.config.maxBudgetUsd, req.budgetUsd) }, req.prompt);
     // Killing the agent when its pid cannot be stamped: an unrecorded process is one the reaper cannot find.
     const local = new AbortController();
     let spawnHookError: string | null = null;
@@ -57,7 +57,7 @@ export class ClaudeAgentRunner implements AgentRunner {
         args: inv.args,
         cwd: req.worktree,
         env: req.env,
-        passEnv: this.config.passEnv,
+        passEnv: [...DEFAULT_PASS_ENV, ...this.config.passEnv],
         timeoutMs: req.timeoutMs,
         signal: AbortSignal.any([req.signal, local.signal]),
         ...(this.deps.killGraceMs !== undefined ? { killGraceMs: this.deps.killGraceMs } : {}),
@@ -68,7 +68,7 @@ export class ClaudeAgentRunner implements AgentRunner {
             await req.onSpawn?.(pid);
           } catch (err) {
             spawnHookError = err instanceof Error ? err.message : String(err);
-            local.abort();
+            local.abort(new Error(`recording the pid failed: ${spawnHookError}`));
           }
         },
       });
@@ -90,6 +90,18 @@ export class ClaudeAgentRunner implements AgentRunner {
     const file = `${safeSegment(req.stage)}-${safeSegment(req.role)}-${stamp}.log`;
     return path.join(path.resolve(this.config.logDir), safeSegment(req.task.workItemId), file);
   }
+}
+
+/**
+ * The `--max-budget-usd` of one run: the configured per-run cap or what the task's
+ * budgets leave, whichever is smaller. Rounded down to the cent so the CLI can never
+ * be allowed more than is left; at least one cent, because the CLI refuses 0 (and a
+ * task with nothing left is stopped before the run).
+ */
+export function runBudget(configured: number | undefined, remaining: number | null | undefined): number | undefined {
+  if (remaining === null || remaining === undefined) return configured;
+  const left = Math.max(0.01, Math.floor(remaining * 100) / 100);
+  return configured === undefined ? left : Math.min(configured, left);
 }
 
 // Work item ids come from the tracker: never let one climb out of logDir.
@@ -120,15 +132,18 @@ export function mapClaudeRun(
   parsed: ClaudeResult,
   context: { command: string; timeoutMs: number; spawnHookError?: string | null },
 ): Omit<AgentRunResult, 'logPath'> {
-  const base = { pid: proc.pid, usage: parsed.usage };
+  const base = { pid: proc.pid, usage: parsed.usage, ...(parsed.permissionDenials.length ? { permissionDenials: parsed.permissionDenials } : {}) };
   const failed = (error: string, transient: boolean, exitCode: number | null = null) => ({ ...base, exitCode, result: null, transient, error: clip(error) });
   if (proc.spawnError) {
     return failed(`could not start "${context.command}": ${spawnReason(proc.spawnError)}; is Claude Code installed, or is plugins.agent-claude.command right?`, true);
   }
   if (context.spawnHookError) return failed(`killed: recording the pid failed: ${context.spawnHookError}`, true);
   if (proc.timedOut) return failed(`timed out after ${context.timeoutMs} ms; the process group was killed`, true);
-  if (proc.aborted) return failed('aborted; the process group was killed', true);
+  if (proc.aborted) return failed(`aborted (${proc.abortReason ?? 'aborted'}); the process group was killed`, true);
   if (proc.exitCode === null) return failed(`killed by ${proc.signal ?? 'a signal'}`, true);
+  if (parsed.subtype === 'error_max_budget_usd') {
+    return { ...failed(parsed.errorText ?? 'the run reached its budget', false, proc.exitCode), budgetSpent: true };
+  }
   if (parsed.ok) {
     if (proc.exitCode === 0) return { ...base, exitCode: 0, result: parsed.result };
     // A success result with a failing exit: the CLI died after printing it (a hook, a crash on exit).

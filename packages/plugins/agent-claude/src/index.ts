@@ -2,6 +2,7 @@
  * @conveyor/plugin-agent-claude — binds `CoreTokens.AgentRunner` to a runner that
  * drives the Claude Code CLI (`claude -p … --output-format json`) per agent job.
  */
+import path from 'node:path';
 import { CoreTokens, definePlugin, type AgentRunner } from '@conveyor/core';
 import { ClaudeAgentRunner } from './claude-agent-runner.js';
 import { agentClaudeConfigSchema } from './config.js';
@@ -9,6 +10,7 @@ import { agentClaudeConfigSchema } from './config.js';
 export * from './config.js';
 export * from './claude-args.js';
 export * from './claude-agent-runner.js';
+export * from './probe.js';
 
 /** The `agent-claude` plugin: every agent job runs through the Claude Code CLI. */
 export const agentClaudePlugin = definePlugin({
@@ -17,8 +19,19 @@ export const agentClaudePlugin = definePlugin({
   enabledByDefault: false,
   configSchema: agentClaudeConfigSchema,
   register(ctx) {
-    const runner = new ClaudeAgentRunner(ctx.config, { logger: ctx.logger });
+    const command = resolveCommand(ctx.config.command, ctx.baseDir);
+    const runner = new ClaudeAgentRunner({ ...ctx.config, command }, { logger: ctx.logger });
     ctx.provide<AgentRunner>(CoreTokens.AgentRunner, runner);
-    ctx.logger.info({ command: ctx.config.command, model: ctx.config.model ?? null, permissionMode: ctx.config.permissionMode }, 'agent runner: claude');
+    ctx.logger.info({ command, model: ctx.config.model ?? null, permissionMode: ctx.config.permissionMode }, 'agent runner: claude');
   },
 });
+
+/**
+ * A command with a slash is a path: a relative one is meant from the config file's
+ * directory (`baseDir`). Left as is, it would be looked up from the agent's cwd —
+ * the task's worktree, where an agent could plant its own `./bin/claude`. A bare
+ * name is looked up on PATH.
+ */
+export function resolveCommand(command: string, baseDir: string): string {
+  return command.includes('/') && !path.isAbsolute(command) ? path.resolve(baseDir, command) : command;
+}

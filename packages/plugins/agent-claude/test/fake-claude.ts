@@ -16,7 +16,7 @@ const fs = require('node:fs');
 let stdin = '';
 try { stdin = fs.readFileSync(0, 'utf8'); } catch {}
 fs.writeFileSync(process.env.FAKE_RECORD, JSON.stringify({
-  argv: process.argv.slice(2), cwd: process.cwd(), stdin, pid: process.pid, stage: process.env.CONVEYOR_STAGE ?? null,
+  argv: process.argv.slice(2), cwd: process.cwd(), stdin, pid: process.pid, stage: process.env.CONVEYOR_STAGE ?? null, envKeys: Object.keys(process.env),
 }));
 const mode = process.env.FAKE_MODE ?? 'print';
 if (mode === 'hang') setTimeout(() => {}, 60000);
@@ -34,6 +34,8 @@ export interface FakeRecord {
   stdin: string;
   pid: number;
   stage: string | null;
+  /** Names of the variables the process saw. */
+  envKeys: string[];
 }
 
 export interface FakeClaude {
@@ -92,6 +94,6 @@ export function testTask(workItemId = 'ET-42'): Task {
     id: 1, repo: 'acme/app', trackerIssueId: '42', workItemId, title: 'Add retry', description: '', stage: 'development',
     branch: 'agent/ET-42-add-retry', branchCut: true, humanVerdict: null, humanReviewStartedAt: null, humanReviewEndedAt: null,
     developerRetries: 0, createdAt: now, updatedAt: now, cancelRequestedAt: null, cancelledAt: null, trackerMessageId: null,
-    blockedReason: null, blockedAt: null,
+    blockedReason: null, blockedAt: null, blockedKind: null, budgetUsd: null, stageBudgets: {},
   } as Task;
 }

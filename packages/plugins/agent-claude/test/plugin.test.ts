@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { CoreTokens, type AgentRunner, type ConveyorError } from '@conveyor/core';
@@ -28,7 +29,7 @@ test('defaults fill the section; an unknown permission mode is a config error', 
   const section = kit.conveyor.config.plugins['agent-claude'];
   assert.deepEqual(
     { ...section },
-    { enabled: false, repos: [], command: 'claude', permissionMode: 'acceptEdits', allowedTools: [], extraArgs: [], passEnv: ['ANTHROPIC_*', 'CLAUDE_*'], logDir: path.join(kit.conveyor.config.instance.dataDir, 'logs') },
+    { enabled: false, repos: [], command: 'claude', permissionMode: 'acceptEdits', allowedTools: [], extraArgs: [], passEnv: [], logDir: path.join(kit.conveyor.config.instance.dataDir, 'logs') },
   );
   await assert.rejects(
     createTestConveyor({ plugins: [agentClaudePlugin], fakes: false, config: { plugins: { 'agent-claude': { permissionMode: 'yolo' } } } }),
@@ -40,4 +41,29 @@ test('disabled: no AgentRunner is bound', { timeout: 10_000 }, async (t) => {
   const kit = await createTestConveyor({ plugins: [agentClaudePlugin], fakes: false, config: { plugins: { 'agent-claude': { enabled: false } } } });
   t.after(() => kit.cleanup());
   assert.equal(kit.conveyor.container.isRegistered(CoreTokens.AgentRunner, true), false);
+});
+
+test('a relative command runs from the config file\'s directory, never from the task\'s worktree', { timeout: 10_000 }, async (t) => {
+  const fake = fakeClaude(t);
+  // A `claude` planted in the worktree (an agent could write one) must not be what runs.
+  fs.writeFileSync(path.join(fake.worktree, 'claude'), '#!/bin/sh\necho planted; exit 7\n', { mode: 0o755 });
+  const kit = await createTestConveyor({
+    plugins: [agentClaudePlugin],
+    fakes: false,
+    baseDir: path.dirname(fake.command),
+    config: { plugins: { 'agent-claude': { enabled: true, command: './claude', logDir: fake.logDir } } },
+  });
+  t.after(() => kit.cleanup());
+  const runner = kit.conveyor.container.resolve<AgentRunner>(CoreTokens.AgentRunner);
+  const res = await runner.run(fake.request({ output: 'claude-result-success.json' }));
+  assert.equal(res.exitCode, 0, res.error);
+  assert.equal(fake.record().cwd, fs.realpathSync(fake.worktree));
+});
+
+test('permissionMode takes the CLI\'s current names: manual besides default', { timeout: 10_000 }, async (t) => {
+  for (const mode of ['manual', 'default']) {
+    const kit = await createTestConveyor({ plugins: [agentClaudePlugin], fakes: false, config: { plugins: { 'agent-claude': { permissionMode: mode } } } });
+    t.after(() => kit.cleanup());
+    assert.equal(kit.conveyor.config.plugins['agent-claude']!.permissionMode, mode);
+  }
 });

@@ -111,15 +111,54 @@ test('a hanging CLI is killed at the timeout: transient, no exit code', { timeou
   assert.equal(res.transient, true);
   assert.equal(res.usage, null);
   assert.match(res.error ?? '', /timed out after 300 ms/);
+  const lastLine = fs.readFileSync(res.logPath!, 'utf8').trimEnd().split('\n').at(-1)!;
+  assert.match(lastLine, /^# \d{4}-\d\d-\d\dT.*Z killed by Conveyor: timed out after 300 ms; its process group got SIGTERM, then SIGKILL after 300 ms$/);
 });
 
 test('an abort kills the run: transient', { timeout: 5_000 }, async (t) => {
   const fake = fakeClaude(t);
   const ac = new AbortController();
-  const res = await runner(fake).run(fake.request({ mode: 'hang' }, { signal: ac.signal, onSpawn: () => void setTimeout(() => ac.abort(), 100) }));
+  const reason = new Error('shutdown: the host is stopping and its stop deadline of 50 ms passed');
+  const res = await runner(fake).run(fake.request({ mode: 'hang' }, { signal: ac.signal, onSpawn: () => void setTimeout(() => ac.abort(reason), 100) }));
   assert.equal(res.exitCode, null);
   assert.equal(res.transient, true);
-  assert.match(res.error ?? '', /aborted/);
+  assert.equal(res.error, 'aborted (shutdown: the host is stopping and its stop deadline of 50 ms passed); the process group was killed');
+  const lastLine = fs.readFileSync(res.logPath!, 'utf8').trimEnd().split('\n').at(-1)!;
+  assert.match(lastLine, /Z killed by Conveyor: shutdown: the host is stopping and its stop deadline of 50 ms passed; its process group got SIGTERM/);
+});
+
+test('an abort without a reason still ends the log with a line saying it was killed', { timeout: 5_000 }, async (t) => {
+  const fake = fakeClaude(t);
+  const ac = new AbortController();
+  const res = await runner(fake).run(fake.request({ mode: 'hang' }, { signal: ac.signal, onSpawn: () => void setTimeout(() => ac.abort(), 50) }));
+  assert.match(fs.readFileSync(res.logPath!, 'utf8'), /killed by Conveyor: aborted; its process group/);
+});
+
+test('permission denials of a "success" run (the real CLI\'s result) are returned with the run', { timeout: 5_000 }, async (t) => {
+  const fake = fakeClaude(t);
+  const res = await runner(fake, { permissionMode: 'manual' }).run(fake.request({ output: 'claude-result-permission-denied.json' }));
+  assert.equal(res.exitCode, 0);
+  assert.equal(res.error, undefined, 'the CLI said success; the run is recorded as it was');
+  assert.deepEqual(res.permissionDenials, [{ tool: 'Write', target: '/srv/conveyor/workspaces/demo/et-007/notes.md' }]);
+  assert.ok(fake.record().argv.includes('manual'));
+  const clean = await runner(fake).run(fake.request({ output: 'claude-result-tool-use-success.json' }));
+  assert.equal(clean.permissionDenials, undefined);
+});
+
+test('passEnv adds to the default allowlist (ANTHROPIC_*, CLAUDE_*, IS_SANDBOX) instead of replacing it', { timeout: 5_000 }, async (t) => {
+  const fake = fakeClaude(t);
+  const saved = { ...process.env };
+  Object.assign(process.env, { ANTHROPIC_BASE_URL: 'http://127.0.0.1:9', CLAUDE_CODE_MAX_RETRIES: '1', IS_SANDBOX: '1', AWS_REGION: 'eu-west-1', GITEA_TOKEN: 'secret' });
+  t.after(() => {
+    for (const k of ['ANTHROPIC_BASE_URL', 'CLAUDE_CODE_MAX_RETRIES', 'IS_SANDBOX', 'AWS_REGION', 'GITEA_TOKEN']) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  });
+  await runner(fake, { passEnv: ['AWS_*'] }).run(fake.request({ output: 'claude-result-success.json' }));
+  const keys = fake.record().envKeys;
+  for (const k of ['ANTHROPIC_BASE_URL', 'CLAUDE_CODE_MAX_RETRIES', 'IS_SANDBOX', 'AWS_REGION']) assert.ok(keys.includes(k), k);
+  assert.ok(!keys.includes('GITEA_TOKEN'), 'Conveyor\'s secrets never reach the agent');
 });
 
 test('a failing onSpawn (pid not stamped) kills the process instead of leaving it unrecorded', { timeout: 5_000 }, async (t) => {
@@ -145,6 +184,26 @@ test('a hostile work item id cannot move the log file out of logDir', { timeout:
   const res = await runner(fake).run(fake.request({ output: 'claude-result-success.json' }, { task: testTask('../../etc/x y') }));
   assert.ok(res.logPath?.startsWith(fake.logDir + path.sep), res.logPath ?? '');
   assert.equal(path.basename(path.dirname(res.logPath ?? '')), '.._.._etc_x_y');
+});
+
+test('the task budget left caps --max-budget-usd (rounded down to the cent), below a larger configured cap', { timeout: 5_000 }, async (t) => {
+  const fake = fakeClaude(t);
+  await runner(fake, { maxBudgetUsd: 2.5 }).run(fake.request({ output: 'claude-result-success.json' }, { budgetUsd: 0.4299 }));
+  assert.deepEqual(fake.record().argv.slice(-2), ['--max-budget-usd', '0.42']);
+  await runner(fake, { maxBudgetUsd: 0.1 }).run(fake.request({ output: 'claude-result-success.json' }, { budgetUsd: 3 }));
+  assert.deepEqual(fake.record().argv.slice(-2), ['--max-budget-usd', '0.1'], 'the configured per-run cap stays when it is smaller');
+  await runner(fake).run(fake.request({ output: 'claude-result-success.json' }, { budgetUsd: null }));
+  assert.ok(!fake.record().argv.includes('--max-budget-usd'), 'no budget, no flag');
+});
+
+test('error_max_budget_usd (the real CLI\'s result): a budget stop, not retried, its cost recorded', { timeout: 5_000 }, async (t) => {
+  const fake = fakeClaude(t);
+  const res = await runner(fake).run(fake.request({ output: 'claude-result-max-budget.json', exit: 1 }, { budgetUsd: 0.001 }));
+  assert.equal(res.budgetSpent, true);
+  assert.equal(res.transient, false);
+  assert.equal(res.result, null);
+  assert.match(res.error ?? '', /Reached maximum budget/);
+  assert.equal(res.usage?.costUsd, 0.011196000000000001);
 });
 
 test('with a sandbox, the CLI is started through it (an absolute command shown read-only), and still reports', { timeout: 5_000 }, async (t) => {

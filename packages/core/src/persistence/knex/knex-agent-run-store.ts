@@ -1,5 +1,5 @@
 import { inject, injectable } from 'tsyringe';
-import type { AgentRun, TokenUsage } from '../../domain.js';
+import type { AgentRun, PermissionDenial, TokenUsage } from '../../domain.js';
 import { CoreTokens, type Clock } from '../../tokens.js';
 import type { Database } from '../database.js';
 import type { AgentRunStore } from '../ports.js';
@@ -34,7 +34,7 @@ export class KnexAgentRunStore implements AgentRunStore {
 
   async recordExit(
     runId: number,
-    exit: { exitCode: number | null; result: string | null; usage: TokenUsage | null; logPath: string | null },
+    exit: { exitCode: number | null; result: string | null; usage: TokenUsage | null; logPath: string | null; permissionDenials?: readonly PermissionDenial[] },
   ): Promise<void> {
     const u = exit.usage;
     await this.db
@@ -51,6 +51,7 @@ export class KnexAgentRunStore implements AgentRunStore {
         cache_creation_tokens: u ? u.cacheCreationTokens : null,
         cost_usd: u ? u.costUsd : null,
         model: u ? u.model : null,
+        permission_denials: exit.permissionDenials?.length ? JSON.stringify(exit.permissionDenials) : null,
       });
   }
 

@@ -1,5 +1,5 @@
 import { inject, injectable } from 'tsyringe';
-import type { HumanVerdict, Task } from '../../domain.js';
+import type { BlockedKind, HumanVerdict, Task } from '../../domain.js';
 import { CoreTokens, type Clock } from '../../tokens.js';
 import { rawRows, type Database } from '../database.js';
 import type { TaskStore, Tx } from '../ports.js';
@@ -108,10 +108,27 @@ export class KnexTaskStore implements TaskStore {
     return true;
   }
 
-  async block(id: number, stage: string, reason: string): Promise<boolean> {
+  async block(id: number, stage: string, reason: string, kind?: BlockedKind): Promise<boolean> {
     const now = this.clock.now();
-    const n = await this.#q().where({ id, stage }).whereNull('blocked_reason').update({ blocked_reason: reason, blocked_at: now, updated_at: now });
+    const n = await this.#q()
+      .where({ id, stage })
+      .whereNull('blocked_reason')
+      .update({ blocked_reason: reason, blocked_at: now, blocked_kind: kind ?? null, updated_at: now });
     return n === 1;
+  }
+
+  async unblock(id: number, stage: string, kind: BlockedKind, tx: Tx): Promise<boolean> {
+    const n = await this.#q(tx)
+      .where({ id, stage, blocked_kind: kind })
+      .update({ blocked_reason: null, blocked_at: null, blocked_kind: null, updated_at: this.clock.now() });
+    return n === 1;
+  }
+
+  async setBudgets(id: number, budgets: { budgetUsd?: number | null; stageBudgets?: Record<string, number> }, tx: Tx): Promise<void> {
+    const patch: Record<string, unknown> = { updated_at: this.clock.now() };
+    if (budgets.budgetUsd !== undefined) patch.budget_usd = budgets.budgetUsd;
+    if (budgets.stageBudgets !== undefined) patch.stage_budgets = Object.keys(budgets.stageBudgets).length ? JSON.stringify(budgets.stageBudgets) : null;
+    await this.#q(tx).where({ id }).update(patch);
   }
 
   async setHumanVerdict(id: number, stage: string, verdict: HumanVerdict | null): Promise<boolean> {

@@ -1,4 +1,4 @@
-import type { AgentRun, CiState, CiStatus, HumanVerdict, Job, JobKind, JobStatus, Task } from '../../domain.js';
+import type { AgentRun, BlockedKind, PermissionDenial, CiState, CiStatus, HumanVerdict, Job, JobKind, JobStatus, Task } from '../../domain.js';
 
 /** Row ↔ domain mapping. PostgreSQL returns bigint as strings; SQLite as numbers. */
 type Row = Record<string, unknown>;
@@ -34,6 +34,9 @@ export function toTask(r: Row): Task {
     trackerMessageId: strOrNull(r.tracker_message_id),
     blockedReason: strOrNull(r.blocked_reason),
     blockedAt: dateOrNull(r.blocked_at),
+    blockedKind: strOrNull(r.blocked_kind) as BlockedKind | null,
+    budgetUsd: numOrNull(r.budget_usd),
+    stageBudgets: stageBudgets(r.stage_budgets),
     prNumber: numOrNull(r.pr_number),
     prUrl: strOrNull(r.pr_url),
     mergeInitiatedAt: dateOrNull(r.merge_initiated_at),
@@ -41,7 +44,20 @@ export function toTask(r: Row): Task {
   };
 }
 
-export type NewTaskRow = Omit<Task, 'id' | 'createdAt' | 'updatedAt' | 'prNumber' | 'prUrl' | 'mergeInitiatedAt' | 'mergedAt'>;
+export type NewTaskRow = Omit<Task, 'id' | 'createdAt' | 'updatedAt' | 'prNumber' | 'prUrl' | 'mergeInitiatedAt' | 'mergedAt' | 'blockedKind' | 'budgetUsd' | 'stageBudgets'>;
+
+// A stage budget column that is not a JSON object of positive numbers reads as
+// "no overrides": a hand-edited row must not stop every read of the task.
+function stageBudgets(v: unknown): Record<string, number> {
+  if (typeof v !== 'string' || !v) return {};
+  try {
+    const parsed: unknown = JSON.parse(v);
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return {};
+    return Object.fromEntries(Object.entries(parsed).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1]) && e[1] > 0));
+  } catch {
+    return {};
+  }
+}
 
 export function fromTask(t: NewTaskRow, now: number): Row {
   return {
@@ -115,7 +131,18 @@ export function toAgentRun(r: Row): AgentRun {
         }
       : null,
     logPath: strOrNull(r.log_path),
+    permissionDenials: denials(r.permission_denials),
   };
+}
+
+function denials(v: unknown): PermissionDenial[] {
+  if (typeof v !== 'string' || !v) return [];
+  try {
+    const parsed: unknown = JSON.parse(v);
+    return Array.isArray(parsed) ? parsed.filter((d): d is PermissionDenial => !!d && typeof d === 'object' && typeof (d as PermissionDenial).tool === 'string') : [];
+  } catch {
+    return [];
+  }
 }
 
 export function toCiStatus(r: Row): CiStatus {

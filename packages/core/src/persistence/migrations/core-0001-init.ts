@@ -1,6 +1,8 @@
 import type { Migration } from '../migration.js';
 import { corePullRequests } from './core-0002-pull-requests.js';
 import { coreGateWaits } from './core-0003-gate-waits.js';
+import { coreBudgets } from './core-0004-budgets.js';
+import { coreAgentRunDiagnostics } from './core-0005-agent-run-diagnostics.js';
 
 /**
  * Core tables. Timestamps are epoch milliseconds (bigint) on both databases, so
@@ -157,4 +159,4 @@ export const coreInit: Migration = {
   },
 };
 
-export const coreMigrations: readonly Migration[] = [coreInit, corePullRequests, coreGateWaits];
+export const coreMigrations: readonly Migration[] = [coreInit, corePullRequests, coreGateWaits, coreBudgets, coreAgentRunDiagnostics];

@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { summarizeCosts, type Conveyor } from '@conveyor/core';
+import { budgetStatus, summarizeCosts, type Conveyor } from '@conveyor/core';
 import { sendError } from '../http-errors.js';
 import { accessOptions, type RouteGuards } from '../route-access.js';
-import { TaskIdParams, TaskListQuery } from '../schemas.js';
+import { BudgetBody, TaskIdParams, TaskListQuery } from '../schemas.js';
 
 /**
- * The task routes: list, inspect (jobs, runs, costs, what it waits for) and stop.
+ * The task routes: list, inspect (jobs, runs, costs, budget, what it waits for), stop,
+ * and raise a budget.
  * Reads go straight to the stores; stop goes through intake, like the tracker's
  * STOP status, so both land on the same compare-and-set.
  */
@@ -27,7 +28,15 @@ export function registerTaskRoutes(app: FastifyInstance, conveyor: Conveyor, gua
       conveyor.store.tasks.transitions(id),
       conveyor.waiting.forTask(task),
     ]);
-    return { task, jobs, agentRuns, transitions, costs: summarizeCosts(agentRuns), waitingFor };
+    const budget = budgetStatus(conveyor.config.budgets, task, agentRuns, task.stage);
+    return { task, jobs, agentRuns, transitions, costs: summarizeCosts(agentRuns), budget, waitingFor };
+  });
+
+  // Raises the task's (or one stage's) budget; a task stopped by its budget resumes.
+  app.post<{ Params: TaskIdParams; Body: BudgetBody }>('/tasks/:id/budget', { schema: { params: TaskIdParams, body: BudgetBody }, ...accessOptions('token', guards) }, async (request) => {
+    const { task, budget, resumed, job } = await conveyor.budgets.raise(request.params.id, request.body);
+    request.log.info({ taskId: task.id, usd: request.body.usd, stage: request.body.stage ?? null, resumed }, 'budget set over HTTP');
+    return { task, budget, resumed, jobId: job?.id ?? null };
   });
 
   app.post<{ Params: TaskIdParams }>('/tasks/:id/stop', { schema: { params: TaskIdParams }, ...accessOptions('token', guards) }, async (request, reply) => {
