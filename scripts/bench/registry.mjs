@@ -1,0 +1,31 @@
+// Every benchmark, in report order, with the sizes of a full and a --quick run.
+import { runB1 } from './b1-webhook-ingest.mjs';
+import { runB6 } from './b6-host-idle.mjs';
+import { runB7 } from './b7.mjs';
+
+/** Sizes per run kind. Full: the figures in docs/performance.md. Quick: the smoke test's. */
+export function sizesFor(quick) {
+  return quick
+    ? {
+        rounds: 1,
+        // B1
+        b1Amount: 200, b1Connections: 10, b1Seconds: 10,
+        // B6
+        b6IdleMs: 200,
+        // B7
+        insertOps: 100, transitionOps: 100, claimOps: 100, warmup: 10, small: 200, large: 1_000,
+      }
+    : {
+        rounds: 5,
+        b1Amount: 20_000, b1Connections: 50, b1Seconds: 10,
+        b6IdleMs: 2_000,
+        insertOps: 5_000, transitionOps: 5_000, claimOps: 2_000, warmup: 300, small: 1_000, large: 100_000,
+      };
+}
+
+/** `run({ dir, sizes, log, quick })` → JSON result lines. */
+export const BENCHMARKS = [
+  { id: 'B1', title: 'signed webhook ingest vs bare fastify (autocannon, separate processes)', run: runB1 },
+  { id: 'B6', title: 'host idle RSS and start-to-ready', run: runB6 },
+  { id: 'B7', title: 'SQLite drivers: better-sqlite3 vs sqlite3 on the product paths', run: runB7 },
+];
