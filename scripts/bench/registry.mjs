@@ -1,6 +1,7 @@
 // Every benchmark, in report order, with the sizes of a full and a --quick run.
 import { runB1 } from './b1-webhook-ingest.mjs';
 import { runB2 } from './b2-claim.mjs';
+import { runB3 } from './b3-pg-queue.mjs';
 import { runB4 } from './b4-advance.mjs';
 import { runB5 } from './b5-daemon-ticks.mjs';
 import { runB6 } from './b6-host-idle.mjs';
@@ -13,6 +14,8 @@ export function sizesFor(quick) {
         rounds: 1,
         // B1
         b1Amount: 200, b1Connections: 10, b1Seconds: 10,
+        // B3
+        b3Jobs: 100, b3Pickups: 5,
         // B4
         b4Tasks: 2,
         // B5
@@ -25,6 +28,7 @@ export function sizesFor(quick) {
     : {
         rounds: 5,
         b1Amount: 20_000, b1Connections: 50, b1Seconds: 10,
+        b3Jobs: 2_000, b3Pickups: 30,
         b4Tasks: 10,
         b5Small: 10_000, b5Large: 100_000, b5Ticks: 20,
         b6IdleMs: 2_000,
@@ -36,6 +40,7 @@ export function sizesFor(quick) {
 export const BENCHMARKS = [
   { id: 'B1', title: 'signed webhook ingest vs bare fastify (autocannon, separate processes)', run: runB1 },
   { id: 'B2', title: 'claim + finish with every claim clause vs the raw driver', run: runB2 },
+  { id: 'B3', title: 'PostgreSQL job throughput and pickup vs graphile-worker', run: runB3 },
   { id: 'B4', title: 'advance() with every plugin vs none', run: runB4 },
   { id: 'B5', title: 'reconciler/reaper tick selections vs the raw driver', run: runB5 },
   { id: 'B6', title: 'host idle RSS and start-to-ready', run: runB6 },
