@@ -6,6 +6,7 @@ import { runB4 } from './b4-advance.mjs';
 import { runB5 } from './b5-daemon-ticks.mjs';
 import { runB6 } from './b6-host-idle.mjs';
 import { runB7 } from './b7.mjs';
+import { runB8 } from './b8-pipeline.mjs';
 
 /** Sizes per run kind. Full: the figures in docs/performance.md. Quick: the smoke test's. */
 export function sizesFor(quick) {
@@ -23,6 +24,9 @@ export function sizesFor(quick) {
         // B6
         b6IdleMs: 200,
         // B7
+        // B8
+        b8Tasks: 1, b8Unavoidable: 1,
+        // B7
         insertOps: 100, transitionOps: 100, claimOps: 100, warmup: 10, small: 200, large: 1_000,
       }
     : {
@@ -32,6 +36,7 @@ export function sizesFor(quick) {
         b4Tasks: 10,
         b5Small: 10_000, b5Large: 100_000, b5Ticks: 20,
         b6IdleMs: 2_000,
+        b8Tasks: 50, b8Unavoidable: 6,
         insertOps: 5_000, transitionOps: 5_000, claimOps: 2_000, warmup: 300, small: 1_000, large: 100_000,
       };
 }
@@ -45,4 +50,5 @@ export const BENCHMARKS = [
   { id: 'B5', title: 'reconciler/reaper tick selections vs the raw driver', run: runB5 },
   { id: 'B6', title: 'host idle RSS and start-to-ready', run: runB6 },
   { id: 'B7', title: 'SQLite drivers: better-sqlite3 vs sqlite3 on the product paths', run: runB7 },
+  { id: 'B8', title: 'the whole pipeline with no-op agents vs its unavoidable work', run: runB8 },
 ];
