@@ -19,6 +19,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { killAll } from './bench/children.mjs';
 import { BENCHMARKS, sizesFor } from './bench/registry.mjs';
 
 const USAGE = 'usage: node scripts/bench.mjs [--quick] [--json] [--rounds N] [--only B1,B2,…]';
@@ -56,8 +57,10 @@ if (unknown.length) {
 const log = json ? (...a) => console.error(...a) : (...a) => console.log(...a);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-bench-'));
 const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
+process.on('exit', killAll);
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
+    killAll();
     cleanup();
     process.exit(130);
   });

@@ -3,6 +3,7 @@
 // reply) against a bare fastify route taking the same 4 KB body, both loaded by
 // autocannon from this process over 127.0.0.1, in alternating rounds.
 import { spawn } from 'node:child_process';
+import { track } from './children.mjs';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -40,7 +41,7 @@ plugins:
 
 /** Starts the bare fastify baseline in its own process. */
 async function startBare() {
-  const child = spawn(process.execPath, [path.join(HERE, 'bare-server.mjs')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = track(spawn(process.execPath, [path.join(HERE, 'bare-server.mjs')], { stdio: ['ignore', 'ignore', 'pipe'] }));
   const exited = new Promise((resolve) => child.once('exit', resolve));
   let err = '';
   const url = await new Promise((resolve, reject) => {

@@ -3,6 +3,7 @@
 // graphile-worker 0.17 (unbatched, its defaults) on the same server, each in its
 // own schema, in alternating rounds. Without CONVEYOR_TEST_PG_URL it says so and skips.
 import { spawn } from 'node:child_process';
+import { track } from './children.mjs';
 import crypto from 'node:crypto';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -18,7 +19,7 @@ const now = () => performance.timeOrigin + performance.now();
 
 /** Starts one worker process and resolves once it says "ready". */
 async function worker(system, url, schema) {
-  const child = spawn(process.execPath, [path.join(HERE, 'pg-queue-worker.mjs'), system, url, schema], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = track(spawn(process.execPath, [path.join(HERE, 'pg-queue-worker.mjs'), system, url, schema], { stdio: ['pipe', 'pipe', 'inherit'] }));
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const picks = [];
   let onPick = () => {};
@@ -50,17 +51,14 @@ async function conveyorSide(url, n) {
   const jobs = new KnexJobStore(db, { now: () => Date.now() }, silentLogger());
   await db.knex.transaction((tx) => bulkInsert(tx, 'tasks', TASK_COLUMNS, Array.from({ length: n }, (_, i) => [`r${i}`, `I-${i}`, `W-${i}`, 't', '', 'development', `b/${i}`, 1, 0, 0, 0])));
   const ids = (await db.knex('tasks').select('id').orderBy('id')).map((r) => Number(r.id));
-  let seq = 0;
   return {
     name: 'conveyor',
     schema,
     async fill() {
       await db.knex.transaction((tx) => bulkInsert(tx, 'jobs', JOB_COLUMNS, ids.map((id) => [id, 'development', 'agent', 'developer', 'queued', 0, 0, 0, 0, 0, null])));
     },
-    async addOne() {
-      const s = String(++seq);
-      if (!(await jobs.enqueue({ taskId: ids[seq % ids.length], stage: 'development', kind: 'agent', role: 'developer', reason: s }))) throw new Error('B3: enqueue refused');
-      return s;
+    async addOne(seq) {
+      if (!(await jobs.enqueue({ taskId: ids[seq % ids.length], stage: 'development', kind: 'agent', role: 'developer', reason: String(seq) }))) throw new Error('B3: enqueue refused');
     },
     async dispose() {
       await db.knex.raw(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
@@ -74,17 +72,14 @@ async function graphileSide(url, n) {
   const schema = `bench_b3_gw_${crypto.randomBytes(4).toString('hex')}`;
   const utils = await makeWorkerUtils({ connectionString: url, schema });
   await utils.migrate();
-  let seq = 0;
   return {
     name: 'graphile',
     schema,
     async fill() {
       for (let i = 0; i < n; i++) await utils.addJob('noop', {});
     },
-    async addOne() {
-      const s = String(++seq);
-      await utils.addJob('noop', { seq: s });
-      return s;
+    async addOne(seq) {
+      await utils.addJob('noop', { seq: String(seq) });
     },
     async dispose() {
       await utils.withPgClient((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
@@ -92,6 +87,8 @@ async function graphileSide(url, n) {
     },
   };
 }
+
+let seqs = 0;
 
 /** One round for one system: throughput over `n` queued jobs, then `m` pickups one at a time. */
 async function round(side, url, n, m) {
@@ -106,10 +103,11 @@ async function round(side, url, n, m) {
     const throughput = (n * 1000) / (tEnd - t0);
     const lat = [];
     for (let i = 0; i < m; i++) {
+      // The listener is in place before the add: a worker may start the job before addOne returns.
+      const seq = ++seqs;
+      const got = new Promise((resolve) => ws.forEach((w) => { w.onPick = (s, at) => { if (s === String(seq)) resolve(at); }; }));
       const t = now();
-      let seq;
-      const got = new Promise((resolve) => ws.forEach((w) => { w.onPick = (s, at) => { if (s === seq) resolve(at); }; }));
-      seq = await side.addOne();
+      await side.addOne(seq);
       lat.push((await got) - t);
     }
     return { throughput, pickup: median(lat) };

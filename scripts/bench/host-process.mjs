@@ -2,6 +2,7 @@
 // and waits for the line that says it listens. Shared by B1 (load target), B6
 // (idle RSS, start-to-ready) and B8 (pipeline hosts).
 import { spawn } from 'node:child_process';
+import { track } from './children.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -21,12 +22,12 @@ export async function startHost(o) {
   const file = path.join(o.dir, 'conveyor.config.yaml');
   fs.writeFileSync(file, o.yaml);
   const t0 = performance.now();
-  const child = spawn(process.execPath, [CONVEYOR_BIN, 'start', '--config', file, '-p', '0'], {
+  const child = track(spawn(process.execPath, [CONVEYOR_BIN, 'start', '--config', file, '-p', '0'], {
     cwd: o.dir,
     // warn: per-request info lines would measure the log pipe, not the host.
     env: { ...process.env, CONVEYOR_LOG_LEVEL: 'warn', ...o.env },
     stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  }));
   let stderr = '';
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const url = await new Promise((resolve, reject) => {
