@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { openDatabase } from '../../packages/core/dist/src/index.js';
-import { startHost } from './host-process.mjs';
+import { LOCAL_SQLITE_YAML, startHost } from './host-process.mjs';
 import { line } from './result.mjs';
 import { median } from './stats.mjs';
 
@@ -20,14 +20,7 @@ const SECRET = 'bench-webhook-secret';
 const REPO = 'acme/orchestrator';
 
 /** Host config: Gitea forge with a webhook secret, the worker idle, SQLite in the data dir. */
-const hostYaml = () => `instance:
-  dataDir: ./data
-database:
-  client: sqlite
-  filename: ./data/conveyor.db
-host:
-  address: 127.0.0.1
-repos:
+const hostYaml = () => `${LOCAL_SQLITE_YAML}repos:
   ${REPO}: {}
 plugins:
   forge-git:

@@ -3,18 +3,11 @@
 // the targets are absolute (< 120 MB, < 1.5 s).
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startHost } from './host-process.mjs';
+import { LOCAL_SQLITE_YAML, startHost } from './host-process.mjs';
 import { line } from './result.mjs';
 import { median } from './stats.mjs';
 
-const yaml = `instance:
-  dataDir: ./data
-database:
-  client: sqlite
-  filename: ./data/conveyor.db
-host:
-  address: 127.0.0.1
-`;
+const yaml = LOCAL_SQLITE_YAML;
 
 /** @param {{ dir: string, sizes: { rounds: number, b6IdleMs: number }, log: Function }} o */
 export async function runB6(o) {

@@ -11,6 +11,16 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CONVEYOR_BIN = path.join(ROOT, 'packages/host/bin/conveyor.js');
 
+/** The start of a host config: data and SQLite file under the config's directory, loopback only. */
+export const LOCAL_SQLITE_YAML = `instance:
+  dataDir: ./data
+database:
+  client: sqlite
+  filename: ./data/conveyor.db
+host:
+  address: 127.0.0.1
+`;
+
 /**
  * Writes `config` (already YAML text) to `<dir>/conveyor.config.yaml` and starts
  * a host on an ephemeral port. Resolves once stderr says "listening on <url>";
