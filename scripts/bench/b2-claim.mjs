@@ -3,6 +3,7 @@
 // finish) beside the same SQL through the raw driver (better-sqlite3 prepared
 // statements on the same file), in alternating rounds. Also checks the plan of
 // the clause-laden claim for a temp sort.
+import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Sqlite from 'better-sqlite3';
@@ -80,7 +81,6 @@ async function planOf(conveyor) {
 /** @param {{ dir: string, sizes: { rounds: number, small: number, large: number, claimOps: number, warmup: number }, log: Function }} o */
 export async function runB2(o) {
   const { rounds, small, large, claimOps: ops, warmup } = o.sizes;
-  const fs = await import('node:fs');
   fs.mkdirSync(o.dir, { recursive: true });
   const rates = {};
   let plan = [];

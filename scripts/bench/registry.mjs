@@ -23,10 +23,9 @@ export function sizesFor(quick) {
         b5Small: 1_000, b5Large: 5_000, b5Ticks: 3,
         // B6
         b6IdleMs: 200,
-        // B7
         // B8
         b8Tasks: 1, b8Unavoidable: 1,
-        // B7
+        // B2 and B7
         insertOps: 100, transitionOps: 100, claimOps: 100, warmup: 10, small: 200, large: 1_000,
       }
     : {
@@ -37,6 +36,7 @@ export function sizesFor(quick) {
         b5Small: 10_000, b5Large: 100_000, b5Ticks: 20,
         b6IdleMs: 2_000,
         b8Tasks: 50, b8Unavoidable: 6,
+        // B2 and B7
         insertOps: 5_000, transitionOps: 5_000, claimOps: 2_000, warmup: 300, small: 1_000, large: 100_000,
       };
 }
