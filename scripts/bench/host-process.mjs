@@ -32,7 +32,9 @@ export async function startHost(o) {
   const file = path.join(o.dir, 'conveyor.config.yaml');
   fs.writeFileSync(file, o.yaml);
   const t0 = performance.now();
-  const child = track(spawn(process.execPath, [CONVEYOR_BIN, 'start', '--config', file, '-p', '0'], {
+  // e.g. BENCH_HOST_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the hosts (Node refuses it in NODE_OPTIONS).
+  const nodeArgs = (process.env.BENCH_HOST_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = track(spawn(process.execPath, [...nodeArgs, CONVEYOR_BIN, 'start', '--config', file, '-p', '0'], {
     cwd: o.dir,
     // warn: per-request info lines would measure the log pipe, not the host.
     env: { ...process.env, CONVEYOR_LOG_LEVEL: 'warn', ...o.env },
