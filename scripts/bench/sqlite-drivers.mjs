@@ -48,7 +48,7 @@ async function freshDb(dir, driver) {
 }
 
 /** Multi-row INSERT … VALUES of `rows` (arrays in `columns` order), chunked, in the caller's transaction. */
-async function bulkInsert(tx, table, columns, rows) {
+export async function bulkInsert(tx, table, columns, rows) {
   const one = `(${columns.map(() => '?').join(', ')})`;
   for (let i = 0; i < rows.length; i += CHUNK) {
     const chunk = rows.slice(i, i + CHUNK);
@@ -57,24 +57,25 @@ async function bulkInsert(tx, table, columns, rows) {
   }
 }
 
-const TASK_COLUMNS = [
+export const TASK_COLUMNS = [
   'repo', 'tracker_issue_id', 'work_item_id', 'title', 'description', 'stage',
   'branch', 'branch_cut', 'developer_retries', 'created_at', 'updated_at',
 ];
-const JOB_COLUMNS = [
+export const JOB_COLUMNS = [
   'task_id', 'stage', 'kind', 'role', 'status', 'attempt', 'retries', 'defer_count', 'available_at', 'created_at', 'reason',
 ];
 
 /**
  * Inserts `count` tasks at STAGE and, when `withJobs`, one queued agent job per
  * task (available in the past, oldest first). Returns the task ids in order.
+ * `repoOf(i)` names each task's repo (default: all in one repo). Shared with B2/B5.
  */
-async function seed(ctx, count, { withJobs }) {
+export async function seed(ctx, count, { withJobs, repoOf = () => REPO }) {
   const t0 = Date.now() - 24 * 3600 * 1000;
   await ctx.db.knex.transaction(async (tx) => {
     const tasks = [];
     for (let i = 0; i < count; i++) {
-      tasks.push([REPO, `ISSUE-${i}`, `BW-${i}`, `bench task ${i}`, '', STAGE, `bench/bw-${i}`, 1, 0, t0 + i, t0 + i]);
+      tasks.push([repoOf(i), `ISSUE-${i}`, `BW-${i}`, `bench task ${i}`, '', STAGE, `bench/bw-${i}`, 1, 0, t0 + i, t0 + i]);
     }
     await bulkInsert(tx, 'tasks', TASK_COLUMNS, tasks);
   });
