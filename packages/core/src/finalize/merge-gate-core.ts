@@ -42,6 +42,12 @@ export function prMergedGate(d: { ports: Ports; tasks: TaskStore; events: EventB
       const pr = await forge.getPullRequest(task.repo, task.prNumber);
       if (!pr) return fail(`pull request #${task.prNumber} not found on the forge`);
       if (!pr.merged) {
+        // What merges is what was tested: a bound pin (merge-gate) names the tested
+        // sha, or refuses when the head moved past it with more than artefacts.
+        const pin = d.ports.mergePin();
+        if (pin && !pr.headSha) return pending(`the forge reports no head for #${task.prNumber}: it cannot be checked against what was tested`);
+        const decision = pin && pr.headSha ? await pin.pin(task, pr.headSha) : { sha: pr.headSha };
+        if ('refuse' in decision) return fail(`#${task.prNumber} may not merge: ${decision.refuse}`);
         // Claim the irreversible step: a concurrent advance (the deployer's finish and
         // a CI webhook) must not merge twice. An INITIATED marker older than the
         // takeover time means its writer died mid-merge: the re-drive merges again.
@@ -53,8 +59,8 @@ export function prMergedGate(d: { ports: Ports; tasks: TaskStore; events: EventB
         }
         const claim = (await d.tasks.get(task.id))!.mergeInitiatedAt!;
         try {
-          // Pinned to the head read above: a push since then fails the merge instead of landing unseen.
-          await forge.mergePullRequest(task.repo, task.prNumber, { headSha: pr.headSha });
+          // Pinned to the decided head: a push since then fails the merge instead of landing unseen.
+          await forge.mergePullRequest(task.repo, task.prNumber, { headSha: decision.sha });
         } catch (err) {
           const message = (err as Error).message;
           if (isAmbiguousMergeError(err)) {

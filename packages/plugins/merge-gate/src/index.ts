@@ -5,13 +5,15 @@
  */
 import os from 'node:os';
 import { Type } from '@sinclair/typebox';
-import { CoreTokens, definePlugin, type AgentSandbox, type Clock, type Database } from '@conveyor/core';
+import { CoreTokens, definePlugin, type AgentSandbox, type Clock, type Database, type MergePin } from '@conveyor/core';
 import { mergeGate } from './merge-gate.js';
+import { testedMergePin } from './merge-pin.js';
 import { mergeGateMigrations } from './migrations.js';
 import { RetestStore } from './retest-store.js';
 import { mergeSnapshot } from './snapshot.js';
 
 export { mergeGate, type MergeGateDeps } from './merge-gate.js';
+export { testedMergePin } from './merge-pin.js';
 export { mergeGateMigrations } from './migrations.js';
 export { PremergeCheckout, type RebaseOutcome } from './premerge.js';
 export { retest, type RetestAttempt, type RetestResult } from './retest.js';
@@ -44,17 +46,19 @@ export const mergeGatePlugin = definePlugin({
     const leases = ctx.stores.leases;
     const cfg = ctx.config;
     const workspaces = ctx.instanceConfig.workspaces;
+    const repo = (name: string) => {
+      const r = ctx.instanceConfig.repos[name];
+      return r?.url ? { url: r.url, mainBranch: r.mainBranch, protectedBranches: r.protectedBranches, ...(r.testCommand ? { testCommand: r.testCommand } : {}) } : null;
+    };
+    const inScope = (name: string) => ctx.inScope(name);
     ctx.gates.register(
       mergeGate({
         leases,
         retests,
         events: ctx.events,
         logger: ctx.logger,
-        inScope: (repo) => ctx.inScope(repo),
-        repo: (name) => {
-          const r = ctx.instanceConfig.repos[name];
-          return r?.url ? { url: r.url, mainBranch: r.mainBranch, protectedBranches: r.protectedBranches, ...(r.testCommand ? { testCommand: r.testCommand } : {}) } : null;
-        },
+        inScope,
+        repo,
         holder: { hostId: ctx.container.isRegistered(CoreTokens.HostId) ? ctx.container.resolve<string>(CoreTokens.HostId) : os.hostname(), pid: process.pid },
         author: { name: workspaces.gitAuthorName, email: workspaces.gitAuthorEmail },
         ...(ctx.container.isRegistered(CoreTokens.AgentSandbox, true) ? { sandbox: ctx.container.resolve<AgentSandbox>(CoreTokens.AgentSandbox) } : {}),
@@ -62,6 +66,8 @@ export const mergeGatePlugin = definePlugin({
       }),
     );
     ctx.gates.splice(EDGE.stage, 'merge_gate', { rollbackTo: EDGE.rollbackTo });
+    // The merge at deploy → done lands the sha the re-test passed on, not whatever the head is then.
+    ctx.provide<MergePin>(CoreTokens.MergePin, testedMergePin({ retests, inScope, repo }));
 
     // The lease is held from the gate's pass until the task leaves `deploy` (done,
     // rollback, cancel, block): release is holder-aware, so calling it for a task

@@ -89,6 +89,19 @@ export class PremergeCheckout {
     await this.#origin(['push', '--quiet', '--no-verify', `--force-with-lease=${ref}:${before}`, 'origin', `${sha}:${ref}`]);
   }
 
+  /**
+   * The paths `head` changed since `base`, or null when `head` does not descend
+   * from `base` (a rebase or a force-push since: not what was tested).
+   */
+  async changedSince(base: string, head: string): Promise<string[] | null> {
+    const known = await agentGit(['cat-file', '-e', `${head}^{commit}`], { cwd: this.dir, allowFailure: true });
+    if (known.exitCode !== 0) return null;
+    const descends = await agentGit(['merge-base', '--is-ancestor', base, head], { cwd: this.dir, allowFailure: true });
+    if (descends.exitCode !== 0) return null;
+    const out = (await agentGit(['diff', '--name-only', '--no-renames', '-z', base, head], { cwd: this.dir })).stdout;
+    return out.split('\0').filter(Boolean);
+  }
+
   dispose(): void {
     fs.rmSync(this.dir, { recursive: true, force: true });
   }

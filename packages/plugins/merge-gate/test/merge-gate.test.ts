@@ -168,6 +168,52 @@ for (const dialect of testDatabases()) {
     assert.deepEqual(queue.plugins['merge-gate']!.leases.map((l) => l.taskId), [a.id]);
   });
 
+  test(`${t0} what merges is what was tested: the merge is pinned to the tested sha; an artefact commit after it may land, code pushed after it may not`, async (t) => {
+    const o = await guardedOrigin(t);
+    const kit = await kitWith(dialect, o.origin);
+    t.after(() => kit.cleanup());
+    const a = await taskOn(kit, 'A');
+    const tested = await pushBranch(o, a.branch, { 'a.txt': 'a\n' });
+    assert.equal((await check(kit, a)).verdict, 'pass');
+    const pr = await kit.forge.ensurePullRequest({ repo: REPO, head: a.branch, base: 'main', title: 't', body: '' });
+    await kit.conveyor.store.tasks.setPullRequest(a.id, pr.number, pr.url);
+    const merges: (string | null | undefined)[] = [];
+    const original = kit.forge.mergePullRequest.bind(kit.forge);
+    kit.forge.mergePullRequest = async (repo, n, opts) => {
+      merges.push(opts?.headSha);
+      return original(repo, n, opts);
+    };
+    const prMerged = async () => {
+      const task = (await kit.conveyor.store.tasks.get(a.id))!;
+      const s = kit.conveyor.store;
+      return kit.conveyor.gates.get('pr_merged').check({ task, stage: 'deploy', finishedAgent: null, readOnly: false, artifacts: kit.artifacts, agentRuns: s.agentRuns, ciStatuses: s.ciStatuses, forge: kit.forge, logger: kit.logger });
+    };
+
+    // Code pushed after the re-test (at deploy): refused before any claim or merge call.
+    await git(['checkout', '--quiet', a.branch], { cwd: o.seed });
+    fs.writeFileSync(path.join(o.seed, 'sneaky.txt'), 'untested\n');
+    await commitAll(o.seed, 'pushed after the test');
+    await git(['push', '--quiet', 'origin', a.branch], { cwd: o.seed });
+    kit.forge.setHead(REPO, a.branch, (await o.head(a.branch))!);
+    const refused = await prMerged();
+    assert.equal(refused.verdict, 'fail');
+    assert.match(refused.reason!, /1 file\(s\) changed after the re-test .*sneaky\.txt.*not what was tested/);
+    assert.deepEqual(merges, [], 'nothing merged');
+    assert.equal((await kit.conveyor.store.tasks.get(a.id))!.mergeInitiatedAt, null, 'no claim taken');
+
+    // Back to the tested head plus the deployer's artefact only: merged, pinned to that head.
+    await git(['reset', '--quiet', '--hard', tested], { cwd: o.seed });
+    fs.mkdirSync(path.join(o.seed, 'docs', 'pipeline', a.workItemId), { recursive: true });
+    fs.writeFileSync(path.join(o.seed, 'docs', 'pipeline', a.workItemId, '07-deploy.md'), '---\ndeploy_status: ok\n---\n');
+    await commitAll(o.seed, 'deployer: report');
+    await git(['push', '--quiet', '--force', 'origin', a.branch], { cwd: o.seed });
+    const withReport = (await o.head(a.branch))!;
+    kit.forge.setHead(REPO, a.branch, withReport);
+    assert.equal((await prMerged()).verdict, 'pass');
+    assert.deepEqual(merges, [withReport]);
+    assertMainNeverPushed(o);
+  });
+
   test(`${t0} retestAttempts 0: one red run rolls back at once`, async (t) => {
     const o = await guardedOrigin(t);
     const kit = await kitWith(dialect, o.origin, { retestAttempts: 0 }, 'echo red; exit 3');
