@@ -15,7 +15,7 @@ import { mergeSnapshot } from './snapshot.js';
 export { mergeGate, type MergeGateDeps } from './merge-gate.js';
 export { testedMergePin } from './merge-pin.js';
 export { mergeGateMigrations } from './migrations.js';
-export { PremergeCheckout, type RebaseOutcome } from './premerge.js';
+export { PremergeCheckout, originUrl, type PremergeRepo, type RebaseOutcome } from './premerge.js';
 export { retest, type RetestAttempt, type RetestResult } from './retest.js';
 export { RetestStore, type StoredRetest } from './retest-store.js';
 

@@ -58,6 +58,13 @@ export class PremergeCheckout {
     return (await agentGit(['rev-parse', '--verify', `${ref}^{commit}`], { cwd: this.dir })).stdout;
   }
 
+  /** Checks the task branch's origin head out as it is (no rebase); returns its sha. */
+  async checkout(): Promise<string> {
+    const head = await this.#rev(`refs/remotes/origin/${this.branch}`);
+    await agentGit(['checkout', '--quiet', '-B', this.branch, head], { cwd: this.dir });
+    return head;
+  }
+
   /**
    * Rebases the task branch onto `origin/<main>` and checks the result out. `always`
    * false skips the rebase when the branch already contains main. Up to date is a
@@ -77,6 +84,22 @@ export class PremergeCheckout {
     }
     const sha = await this.#rev('HEAD');
     return sha === before ? { kind: 'up_to_date', sha, main } : { kind: 'rebased', before, sha, main };
+  }
+
+  /**
+   * Commits `files` (paths relative to the checkout) on top of the checked-out
+   * branch as Conveyor, and returns the new sha (not pushed yet). Hooks are off.
+   */
+  async commitFiles(files: Record<string, string>, message: string, author: { name: string; email: string }): Promise<string> {
+    for (const [rel, content] of Object.entries(files)) {
+      const file = path.resolve(this.dir, rel);
+      if (!file.startsWith(this.dir + path.sep)) throw new Error(`refusing to write ${rel}: outside the checkout`);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, content);
+    }
+    await agentGit(['add', '--', ...Object.keys(files)], { cwd: this.dir });
+    await agentGit(['commit', '--quiet', '--no-verify', '-m', message], { cwd: this.dir, env: AUTHOR(author) });
+    return this.#rev('HEAD');
   }
 
   /**
