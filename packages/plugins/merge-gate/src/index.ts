@@ -21,7 +21,7 @@ export { RetestStore, type StoredRetest } from './retest-store.js';
 
 export const mergeGateConfigSchema = Type.Object({
   premergeRebaseAlways: Type.Boolean({ default: true, description: 'Rebase onto the current main even when the branch already contains it (a no-op then); false rebases only a branch that is behind.' }),
-  retestAttempts: Type.Integer({ minimum: 0, maximum: 5, default: 1, description: 'Retries of a red re-test before rollback; a pass on a retry is reported as flaky (`merge.flaky`, `/queue`).' }),
+  retestAttempts: Type.Integer({ minimum: 0, maximum: 10, default: 1, description: 'Retries of a red re-test before rollback; a pass on a retry is reported as flaky (`merge.flaky`, `/queue`).' }),
   leaseTtlMs: Type.Integer({ minimum: 60_000, default: 3_600_000, description: 'How long the merge lease lasts without being refreshed; past it another task may take it over.' }),
   busyDelayMs: Type.Integer({ minimum: 100, default: 30_000, description: 'Delay before a task that found the lease busy tries again (capped by `pipeline.maxDefers`).' }),
   retestTimeoutMs: Type.Integer({ minimum: 1_000, default: 1_800_000, description: 'Time limit of one re-test run (its whole process group is killed past it).' }),
