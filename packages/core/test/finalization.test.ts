@@ -1,7 +1,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createTestConveyor, eventually, testDatabases } from '../src/testing/index.js';
+import { createTestConveyor, eventually, testDatabases, type TestConveyor, type TestDialect } from '../src/testing/index.js';
 import { passingArtifacts } from './helpers.js';
+
+/** A kit whose tasks run the whole pipeline: every verdict passes, the analysis is approved, CI goes green after development. */
+async function shippingKit(dialect: TestDialect): Promise<TestConveyor> {
+  const kit = await createTestConveyor({ dialect, config: { worker: { enabled: true } }, agent: (req) => ({ artifact: { frontMatter: passingArtifacts(req.stage) } }) });
+  kit.conveyor.events.on('human.approval_needed', ({ task }) => void kit.conveyor.intake.humanVerdict(task.id, 'approved'));
+  kit.conveyor.events.on('job.finished', async ({ job }) => {
+    if (job.stage !== 'development') return;
+    const task = (await kit.conveyor.store.tasks.get(job.taskId))!;
+    const sha = (await kit.forge.branchHeadSha(task.repo, task.branch))!;
+    await kit.conveyor.intake.ciStatus({ repo: task.repo, sha, branch: task.branch, context: 'ci', state: 'success', targetUrl: null });
+  });
+  return kit;
+}
 
 for (const dialect of testDatabases()) {
   const t0 = `[${dialect}]`;
@@ -30,15 +43,8 @@ for (const dialect of testDatabases()) {
   });
 
   test(`${t0} deploy → done merges the PR once (INITIATED first), sets Done and posts the cost summary`, async (t) => {
-    const kit = await createTestConveyor({ dialect, config: { worker: { enabled: true } }, agent: (req) => ({ artifact: { frontMatter: passingArtifacts(req.stage) } }) });
+    const kit = await shippingKit(dialect);
     t.after(() => kit.cleanup());
-    kit.conveyor.events.on('human.approval_needed', ({ task }) => void kit.conveyor.intake.humanVerdict(task.id, 'approved'));
-    kit.conveyor.events.on('job.finished', async ({ job }) => {
-      if (job.stage !== 'development') return;
-      const task = (await kit.conveyor.store.tasks.get(job.taskId))!;
-      const sha = (await kit.forge.branchHeadSha(task.repo, task.branch))!;
-      await kit.conveyor.intake.ciStatus({ repo: task.repo, sha, branch: task.branch, context: 'ci', state: 'success', targetUrl: null });
-    });
     await kit.conveyor.start();
     const { task } = await kit.conveyor.intake.startPipeline({ repo: 'acme/app', trackerIssueId: 'PL-2', title: 'Ship it' });
     await kit.events.waitFor('task.done', () => true, 20_000);
@@ -98,15 +104,8 @@ for (const dialect of testDatabases()) {
   });
 
   test(`${t0} a merge call that times out after landing keeps the INITIATED marker; the PR-merged webhook then completes the task once`, async (t) => {
-    const kit = await createTestConveyor({ dialect, config: { worker: { enabled: true } }, agent: (req) => ({ artifact: { frontMatter: passingArtifacts(req.stage) } }) });
+    const kit = await shippingKit(dialect);
     t.after(() => kit.cleanup());
-    kit.conveyor.events.on('human.approval_needed', ({ task }) => void kit.conveyor.intake.humanVerdict(task.id, 'approved'));
-    kit.conveyor.events.on('job.finished', async ({ job }) => {
-      if (job.stage !== 'development') return;
-      const task = (await kit.conveyor.store.tasks.get(job.taskId))!;
-      const sha = (await kit.forge.branchHeadSha(task.repo, task.branch))!;
-      await kit.conveyor.intake.ciStatus({ repo: task.repo, sha, branch: task.branch, context: 'ci', state: 'success', targetUrl: null });
-    });
     const original = kit.forge.mergePullRequest.bind(kit.forge);
     let merges = 0;
     kit.forge.mergePullRequest = async (...a) => {
