@@ -20,7 +20,7 @@ const { buildConfigSchema, configKeys, describeSchema, envName, resolveConfig, s
 // Keys the schema declares for later issues that no core code reads yet. Remove an
 // entry when the code starts reading it (the generated note must stay true).
 // The bundled plugins' own sections are documented here too (the host passes them all).
-const PLUGIN_PACKAGES = ['tracker-local', 'tracker-plane', 'forge-git', 'forge-gitea', 'agent-script', 'agent-claude', 'lessons', 'metrics', 'telegram-tracker', 'serial-gate', 'task-deps'];
+const PLUGIN_PACKAGES = ['tracker-local', 'tracker-plane', 'forge-git', 'forge-gitea', 'agent-script', 'agent-claude', 'lessons', 'metrics', 'telegram-tracker', 'serial-gate', 'task-deps', 'merge-gate', 'coverage-gate'];
 const bundled = [];
 for (const name of PLUGIN_PACKAGES) {
   const mod = await import(`../packages/plugins/${name}/dist/src/index.js`);
@@ -175,7 +175,7 @@ const pluginEnv = (k) => code(envName(['plugins', 'NAME', ...k.path.slice(2)]).r
 out.push(
   '## `plugins.<name>` — one section per plugin',
   '',
-  'Each plugin passed to `createConveyor({ plugins })` gets a section named after it, with these two keys plus its own (see the plugin\'s README). `enabled` defaults to `true`, except for plugins declared `enabledByDefault: false` — the integrations that need a URL, credentials or an installed CLI (`tracker-plane`, `forge-gitea`, `agent-claude`) and `serial-gate` (it changes the order work runs in) are opt-in. The section of a disabled plugin is still validated. `<NAME>` in the variable is the plugin name upper-cased with `-` turned into `_` (`serial-gate` → `SERIAL_GATE`).',
+  'Each plugin passed to `createConveyor({ plugins })` gets a section named after it, with these two keys plus its own (see the plugin\'s README). `enabled` defaults to `true`, except for plugins declared `enabledByDefault: false` — the integrations that need a URL, credentials or an installed CLI (`tracker-plane`, `forge-gitea`, `agent-claude`), `serial-gate` (it changes the order work runs in) , `merge-gate` (it rebases task branches and runs the repository\'s test command) and `coverage-gate` (it runs a coverage command and can send tasks back) are opt-in. The section of a disabled plugin is still validated. `<NAME>` in the variable is the plugin name upper-cased with `-` turned into `_` (`serial-gate` → `SERIAL_GATE`).',
   '',
   table(baseKeys, { env: pluginEnv }),
   '',

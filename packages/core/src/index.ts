@@ -58,6 +58,7 @@ export * from './ports/tracker.js';
 export * from './ports/workspace.js';
 export * from './ports/ports.js';
 export * from './ports/canceller.js';
+export * from './ports/merge-pin.js';
 
 export * from './queue/claim-clause.js';
 export * from './queue/claim-clause-registry.js';

@@ -62,6 +62,8 @@ export const CoreTokens = Object.freeze({
   Workspace: Symbol.for('conveyor.port.Workspace'),
   /** `Canceller`: applies STOP (the cancel plugin). */
   Canceller: Symbol.for('conveyor.port.Canceller'),
+  /** `MergePin`: which head may merge (the sha a re-test passed on; merge-gate). */
+  MergePin: Symbol.for('conveyor.port.MergePin'),
   ArtifactReader: Symbol.for('conveyor.port.ArtifactReader'),
   PromptBuilder: Symbol.for('conveyor.PromptBuilder'),
   /** `AgentSandbox`: whether and how agent processes are sandboxed (`workspaces.sandbox`). */

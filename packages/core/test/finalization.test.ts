@@ -1,7 +1,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createTestConveyor, eventually, testDatabases } from '../src/testing/index.js';
+import { createTestConveyor, eventually, testDatabases, type TestConveyor, type TestDialect } from '../src/testing/index.js';
 import { passingArtifacts } from './helpers.js';
+
+/** A kit whose tasks run the whole pipeline: every verdict passes, the analysis is approved, CI goes green after development. */
+async function shippingKit(dialect: TestDialect): Promise<TestConveyor> {
+  const kit = await createTestConveyor({ dialect, config: { worker: { enabled: true } }, agent: (req) => ({ artifact: { frontMatter: passingArtifacts(req.stage) } }) });
+  kit.conveyor.events.on('human.approval_needed', ({ task }) => void kit.conveyor.intake.humanVerdict(task.id, 'approved'));
+  kit.conveyor.events.on('job.finished', async ({ job }) => {
+    if (job.stage !== 'development') return;
+    const task = (await kit.conveyor.store.tasks.get(job.taskId))!;
+    const sha = (await kit.forge.branchHeadSha(task.repo, task.branch))!;
+    await kit.conveyor.intake.ciStatus({ repo: task.repo, sha, branch: task.branch, context: 'ci', state: 'success', targetUrl: null });
+  });
+  return kit;
+}
 
 for (const dialect of testDatabases()) {
   const t0 = `[${dialect}]`;
@@ -30,15 +43,8 @@ for (const dialect of testDatabases()) {
   });
 
   test(`${t0} deploy → done merges the PR once (INITIATED first), sets Done and posts the cost summary`, async (t) => {
-    const kit = await createTestConveyor({ dialect, config: { worker: { enabled: true } }, agent: (req) => ({ artifact: { frontMatter: passingArtifacts(req.stage) } }) });
+    const kit = await shippingKit(dialect);
     t.after(() => kit.cleanup());
-    kit.conveyor.events.on('human.approval_needed', ({ task }) => void kit.conveyor.intake.humanVerdict(task.id, 'approved'));
-    kit.conveyor.events.on('job.finished', async ({ job }) => {
-      if (job.stage !== 'development') return;
-      const task = (await kit.conveyor.store.tasks.get(job.taskId))!;
-      const sha = (await kit.forge.branchHeadSha(task.repo, task.branch))!;
-      await kit.conveyor.intake.ciStatus({ repo: task.repo, sha, branch: task.branch, context: 'ci', state: 'success', targetUrl: null });
-    });
     await kit.conveyor.start();
     const { task } = await kit.conveyor.intake.startPipeline({ repo: 'acme/app', trackerIssueId: 'PL-2', title: 'Ship it' });
     await kit.events.waitFor('task.done', () => true, 20_000);
@@ -95,5 +101,62 @@ for (const dialect of testDatabases()) {
     const verdicts = (await Promise.all([gate.check(ctx), gate.check(ctx)])).map((r) => r.verdict).sort();
     assert.equal(merges, 1);
     assert.deepEqual(verdicts, ['pass', 'pending']);
+  });
+
+  test(`${t0} a merge call that times out after landing keeps the INITIATED marker; the PR-merged webhook then completes the task once`, async (t) => {
+    const kit = await shippingKit(dialect);
+    t.after(() => kit.cleanup());
+    const original = kit.forge.mergePullRequest.bind(kit.forge);
+    let merges = 0;
+    kit.forge.mergePullRequest = async (...a) => {
+      merges++;
+      await original(...a);
+      // The merge landed, then the answer was lost: the caller cannot know.
+      throw Object.assign(new Error('The operation was aborted due to timeout'), { name: 'TimeoutError' });
+    };
+    await kit.conveyor.start();
+    const { task } = await kit.conveyor.intake.startPipeline({ repo: 'acme/app', trackerIssueId: 'PL-9', title: 'Lost answer' });
+    await kit.events.waitFor('gate.evaluated', (e) => e.gate === 'pr_merged' && e.verdict === 'pending' && !e.readOnly, 20_000);
+    const stuck = (await kit.conveyor.store.tasks.get(task.id))!;
+    assert.equal(stuck.stage, 'deploy', 'never rolled back to development');
+    assert.ok(stuck.mergeInitiatedAt, 'the marker is kept');
+    assert.equal(stuck.mergedAt, null);
+    const res = await kit.conveyor.intake.pullRequestMerged({ repo: 'acme/app', branch: task.branch, number: stuck.prNumber });
+    assert.equal(res.action, 'done');
+    const done = (await kit.conveyor.store.tasks.get(task.id))!;
+    assert.equal(done.stage, 'done');
+    assert.ok(done.mergedAt);
+    assert.equal(merges, 1, 'the forge was asked, not merged again');
+    assert.equal(kit.events.of('merge.completed').length, 1);
+    assert.equal(kit.events.of('task.done').length, 1);
+    assert.equal((await kit.conveyor.intake.pullRequestMerged({ repo: 'acme/app', branch: task.branch, number: stuck.prNumber })).action, 'ignored', 'a redelivery does nothing');
+  });
+
+  test(`${t0} a merge the forge refuses (4xx) clears only the caller's own marker and fails; a 5xx keeps it and waits`, async (t) => {
+    const kit = await createTestConveyor({ dialect });
+    t.after(() => kit.cleanup());
+    const { task } = await kit.conveyor.intake.startPipeline({ repo: 'r', trackerIssueId: '1', title: 't' });
+    const pr = await kit.forge.ensurePullRequest({ repo: 'r', head: task.branch, base: 'main', title: 't', body: '' });
+    await kit.conveyor.store.tasks.setPullRequest(task.id, pr.number, pr.url);
+    const gate = kit.conveyor.gates.get('pr_merged');
+    const check = async () => gate.check({ task: (await kit.conveyor.store.tasks.get(task.id))!, stage: 'deploy', finishedAgent: null, readOnly: false, artifacts: kit.artifacts, agentRuns: kit.conveyor.store.agentRuns, ciStatuses: kit.conveyor.store.ciStatuses, forge: kit.forge, logger: kit.logger });
+    kit.forge.mergePullRequest = async () => {
+      throw Object.assign(new Error('Gitea answered 502 Bad Gateway'), { status: 502 });
+    };
+    const ambiguous = await check();
+    assert.equal(ambiguous.verdict, 'pending');
+    const marker = (await kit.conveyor.store.tasks.get(task.id))!.mergeInitiatedAt!;
+    assert.ok(marker, 'a 5xx keeps the marker');
+    assert.equal((await check()).verdict, 'pending', 'no second merge call while the marker is fresh');
+
+    assert.equal(await kit.conveyor.store.tasks.clearMergeInitiated(task.id, new Date(marker.getTime() - 1)), false, 'a stale marker value clears nothing');
+    assert.ok(await kit.conveyor.store.tasks.clearMergeInitiated(task.id, marker));
+    kit.forge.mergePullRequest = async () => {
+      throw Object.assign(new Error('Gitea answered 409 Conflict'), { status: 409 });
+    };
+    const refused = await check();
+    assert.equal(refused.verdict, 'fail');
+    assert.match(refused.reason!, /409 Conflict/);
+    assert.equal((await kit.conveyor.store.tasks.get(task.id))!.mergeInitiatedAt, null, 'a refusal drops the claim');
   });
 }

@@ -173,6 +173,23 @@ for (const dialect of testDatabases({ bothSqliteDrivers: true })) {
     assert.equal(await leases.get('r'), null);
   });
 
+  test(`${t0} an expired merge lease is taken over by exactly one of several racers; a live one is not`, async (t) => {
+    let now = 1_000_000;
+    const kit = await createTestConveyor({ dialect, clock: { now: () => now } });
+    t.after(() => kit.cleanup());
+    const leases = kit.conveyor.store.leases;
+    assert.ok(await leases.acquire('r', { taskId: 1, hostId: 'dead-host', pid: 7 }, 60_000));
+    now += 59_999;
+    assert.equal(await leases.acquire('r', { taskId: 2, hostId: 'h', pid: 1 }, 60_000), false, 'still live');
+    now += 1;
+    const wins = await Promise.all([2, 3, 4, 5].map((taskId) => leases.acquire('r', { taskId, hostId: `h${taskId}`, pid: taskId }, 60_000)));
+    assert.equal(wins.filter(Boolean).length, 1, 'one takeover');
+    const lease = (await leases.get('r'))!;
+    assert.equal(lease.taskId, [2, 3, 4, 5][wins.indexOf(true)]);
+    assert.equal(lease.expiresAt.getTime(), now + 60_000);
+    assert.equal(await leases.release('r', 1), false, 'the expired holder cannot release the new lease');
+  });
+
   test(`${t0} CI statuses keep the latest state per context`, async (t) => {
     const kit = await createTestConveyor({ dialect });
     t.after(() => kit.cleanup());

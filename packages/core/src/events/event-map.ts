@@ -41,6 +41,8 @@ export interface ConveyorEvents {
   'gate.failed': { taskId: number; stage: string; gate: string; reason?: string; rollbackTo?: string };
   /** merge-gate: the merge lease is busy, the edge was deferred. */
   'merge.deferred': { taskId: number; repo: string; holder: string | null };
+  /** merge-gate: the re-test of the combined tree passed only on a retry (accepted, reported). */
+  'merge.flaky': { taskId: number; repo: string; sha: string; attempts: number };
   /** merge-gate: the task branch landed in main. */
   'merge.completed': { taskId: number; repo: string; sha: string | null };
   /** post-deploy-monitor: health checks failed after a deploy. */
@@ -64,6 +66,6 @@ export const EVENT_NAMES: readonly ConveyorEventName[] = [
   'task.created', 'task.stage_changed', 'task.blocked', 'task.unblocked', 'task.cancelled', 'task.done',
   'job.enqueued', 'job.claimed', 'job.finished', 'job.retried', 'job.retry_exhausted',
   'agent.started', 'agent.finished', 'gate.evaluated', 'gate.failed',
-  'merge.deferred', 'merge.completed', 'deploy.degraded', 'human.approval_needed',
+  'merge.deferred', 'merge.flaky', 'merge.completed', 'deploy.degraded', 'human.approval_needed',
   'lease.reclaimed', 'reconciler.unstuck', 'loop.error', 'listener.error',
 ];

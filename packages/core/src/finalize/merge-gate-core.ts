@@ -7,6 +7,22 @@ import { fail, pass, pending, type GateDefinition } from '../pipeline/gate.js';
 /** How long an unfinished merge claim blocks a re-drive (longer than any forge merge call). */
 export const MERGE_TAKEOVER_MS = 5 * 60_000;
 
+/** Network failures whose request may have reached the forge before the connection broke. */
+const NETWORK_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+/**
+ * True when a failed merge call may still have merged: the forge never answered
+ * (HTTP status 0, a timeout or abort, a broken connection) or answered with a 5xx.
+ * A 4xx, or a local forge's error without a status, is a refusal: nothing merged.
+ */
+export function isAmbiguousMergeError(err: unknown): boolean {
+  const e = (err ?? {}) as { status?: unknown; name?: unknown; code?: unknown; cause?: unknown };
+  if (typeof e.status === 'number') return e.status === 0 || e.status >= 500;
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') return true;
+  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
+  return e.cause !== undefined && e.cause !== err && isAmbiguousMergeError(e.cause);
+}
+
 /**
  * `pr_merged`, the last gate of `deploy → done`: the irreversible merge, claimed
  * by the INITIATED marker first. Already merged (a re-drive after a crash, or a
@@ -26,6 +42,12 @@ export function prMergedGate(d: { ports: Ports; tasks: TaskStore; events: EventB
       const pr = await forge.getPullRequest(task.repo, task.prNumber);
       if (!pr) return fail(`pull request #${task.prNumber} not found on the forge`);
       if (!pr.merged) {
+        // What merges is what was tested: a bound pin (merge-gate) names the tested
+        // sha, or refuses when the head moved past it with more than artefacts.
+        const pin = d.ports.mergePin();
+        if (pin && !pr.headSha) return pending(`the forge reports no head for #${task.prNumber}: it cannot be checked against what was tested`);
+        const decision = pin && pr.headSha ? await pin.pin(task, pr.headSha) : { sha: pr.headSha };
+        if ('refuse' in decision) return fail(`#${task.prNumber} may not merge: ${decision.refuse}`);
         // Claim the irreversible step: a concurrent advance (the deployer's finish and
         // a CI webhook) must not merge twice. An INITIATED marker older than the
         // takeover time means its writer died mid-merge: the re-drive merges again.
@@ -35,13 +57,21 @@ export function prMergedGate(d: { ports: Ports; tasks: TaskStore; events: EventB
           // The takeover is a compare-and-set too: two re-drives never both merge.
           if (!stale || !(await d.tasks.takeOverMerge(task.id, seen!))) return pending(`the merge of #${task.prNumber} is in progress elsewhere`);
         }
+        const claim = (await d.tasks.get(task.id))!.mergeInitiatedAt!;
         try {
-          // Pinned to the head read above: a push since then fails the merge instead of landing unseen.
-          await forge.mergePullRequest(task.repo, task.prNumber, { headSha: pr.headSha });
+          // Pinned to the decided head: a push since then fails the merge instead of landing unseen.
+          await forge.mergePullRequest(task.repo, task.prNumber, { headSha: decision.sha });
         } catch (err) {
-          // Nothing was merged: drop the claim, or the task's next visit would wait on it.
-          await d.tasks.clearMergeInitiated(task.id);
-          return fail(`merging #${task.prNumber} failed: ${(err as Error).message}`, (err as Error).message);
+          const message = (err as Error).message;
+          if (isAmbiguousMergeError(err)) {
+            // A timeout or a 5xx may hide a merge that landed: keep the claim and ask the
+            // forge on the next visit (a rollback here once sent merged work back to development).
+            return pending(`the merge of #${task.prNumber} may have landed (${message}); waiting until the forge can be asked`);
+          }
+          // The forge refused: nothing was merged. Drop our own claim (never a taker's),
+          // or the task's next visit would wait on it.
+          await d.tasks.clearMergeInitiated(task.id, claim);
+          return fail(`merging #${task.prNumber} failed: ${message}`, message);
         }
       }
       if (await d.tasks.markMerged(task.id)) {

@@ -175,7 +175,16 @@ export class Intake {
     const log = { repo: e.repo, branch: e.branch, pr: e.number };
     if (!task || isTerminalStage(task.stage)) return outcome('ignored', task?.id ?? null, `no live task on branch ${e.branch}`, this.logger, log);
     if (await this.leases.release(e.repo, task.id)) this.logger.info({ ...log, taskId: task.id }, 'merge lease released by the merged PR');
-    if (task.stage === 'deploy') return outcome('ignored', task.id, 'at deploy, done is gated by the deployer\'s verdict, not by the merge', this.logger, log);
+    if (task.stage === 'deploy') {
+      // Conveyor itself started this merge (INITIATED marker) and crashed or timed out
+      // before recording it: re-drive the edge, whose last gate asks the forge and
+      // completes. Without the marker, done stays gated by the deployer's verdict.
+      if (task.mergeInitiatedAt && !task.mergedAt) {
+        const res = await this.engine.advance(task.id, { from: 'deploy', finishedAgent: null, reason: `PR${e.number ? ` #${e.number}` : ''} merged on the forge` });
+        return outcome(res.kind === 'advanced' ? 'done' : 'ignored', task.id, `merge Conveyor started was confirmed by the forge: ${res.kind}`, this.logger, log);
+      }
+      return outcome('ignored', task.id, 'at deploy, done is gated by the deployer\'s verdict, not by the merge', this.logger, log);
+    }
     const done = await this.engine.completeByMerge(task.id, task.stage, `PR${e.number ? ` #${e.number}` : ''} merged on the forge`);
     return outcome(done ? 'done' : 'ignored', task.id, done ? `merged at ${task.stage}: task done` : 'another actor moved the task first', this.logger, log);
   }

@@ -65,8 +65,12 @@ export interface TaskStore {
   markMerged(id: number): Promise<boolean>;
   /** Takes over a stale INITIATED marker: true only if it was still exactly `seen`. */
   takeOverMerge(id: number, seen: Date): Promise<boolean>;
-  /** Clears the INITIATED marker after a merge call that failed (nothing was merged). */
-  clearMergeInitiated(id: number): Promise<void>;
+  /**
+   * Clears the INITIATED marker after a merge the forge refused (nothing was merged).
+   * A compare-and-set: only if the marker is still exactly `seen` (the caller's own
+   * claim) and the task is not merged; a takeover by another actor is left alone.
+   */
+  clearMergeInitiated(id: number, seen: Date): Promise<boolean>;
   /** Stamps `cancel_requested_at`; true only for the first request. */
   requestCancel(id: number): Promise<boolean>;
   setTrackerMessageId(id: number, messageId: string | null): Promise<void>;
@@ -152,7 +156,10 @@ export interface Lease extends LeaseHolder {
 }
 
 export interface LeaseStore {
-  /** Atomic: true when this holder now has the lease (already holding it counts). */
+  /**
+   * Atomic: true when this holder now has the lease (already holding it counts, and
+   * refreshes its expiry). A lease past its `expiresAt` is taken over by the caller.
+   */
   acquire(repo: string, holder: LeaseHolder, ttlMs: number): Promise<boolean>;
   /** Holder-aware: releases only if `taskId` holds it. */
   release(repo: string, taskId: number): Promise<boolean>;

@@ -8,6 +8,7 @@ import type { TrackerPort } from './tracker.js';
 import type { WorkspacePort } from './workspace.js';
 import type { PromptBuilder } from '../queue/prompt.js';
 import type { Canceller } from './canceller.js';
+import type { MergePin } from './merge-pin.js';
 
 /**
  * Optional ports, looked up lazily in the instance's container: an integration
@@ -35,6 +36,9 @@ export class Ports {
   }
   workspace(): WorkspacePort | null {
     return this.#get(CoreTokens.Workspace);
+  }
+  mergePin(): MergePin | null {
+    return this.#get(CoreTokens.MergePin);
   }
   canceller(): Canceller | null {
     return this.#get(CoreTokens.Canceller);

@@ -30,11 +30,16 @@ export class KnexLeaseStore implements LeaseStore {
       .ignore()
       .returning('repo')) as unknown[];
     if (inserted.length === 1) return true;
-    // Re-entrant for the same task: refresh the holder's pid/host and expiry.
+    // Re-entrant for the same task (refresh pid/host/expiry), or a takeover of a lease
+    // whose time ran out: one conditional UPDATE, so of two hosts racing for an expired
+    // lease only one matches (PostgreSQL re-checks the WHERE after the row lock; SQLite
+    // has one writer). A holder that died without releasing blocked its repo for good
+    // before, because the expiry was written and never read.
     const n = await this.db
       .knex('merge_leases')
-      .where({ repo, holder_task_id: holder.taskId })
-      .update({ host_id: holder.hostId, pid: holder.pid, expires_at: now + ttlMs });
+      .where({ repo })
+      .andWhere((q) => q.where({ holder_task_id: holder.taskId }).orWhere('expires_at', '<=', now))
+      .update({ holder_task_id: holder.taskId, host_id: holder.hostId, pid: holder.pid, acquired_at: now, expires_at: now + ttlMs });
     return n === 1;
   }
 

@@ -174,8 +174,8 @@ export class KnexTaskStore implements TaskStore {
     return (await this.#q().where({ id, merge_initiated_at: seen.getTime() }).whereNull('merged_at').update({ merge_initiated_at: this.clock.now() })) === 1;
   }
 
-  async clearMergeInitiated(id: number): Promise<void> {
-    await this.#q().where({ id }).whereNull('merged_at').update({ merge_initiated_at: null });
+  async clearMergeInitiated(id: number, seen: Date): Promise<boolean> {
+    return (await this.#q().where({ id, merge_initiated_at: seen.getTime() }).whereNull('merged_at').update({ merge_initiated_at: null })) === 1;
   }
 
   async markMerged(id: number): Promise<boolean> {
