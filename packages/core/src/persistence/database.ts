@@ -44,6 +44,17 @@ function sqlitePragmas(busyTimeoutMs: number): string[] {
   ];
 }
 
+/**
+ * knex prints a failed connection with its stack, and a failed migration lock with
+ * advice to run `knex migrate:unlock` (a tool Conveyor's users do not have); the
+ * errors Conveyor throws already say what happened in one line.
+ */
+const KNEX_LOG = {
+  warn: (message: string): void => {
+    if (!/^(Acquire connection error|Can't take lock to run migrations|If you are sure migrations are not running)/.test(message)) console.warn(message);
+  },
+};
+
 /** Opens the database. SQLite gets WAL, busy_timeout and foreign keys on every connection. */
 export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   if (config.client === 'pg') return openPostgres(config);
@@ -56,12 +67,27 @@ async function openSqlite(config: DatabaseConfig): Promise<Database> {
   if (filename === ':memory:') {
     throw new ConveyorError('CONVEYOR_DATABASE', 'database.filename ":memory:" is not supported: use a file (the test kit makes a throwaway one)');
   }
-  fs.mkdirSync(path.dirname(path.resolve(filename)), { recursive: true });
+  const file = path.resolve(filename);
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+  } catch (err) {
+    throw new ConveyorError('CONVEYOR_DATABASE', `cannot create the database's directory ${path.dirname(file)}: ${(err as Error).message}`, { cause: err });
+  }
+  // SQLite opens a read-only file read-only without a word, and the first write then
+  // fails deep inside the migration lock; say which path is not writable instead.
+  for (const p of [path.dirname(file), ...(fs.existsSync(file) ? [file] : [])]) {
+    try {
+      fs.accessSync(p, fs.constants.W_OK);
+    } catch (err) {
+      throw new ConveyorError('CONVEYOR_DATABASE', `cannot open the SQLite database ${file}: ${p} is not writable by this user (${(err as NodeJS.ErrnoException).code}); SQLite writes the file and its journal beside it`, { cause: err });
+    }
+  }
   const pragmas = sqlitePragmas(config.busyTimeoutMs ?? 5000);
   const knex = knexFactory({
     client: driver,
     connection: { filename },
     useNullAsDefault: true,
+    log: KNEX_LOG,
     pool: {
       min: 1,
       max: 1,
@@ -79,7 +105,13 @@ async function openSqlite(config: DatabaseConfig): Promise<Database> {
       },
     },
   });
-  await knex.raw('select 1');
+  try {
+    await knex.raw('select 1');
+  } catch (err) {
+    await knex.destroy();
+    // A read-only file or directory is the usual cause (SQLite writes its WAL and journal beside the file).
+    throw new ConveyorError('CONVEYOR_DATABASE', `cannot open the SQLite database ${file}: ${(err as Error).message}; the file and its directory must be writable by this user`, { cause: err });
+  }
   return { knex, dialect: 'sqlite', driver, close: () => knex.destroy() };
 }
 
@@ -91,6 +123,7 @@ async function openPostgres(config: DatabaseConfig): Promise<Database> {
   const knex = knexFactory({
     client: 'pg',
     connection: { connectionString: config.url },
+    log: KNEX_LOG,
     pool: {
       min: config.pool?.min ?? 0,
       max: config.pool?.max ?? 10,
