@@ -32,8 +32,9 @@ test('demo --json runs one task to done, merged, and ends with one JSON line', {
   assert.equal(last.merged, true);
   assert.deepEqual(last.stages, ['analysis', 'architecture', 'development', 'review', 'testing', 'deploy-staging', 'deploy', 'done']);
   assert.ok((last.cost_usd as number) > 0);
-  assert.ok(io.stdout.some((l) => / ET-001 development → review$/.test(l)), 'live stage progress is printed');
-  assert.ok(io.stdout.some((l) => l.startsWith('ET-001 cost summary\n- Analyst ×1: ')));
+  assert.equal(io.stdout.length, 1, 'with --json, stdout is the JSON line alone');
+  assert.ok(io.stderr.some((l) => / ET-001 development → review$/.test(l)), 'live stage progress is printed to stderr');
+  assert.ok(io.stderr.some((l) => l.startsWith('ET-001 cost summary\n- Analyst ×1: ') && /simulated/.test(l)));
 });
 
 test('config check prints the effective config with secrets redacted; an invalid one names path, expected and found', async (t) => {

@@ -8,6 +8,7 @@ import { registerHealthRoute } from './routes/health.js';
 import { mountPluginRoutes } from './routes/plugin-routes.js';
 import { registerQueueRoute } from './routes/queue.js';
 import { registerStatusRoute } from './routes/status.js';
+import { registerTaskArtefactRoute } from './routes/task-artefact.js';
 import { registerTaskRoutes } from './routes/tasks.js';
 import { OneLineLogController, resolveServerLogger, type ServerLoggerOption } from './server-logger.js';
 
@@ -49,6 +50,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   registerStatusRoute(app, conveyor, { version: options.version, startedAt: Date.now() });
   registerQueueRoute(app, conveyor);
   registerTaskRoutes(app, conveyor, auth);
+  registerTaskArtefactRoute(app, conveyor);
   await mountPluginRoutes(app, conveyor.routes, auth);
   return app;
 }

@@ -14,3 +14,10 @@ export const TaskIdParams = Type.Object({
   id: Type.Integer({ minimum: 1, description: 'Task id.' }),
 });
 export type TaskIdParams = Static<typeof TaskIdParams>;
+
+/** `/tasks/:id/artefacts/:stage`. */
+export const TaskStageParams = Type.Object({
+  id: Type.Integer({ minimum: 1, description: 'Task id.' }),
+  stage: Type.String({ pattern: '^[a-z][a-z0-9-]*$', maxLength: 64, description: 'Pipeline stage.' }),
+});
+export type TaskStageParams = Static<typeof TaskStageParams>;

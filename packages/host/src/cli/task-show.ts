@@ -1,0 +1,118 @@
+/**
+ * How `conveyor task show` renders `GET /tasks/:id`: the task line, its path, what it
+ * waits for, its jobs and agent runs, its cost, and — when a person's verdict is what
+ * it waits for — the analysis and the exact commands to approve or reject. Kept apart
+ * from the command wiring so each part (waiting, spend) stays a small function.
+ */
+
+/** A task as the API returns it (the fields the CLI prints). */
+export interface TaskJson {
+  id: number;
+  workItemId: string;
+  title: string;
+  stage: string;
+  branch: string;
+  repo: string;
+  blockedReason: string | null;
+}
+
+interface JobJson {
+  id: number;
+  stage: string;
+  kind: string;
+  role: string | null;
+  status: string;
+  attempt: number;
+  reason: string | null;
+  error?: string | null;
+}
+
+interface RunJson {
+  id: number;
+  stage: string;
+  role: string;
+  attempt: number;
+  exitCode: number | null;
+  finishedAt: string | null;
+  costUsd?: number | null;
+  usage: { inputTokens?: number; outputTokens?: number; costUsd?: number | null } | null;
+  logPath: string | null;
+}
+
+type WaitingJson = { kind: 'none' } | { kind: 'blocked'; reason: string } | { kind: 'job'; jobId: number; jobKind: string; status: string; stage: string; role: string | null } | { kind: 'gate'; gate: string | null; verdict: string; reason: string };
+
+/** `GET /tasks/:id`'s answer. */
+export interface TaskDetailJson {
+  task: TaskJson;
+  jobs: JobJson[];
+  agentRuns: RunJson[];
+  transitions: { from: string; to: string }[];
+  costs: { total: { costUsd: number } };
+  waitingFor: WaitingJson;
+}
+
+/** `GET /tasks/:id/artefacts/:stage`'s answer. */
+export interface ArtefactJson {
+  path: string;
+  body: string;
+}
+
+/** One line of `task list`; `TASK_LIST_HEADER` names its columns. */
+export function taskLine(t: TaskJson): string {
+  return `${String(t.id).padStart(4)}  ${t.workItemId.padEnd(9)} ${t.stage.padEnd(15)} ${t.title}${t.blockedReason ? `  [blocked: ${t.blockedReason}]` : ''}`;
+}
+
+export const TASK_LIST_HEADER = `${'ID'.padStart(4)}  ${'ITEM'.padEnd(9)} ${'STAGE'.padEnd(15)} TITLE`;
+
+/** True when the task waits for a person's verdict at the analysis gate. */
+export function waitsForApproval(d: TaskDetailJson): boolean {
+  return d.waitingFor.kind === 'gate' && d.waitingFor.gate === 'human_approved' && d.waitingFor.verdict === 'pending';
+}
+
+/** What the task waits for, as a sentence. */
+export function waitingSentence(w: WaitingJson): string {
+  switch (w.kind) {
+    case 'none':
+      return 'nothing: the task has ended';
+    case 'blocked':
+      return `a person: the task is blocked (${w.reason})`;
+    case 'job':
+      return `${w.jobKind === 'agent' ? `the ${w.role ?? 'agent'} at ${w.stage}` : `a re-evaluation of ${w.stage}`} (job ${w.jobId}, ${w.status})`;
+    case 'gate':
+      return w.gate === null ? w.reason : `gate ${w.gate} (${w.verdict}): ${w.reason}`;
+  }
+}
+
+function runLine(r: RunJson): string {
+  const cost = r.usage?.costUsd ?? r.costUsd;
+  const tokens = r.usage ? `, ${r.usage.inputTokens ?? 0} in / ${r.usage.outputTokens ?? 0} out` : '';
+  const exit = r.finishedAt === null ? 'running' : `exit ${r.exitCode ?? '—'}`;
+  return `    run ${r.id}  ${r.stage.padEnd(15)} ${r.role} #${r.attempt}  ${exit}${tokens}${typeof cost === 'number' ? `, $${cost.toFixed(4)}` : ''}${r.logPath ? `  log: ${r.logPath}` : ''}`;
+}
+
+function jobLine(j: JobJson): string {
+  return `    job ${j.id}  ${j.stage.padEnd(15)} ${(j.role ?? j.kind).padEnd(10)} ${j.status.padEnd(9)} attempt ${j.attempt}${j.reason ? `  (${j.reason})` : ''}`;
+}
+
+/** `task show`'s text; `cli` is the command prefix the hints print (e.g. `conveyor`). */
+export function renderTaskShow(d: TaskDetailJson, options: { cli: string; analysis?: ArtefactJson | null }): string {
+  const id = d.task.id;
+  const lines = [
+    taskLine(d.task),
+    `  repo ${d.task.repo}, branch ${d.task.branch}`,
+    `  path: ${['analysis', ...d.transitions.map((x) => x.to)].join(' → ')}`,
+    `  waiting for: ${waitingSentence(d.waitingFor)}`,
+    `  jobs:${d.jobs.length ? '' : ' none'}`,
+    ...d.jobs.map(jobLine),
+    `  agent runs:${d.agentRuns.length ? '' : ' none'}`,
+    ...d.agentRuns.map(runLine),
+    `  cost so far: $${d.costs.total.costUsd.toFixed(4)}`,
+  ];
+  if (waitsForApproval(d)) {
+    lines.push('');
+    if (options.analysis) lines.push(`The analysis (${options.analysis.path} on branch ${d.task.branch}):`, '', ...options.analysis.body.trim().split('\n').map((l) => `  ${l}`), '');
+    else lines.push(`The analysis: \`${options.cli} task artefact ${id} analysis\``);
+    lines.push(`Approve: ${options.cli} task approve ${id}`, `Reject:  ${options.cli} task reject ${id} --comment "what the analyst should change"`);
+  }
+  return lines.join('\n');
+}
