@@ -1,15 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Conveyor } from '@conveyor/core';
 import { assertUsableToken, bearerAuth } from './auth.js';
-import { formatSchemaErrors, installErrorHandlers } from './http-errors.js';
-import { installEmptyBodyDefault, installJsonParser } from './json-body-parser.js';
-import { installValidators } from './validators.js';
-import { registerHealthRoute } from './routes/health.js';
-import { mountPluginRoutes } from './routes/plugin-routes.js';
-import { registerQueueRoute } from './routes/queue.js';
-import { registerStatusRoute } from './routes/status.js';
-import { registerTaskArtefactRoute } from './routes/task-artefact.js';
-import { registerTaskRoutes } from './routes/tasks.js';
+import { formatSchemaErrors, sendError } from './http-errors.js';
+import { installConveyorRoutes } from './mount-conveyor.js';
 import { OneLineLogController, resolveServerLogger, type ServerLoggerOption } from './server-logger.js';
 
 export interface BuildServerOptions {
@@ -41,16 +34,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     requestTimeout: 30_000,
     schemaErrorFormatter: formatSchemaErrors,
   }) as unknown as FastifyInstance;
-  const auth = bearerAuth(options.token);
-  installValidators(app);
-  installErrorHandlers(app);
-  installJsonParser(app, { keepRaw: false });
-  installEmptyBodyDefault(app);
-  registerHealthRoute(app, conveyor);
-  registerStatusRoute(app, conveyor, { version: options.version, startedAt: Date.now() });
-  registerQueueRoute(app, conveyor);
-  registerTaskRoutes(app, conveyor, auth);
-  registerTaskArtefactRoute(app, conveyor);
-  await mountPluginRoutes(app, conveyor.routes, auth);
+  app.setNotFoundHandler((request, reply) => sendError(reply, 404, `no route ${request.method} ${request.url.split('?')[0]}`));
+  await installConveyorRoutes(app, { conveyor, auth: bearerAuth(options.token), version: options.version });
   return app;
 }

@@ -3,6 +3,7 @@
  * shutdown lifecycle and signal handlers. Routes are documented in `docs/http-api.md`.
  */
 export { buildServer, type BuildServerOptions } from './build-server.js';
+export { installConveyorRoutes, mountConveyor, type MountConveyorOptions } from './mount-conveyor.js';
 export { assertUsableToken, bearerAuth, bearerToken, createTokenMatcher, MIN_TOKEN_LENGTH } from './auth.js';
 export { ensureLocalToken, TOKEN_FILE } from './local-token.js';
 export { createHostLifecycle, DEFAULT_FORCE_AFTER_MS, type HostLifecycle, type HostLifecycleOptions, type ShutdownResult } from './lifecycle.js';
