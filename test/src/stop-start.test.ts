@@ -89,7 +89,7 @@ test('a busy port fails before migrations and the worker start, with a hint', { 
   const port = (busy.address() as net.AddressInfo).port;
   const out = await cli(['start', '--config', config, '--port', String(port)], dir);
   assert.equal(out.code, 1);
-  assert.equal(out.stderr.trim(), `conveyor: port ${port} on 127.0.0.1 is in use: another Conveyor host may already be running there (\`conveyor task list\` talks to it), or pick a free port with --port <n> or host.port`);
+  assert.equal(out.stderr.trim(), `conveyor: port ${port} on 127.0.0.1 is in use: another Conveyor host may already be running there (\`node ${BIN} task list\` talks to it), or pick a free port with --port <n> or host.port`);
   assert.equal(fs.existsSync(path.join(dir, 'data', 'conveyor.db')), false, 'no migration ran');
 });
 

@@ -19,6 +19,7 @@ export type ConveyorErrorCode =
   | 'CONVEYOR_INPUT_INVALID'
   | 'CONVEYOR_MIGRATION'
   | 'CONVEYOR_DATABASE'
+  | 'CONVEYOR_DATABASE_DRIVER'
   | 'CONVEYOR_STOPPED';
 
 export class ConveyorError extends Error {

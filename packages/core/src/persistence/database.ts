@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { ConveyorError } from '../errors.js';
@@ -55,6 +56,21 @@ const KNEX_LOG = {
   },
 };
 
+const requireFromCore = createRequire(import.meta.url);
+
+/**
+ * The database drivers are optional peer dependencies of core: an embedder installs
+ * only the one it uses. A missing one is named with the command that installs it,
+ * rather than surfacing as knex's "Cannot find module" with a stack.
+ */
+export function assertDriverInstalled(driver: SqliteDriver | 'pg', key: string): void {
+  try {
+    requireFromCore.resolve(driver);
+  } catch (err) {
+    throw new ConveyorError('CONVEYOR_DATABASE_DRIVER', `${key} needs the package "${driver}", which is not installed: npm install ${driver}`, { cause: err });
+  }
+}
+
 /** Opens the database. SQLite gets WAL, busy_timeout and foreign keys on every connection. */
 export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   if (config.client === 'pg') return openPostgres(config);
@@ -67,6 +83,7 @@ async function openSqlite(config: DatabaseConfig): Promise<Database> {
   if (filename === ':memory:') {
     throw new ConveyorError('CONVEYOR_DATABASE', 'database.filename ":memory:" is not supported: use a file (the test kit makes a throwaway one)');
   }
+  assertDriverInstalled(driver, config.sqliteDriver ? `database.sqliteDriver "${driver}"` : 'database.client "sqlite"');
   const file = path.resolve(filename);
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -119,6 +136,7 @@ async function openPostgres(config: DatabaseConfig): Promise<Database> {
   if (!config.url) {
     throw new ConveyorError('CONVEYOR_DATABASE', 'database.url is required when database.client is "pg" (set CONVEYOR_DATABASE_URL)');
   }
+  assertDriverInstalled('pg', 'database.client "pg"');
   const schema = config.schema;
   const knex = knexFactory({
     client: 'pg',

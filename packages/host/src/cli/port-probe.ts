@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { cliCommand } from './invocation.js';
 
 /** Thrown when the host's port cannot be bound; its message is the hint the CLI prints. */
 export class PortUnavailableError extends Error {
@@ -16,7 +17,7 @@ export async function assertPortFree(host: string, port: number): Promise<void> 
     const probe = net.createServer();
     probe.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') {
-        reject(new PortUnavailableError(`port ${port} on ${host} is in use: another Conveyor host may already be running there (\`conveyor task list\` talks to it), or pick a free port with --port <n> or host.port`, { cause: err }));
+        reject(new PortUnavailableError(`port ${port} on ${host} is in use: another Conveyor host may already be running there (\`${cliCommand()} task list\` talks to it), or pick a free port with --port <n> or host.port`, { cause: err }));
       } else if (err.code === 'EACCES') {
         reject(new PortUnavailableError(`port ${port} on ${host} needs privileges this user does not have: pick a port above 1023 with --port <n> or host.port`, { cause: err }));
       } else if (err.code === 'EADDRNOTAVAIL') {

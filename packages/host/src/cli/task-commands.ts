@@ -4,8 +4,7 @@ import { loadHostConfig } from './host-config.js';
 import type { Output } from './output.js';
 import { renderTaskShow, TASK_LIST_HEADER, taskLine, type ArtefactJson, type TaskDetailJson, type TaskJson } from './task-show.js';
 
-/** The command the CLI's hints print. */
-const CLI = 'conveyor';
+import { cliCommand } from './invocation.js';
 
 type Global = { config?: string; url?: string; json?: boolean };
 
@@ -39,7 +38,7 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
         io.out(task.helpInformation().trimEnd());
         return setCode(0);
       }
-      io.err(`conveyor task: unknown sub-command "${name}"; one of: ${task.commands.map((c) => c.name()).join(', ')} (\`${CLI} task --help\`)`);
+      io.err(`conveyor task: unknown sub-command "${name}"; one of: ${task.commands.map((c) => c.name()).join(', ')} (\`${cliCommand()} task --help\`)`);
       setCode(2);
     });
   const common = (c: Command) =>
@@ -52,7 +51,7 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
     .action(async (o: Global & { title: string; description?: string; repo?: string }) => {
       const body = { title: o.title, ...(o.description ? { description: o.description } : {}), ...(o.repo ? { repo: o.repo } : {}) };
       const res = await client(o).request('POST', '/tasks', body);
-      setCode(report(io, res, (b: { task: TaskJson }) => `created task ${b.task.id}: ${b.task.workItemId} on branch ${b.task.branch} (${b.task.repo}); follow it with \`conveyor task show ${b.task.id}\``, o.json));
+      setCode(report(io, res, (b: { task: TaskJson }) => `created task ${b.task.id}: ${b.task.workItemId} on branch ${b.task.branch} (${b.task.repo}); follow it with \`${cliCommand()} task show ${b.task.id}\``, o.json));
     });
 
   common(task.command('list').description('list tasks, newest first'))
@@ -63,7 +62,7 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
     .action(async (o: Global & { stage?: string; repo?: string; live?: boolean; limit?: number }) => {
       const q = new URLSearchParams({ ...(o.stage ? { stage: o.stage } : {}), ...(o.repo ? { repo: o.repo } : {}), ...(o.live ? { live: 'true' } : {}), ...(o.limit !== undefined ? { limit: String(o.limit) } : {}) });
       const res = await client(o).request('GET', `/tasks${q.size ? `?${q}` : ''}`);
-      setCode(report(io, res, (b: { tasks: TaskJson[] }) => (b.tasks.length ? [TASK_LIST_HEADER, ...b.tasks.map(taskLine)].join('\n') : `no tasks; file one with \`${CLI} task create --title "…"\``), o.json));
+      setCode(report(io, res, (b: { tasks: TaskJson[] }) => (b.tasks.length ? [TASK_LIST_HEADER, ...b.tasks.map(taskLine)].join('\n') : `no tasks; file one with \`${cliCommand()} task create --title "…"\``), o.json));
     });
 
   common(task.command('show').description('one task: stage, what it waits for, jobs, agent runs, cost; at the analysis gate, the analysis and how to approve or reject'))
@@ -76,7 +75,7 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
         const a = await api.request<ArtefactJson>('GET', `/tasks/${encodeURIComponent(id)}/artefacts/analysis`);
         if (a.status === 200) analysis = a.body;
       }
-      setCode(report(io, res, (b: TaskDetailJson) => renderTaskShow(b, { cli: CLI, analysis }), o.json));
+      setCode(report(io, res, (b: TaskDetailJson) => renderTaskShow(b, { cli: cliCommand(), analysis }), o.json));
     });
 
   common(task.command('artefact').description("print a stage's artefact (e.g. the analysis) from the task branch"))
@@ -128,7 +127,7 @@ export function verdictSentence(id: number, verdict: 'approve' | 'reject', o: Ve
     case 'pending':
       return { happened: true, text: `task ${id} ${done}: recorded, but it stays: gate ${o.gate} is pending (${o.reason})` };
     case 'ignored':
-      return { happened: false, text: `nothing happened: task ${id} is not waiting for a verdict (only a task at the analysis gate is); see \`${CLI} task show ${id}\`` };
+      return { happened: false, text: `nothing happened: task ${id} is not waiting for a verdict (only a task at the analysis gate is); see \`${cliCommand()} task show ${id}\`` };
     case 'stale':
       return { happened: false, text: `nothing happened: task ${id} is at ${o.stage}, not at the analysis gate` };
     default:
