@@ -77,15 +77,25 @@ test('task show at the analysis gate prints the analysis and the exact approve/r
   assert.equal(again.code, 4);
   assert.match(again.stderr, /^nothing happened: task 1 is not waiting for a verdict/);
 
+  const logs = await task('logs', '1', '--stage', 'analysis');
+  assert.equal(logs.code, 0, logs.stderr);
+  assert.match(logs.stdout, /^==> run 1: analyst at analysis, attempt 1, exit 0 \(\S+analysis-analyst-\S+\.log\)\n/);
+  assert.doesNotMatch(logs.stdout, /at architecture/);
+
+  const watched = await task('watch', '1');
+  assert.equal(watched.code, 0, watched.stderr);
+  assert.match(watched.stdout, /ET-001 done: waiting for nothing: the task has ended$/m);
+  assert.match(watched.stdout, /deploy: deployer finished \(exit 0, \$\d+\.\d{4}\)$/m);
+
   const list = await task('list', '--limit', '1');
   const rows = list.stdout.trim().split('\n').map((l) => l.split(/\s+/).filter(Boolean).slice(0, 2));
   assert.deepEqual(rows, [['ID', 'ITEM'], ['1', 'ET-001']]);
 
   const unknown = await cli(['task', 'shwo', '1'], dir);
   assert.equal(unknown.code, 2);
-  assert.match(unknown.stderr, /unknown sub-command "shwo"; one of: create, list, show, artefact, stop, approve, reject/);
+  assert.match(unknown.stderr, /unknown sub-command "shwo"; one of: create, list, show, watch, logs, artefact, stop, approve, reject/);
   const help = await cli(['task', '--help'], dir);
-  for (const sub of ['create', 'list', 'show', 'artefact', 'stop', 'approve', 'reject']) assert.match(help.stdout, new RegExp(`^  ${sub} `, 'm'), sub);
+  for (const sub of ['create', 'list', 'show', 'watch', 'logs', 'artefact', 'stop', 'approve', 'reject']) assert.match(help.stdout, new RegExp(`^  ${sub} `, 'm'), sub);
 
   host.kill('SIGINT');
   assert.equal(await exited, 0);

@@ -5,6 +5,7 @@ import type { Output } from './output.js';
 import { renderTaskShow, TASK_LIST_HEADER, taskLine, type ArtefactJson, type TaskDetailJson, type TaskJson } from './task-show.js';
 
 import { cliCommand } from './invocation.js';
+import { watchTask } from './task-watch.js';
 
 type Global = { config?: string; url?: string; json?: boolean };
 
@@ -67,8 +68,10 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
 
   common(task.command('show').description('one task: stage, what it waits for, jobs, agent runs, cost; at the analysis gate, the analysis and how to approve or reject'))
     .argument('<id>', 'task id')
-    .action(async (id: string, o: Global) => {
+    .option('-w, --watch', 'follow the task live until it ends (as `task watch`)')
+    .action(async (id: string, o: Global & { watch?: boolean }) => {
       const api = client(o);
+      if (o.watch) return setCode(await watchTask(api, id, io, { cli: cliCommand() }));
       const res = await api.request<TaskDetailJson>('GET', `/tasks/${encodeURIComponent(id)}`);
       let analysis: ArtefactJson | null = null;
       if (res.status === 200 && !o.json && res.body.waitingFor.kind === 'gate' && res.body.waitingFor.gate === 'human_approved') {
@@ -76,6 +79,18 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
         if (a.status === 200) analysis = a.body;
       }
       setCode(report(io, res, (b: TaskDetailJson) => renderTaskShow(b, { cli: cliCommand(), analysis }), o.json));
+    });
+
+  common(task.command('watch').description('follow a task live: a line per stage change, wait and finished agent run, until it ends (exit 0 when done)'))
+    .argument('<id>', 'task id')
+    .action(async (id: string, o: Global) => setCode(await watchTask(client(o), id, io, { cli: cliCommand() })));
+
+  common(task.command('logs').description("print the agent logs of a task's runs, oldest first"))
+    .argument('<id>', 'task id')
+    .option('-s, --stage <stage>', 'only this stage')
+    .action(async (id: string, o: Global & { stage?: string }) => {
+      const res = await client(o).request<LogsJson>('GET', `/tasks/${encodeURIComponent(id)}/logs${o.stage ? `?stage=${encodeURIComponent(o.stage)}` : ''}`);
+      setCode(report(io, res, (b: LogsJson) => renderLogs(b, o.stage), o.json));
     });
 
   common(task.command('artefact').description("print a stage's artefact (e.g. the analysis) from the task branch"))
@@ -108,6 +123,22 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
         setCode(said.happened ? 0 : 4);
       });
   }
+}
+
+interface LogsJson {
+  taskId: number;
+  runs: { runId: number; stage: string; role: string; attempt: number; exitCode: number | null; logPath: string | null; text: string | null; truncated: boolean; missing: boolean }[];
+}
+
+function renderLogs(b: LogsJson, stage?: string): string {
+  if (b.runs.length === 0) return `task ${b.taskId} has no agent runs${stage ? ` at ${stage}` : ''} yet`;
+  return b.runs
+    .map((r) => {
+      const head = `==> run ${r.runId}: ${r.role} at ${r.stage}, attempt ${r.attempt}, exit ${r.exitCode ?? '—'} (${r.logPath ?? 'no log file'})${r.truncated ? ' — last 256 KiB' : ''}`;
+      const body = r.text ?? (r.logPath ? '(the log file is gone)' : '(the runner kept no log)');
+      return `${head}\n${body.trimEnd()}`;
+    })
+    .join('\n\n');
 }
 
 interface VerdictJson {

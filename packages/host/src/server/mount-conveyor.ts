@@ -9,6 +9,7 @@ import { mountPluginRoutes } from './routes/plugin-routes.js';
 import { registerQueueRoute } from './routes/queue.js';
 import { registerStatusRoute } from './routes/status.js';
 import { registerTaskArtefactRoute } from './routes/task-artefact.js';
+import { registerTaskLogsRoute } from './routes/task-logs.js';
 import { registerTaskRoutes } from './routes/tasks.js';
 
 export interface MountConveyorOptions {
@@ -40,6 +41,7 @@ export async function installConveyorRoutes(scope: FastifyInstance, o: { conveyo
   registerQueueRoute(scope, o.conveyor);
   registerTaskRoutes(scope, o.conveyor, o.auth);
   registerTaskArtefactRoute(scope, o.conveyor);
+  registerTaskLogsRoute(scope, o.conveyor, o.auth);
   await mountPluginRoutes(scope, o.conveyor.routes, o.auth);
 }
 
