@@ -94,6 +94,8 @@ test('task show at the analysis gate prints the analysis and the exact approve/r
   const unknown = await cli(['task', 'shwo', '1'], dir);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown sub-command "shwo"; one of: create, list, show, watch, logs, artefact, stop, approve, reject/);
+  const top = await cli(['--help'], dir);
+  assert.match(top.stdout.replace(/\s+/g, ' '), /task \[command\] tasks on the running host \(`start`\): create, list, show, watch, logs, artefact, stop, approve, reject/);
   const help = await cli(['task', '--help'], dir);
   for (const sub of ['create', 'list', 'show', 'watch', 'logs', 'artefact', 'stop', 'approve', 'reject']) assert.match(help.stdout, new RegExp(`^  ${sub} `, 'm'), sub);
 

@@ -29,7 +29,6 @@ function report(io: Output, res: { status: number; body: unknown }, ok: (body: n
 export function registerTaskCommands(program: Command, io: Output, setCode: (n: number) => void): void {
   const task = program
     .command('task')
-    .description('create, list, show, approve, reject and stop tasks through the running host (`conveyor start`)')
     .usage('<command> [options]')
     // A mistyped sub-command (`task shwo 1`) must say so, not print the group's help and exit 0.
     .argument('[command]')
@@ -123,6 +122,8 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
         setCode(said.happened ? 0 : 4);
       });
   }
+  // The summary in `conveyor --help` names every sub-command, so none is hidden behind `task --help`.
+  task.description(`tasks on the running host (\`start\`): ${task.commands.map((c) => c.name()).join(', ')}`);
 }
 
 interface LogsJson {
