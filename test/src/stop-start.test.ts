@@ -40,7 +40,9 @@ function writeConfig(dir: string, extra = ''): string {
 /** Runs the CLI to its end; `asNobody` drops root (permission bits do not bind root). */
 function cli(args: string[], cwd: string, options: { asNobody?: boolean; env?: Record<string, string> } = {}): Promise<{ code: number | null; stderr: string; stdout: string }> {
   const drop = options.asNobody && process.getuid?.() === 0;
-  const [cmd, argv] = drop ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, ...args]] : [process.execPath, [BIN, ...args]];
+  // `env -u`: node hands NODE_V8_COVERAGE (c8's directory, not writable by nobody) to
+  // every child it spawns, even when the child's env leaves it out.
+  const [cmd, argv] = drop ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'env', '-u', 'NODE_V8_COVERAGE', process.execPath, BIN, ...args]] : [process.execPath, [BIN, ...args]];
   const child = spawn(cmd as string, argv as string[], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: cwd, ...options.env } });
   let stdout = '';
   let stderr = '';
