@@ -20,7 +20,7 @@ const { buildConfigSchema, configKeys, describeSchema, envName, resolveConfig, s
 // Keys the schema declares for later issues that no core code reads yet. Remove an
 // entry when the code starts reading it (the generated note must stay true).
 // The bundled plugins' own sections are documented here too (the host passes them all).
-const PLUGIN_PACKAGES = ['tracker-local', 'tracker-plane', 'forge-git', 'forge-gitea', 'agent-script', 'agent-claude'];
+const PLUGIN_PACKAGES = ['tracker-local', 'tracker-plane', 'forge-git', 'forge-gitea', 'agent-script', 'agent-claude', 'serial-gate', 'task-deps'];
 const bundled = [];
 for (const name of PLUGIN_PACKAGES) {
   const mod = await import(`../packages/plugins/${name}/dist/src/index.js`);
@@ -39,7 +39,8 @@ const SECTION_TITLES = {
 
 const cell = (text) => String(text).replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const code = (text) => '`' + String(text).replace(/`/g, "'") + '`';
-const renderDefault = (key) => (key.default === undefined ? '—' : code(JSON.stringify(key.default)));
+// A path that lives in the data directory defaults to `<instance.dataDir>/…`, whatever literal the schema carries.
+const renderDefault = (key) => (key.schema.underDataDir !== undefined ? code(`<instance.dataDir>/${key.schema.underDataDir}`) : key.default === undefined ? '—' : code(JSON.stringify(key.default)));
 
 function describe(key) {
   const parts = [key.description];
@@ -66,6 +67,21 @@ function sampleError() {
 }
 
 const schema = buildConfigSchema([]);
+
+// Path keys of core and the bundled plugins, from the schema's own markers.
+function allKeys() {
+  return configKeys(buildConfigSchema(bundled));
+}
+function dataDirKeys() {
+  return allKeys().filter((k) => k.schema.underDataDir !== undefined);
+}
+function pathKeys() {
+  const repo = schemaAt(buildConfigSchema([]), ['repos', 'any']);
+  const repoPaths = Object.entries(repo.properties)
+    .filter(([, v]) => v.path || Object.values(v.patternProperties ?? {}).some((x) => x.path))
+    .map(([k]) => `repos.<repo>.${k}${k === 'prompts' ? '.<role>' : ''}`);
+  return [...allKeys().filter((k) => k.schema.path).map((k) => k.dotted), ...repoPaths];
+}
 const keys = configKeys(schema);
 
 // Group leaf keys by their top-level section, in schema order; top-level leaves
@@ -87,12 +103,20 @@ out.push(
   '',
   '## Where values come from',
   '',
-  '1. **A file or an object.** `findConfigFile(dir)` looks for `conveyor.config.yaml`, `conveyor.config.yml`, then `conveyor.config.json`, and `readConfigFile(file)` parses it (`.json` as JSON, anything else as YAML). An embedding host can instead pass a plain object as `createConveyor({ config })`. Without either, every key takes its default.',
+  '1. **A file or an object.** `findConfigFile(dir)` looks for `conveyor.config.yaml`, `conveyor.config.yml`, then `conveyor.config.json`, and `readConfigFile(file)` parses it (`.json` as JSON, anything else as YAML). The `conveyor` command (and the host\'s `loadConfig()`) takes `--config <file>` relative to the working directory, else looks in the working directory and then in each directory above it up to the filesystem root, as git and eslint do; every command does the same, so `conveyor` works from anywhere inside a repository. An error about a config file names the absolute path it looked at. An embedding host can instead pass a plain object as `createConveyor({ config })`. Without either, every key takes its default.',
   '2. **`${ENV}` interpolation.** In any string value (file or object), `${NAME}` is replaced by the environment variable `NAME`. An unset variable is a validation error (`expected environment variable NAME to be set, found it unset`).',
   '3. **`CONVEYOR_…` overrides.** Every leaf key has an environment variable (column "env variable"): `CONVEYOR_` plus the key path, camelCase split into words, upper-cased, non-alphanumerics turned into `_` (`worker.maxConcurrency` → `CONVEYOR_WORKER_MAX_CONCURRENCY`, `plugins.serial-gate.enabled` → `CONVEYOR_PLUGINS_SERIAL_GATE_ENABLED`). A set variable replaces the file\'s value. The text is converted by the key\'s type: integers and numbers from numeric text; booleans from `true|1|yes|on` and `false|0|no|off` (any case); arrays from a comma-separated list (items trimmed; an empty string is an empty list). Text that does not convert is kept as is, and validation reports it.',
   '4. **Defaults** fill in every key still missing (column "default").',
   '',
   'The environment is `process.env` unless the caller passes `env` to `createConveyor()` / `resolveConfig()`.',
+  '',
+  '## Paths and the data directory',
+  '',
+  'Relative paths in a config file resolve against **the file\'s directory**, not the directory `conveyor` runs in, so one file means the same files wherever it is used from. Without a file (an object passed to `createConveyor()`, or the bundled host\'s built-in default), they resolve against `baseDir` when the caller passes one (`createConveyor({ config, baseDir })`, `resolveConfig(raw, plugins, { baseDir })`), else the working directory. Values from `${NAME}` and `CONVEYOR_…` variables follow the same rule. The keys this applies to: ' + pathKeys().map(code).join(', ') + ' (a repo `url` only when it is a local path: `https://…`, `ssh://…`, `file://…` and `git@host:repo` are left as they are). The validated config holds absolute paths; `conveyor config check` prints them.',
+  '',
+  '`instance.dataDir` (default `.conveyor` beside the config file) holds every piece of local state: the SQLite database, the workspaces (bare mirrors and task worktrees), the agent and CI logs, the API token (`token`, mode 0600) and, while `conveyor start` runs, the host\'s address (`host.json`: the URL and process id the CLI uses to find it, so `conveyor start -p 3721` then `conveyor task list` works). The keys ' + dataDirKeys().map((k) => code(k.dotted)).join(', ') + ' default to a place inside it (column "default"), so moving `instance.dataDir` moves them too; a key you set yourself wins. A plugin marks its own path keys the same way (`underDataDir(\'logs\')` or `PATH_KEY` from `@conveyor/core` spread into the key\'s schema options).',
+  '',
+  'A `plugins.<name>` section with a `module` key loads a plugin of your own into the bundled host; see [plugin-authoring.md](plugin-authoring.md#loading-your-plugin-into-the-bundled-host).',
   '',
   '## Secrets',
   '',
@@ -150,7 +174,7 @@ const pluginEnv = (k) => code(envName(['plugins', 'NAME', ...k.path.slice(2)]).r
 out.push(
   '## `plugins.<name>` — one section per plugin',
   '',
-  'Each plugin passed to `createConveyor({ plugins })` gets a section named after it, with these two keys plus its own (see the plugin\'s README). `enabled` defaults to `true`, except for plugins declared `enabledByDefault: false` — the integrations that need a URL, credentials or an installed CLI (`tracker-plane`, `forge-gitea`, `agent-claude`) are opt-in. The section of a disabled plugin is still validated. `<NAME>` in the variable is the plugin name upper-cased with `-` turned into `_` (`serial-gate` → `SERIAL_GATE`).',
+  'Each plugin passed to `createConveyor({ plugins })` gets a section named after it, with these two keys plus its own (see the plugin\'s README). `enabled` defaults to `true`, except for plugins declared `enabledByDefault: false` — the integrations that need a URL, credentials or an installed CLI (`tracker-plane`, `forge-gitea`, `agent-claude`) and `serial-gate` (it changes the order work runs in) are opt-in. The section of a disabled plugin is still validated. `<NAME>` in the variable is the plugin name upper-cased with `-` turned into `_` (`serial-gate` → `SERIAL_GATE`).',
   '',
   table(baseKeys, { env: pluginEnv }),
   '',

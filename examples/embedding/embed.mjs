@@ -25,6 +25,7 @@ const conveyor = await createConveyor({
   logger: createLogger({ level: process.env.CONVEYOR_LOG_LEVEL ?? 'warn' }),
   plugins: [trackerLocalPlugin, forgeGitPlugin, agentScriptPlugin],
   config: {
+    instance: { dataDir: dir },
     database: { client: 'sqlite', filename: path.join(dir, 'conveyor.db') },
     workspaces: { root: path.join(dir, 'workspaces') },
     repos: { shop: { url: path.join(dir, 'shop.git'), testCommand: 'node --test' } },
@@ -42,6 +43,8 @@ const conveyor = await createConveyor({
 const token = crypto.randomBytes(24).toString('hex');
 const app = Fastify();
 app.get('/hello', async () => ({ service: 'my-service', conveyorPlugins: conveyor.plugins }));
+// The token guards every route that changes state; mountConveyor enforces the same
+// access as `conveyor start` (pass readAuth: 'token' to guard reads too).
 await mountConveyor(app, { conveyor, token });
 
 await conveyor.start();

@@ -59,7 +59,7 @@ test('task show at the analysis gate prints the analysis and the exact approve/r
     return /Approve: /.test(out.stdout) ? out : null;
   }, 60_000, 'task 1 waiting for approval'))!;
   assert.equal(show.code, 0);
-  assert.match(show.stdout, /waiting for: gate human_approved \(pending\)/);
+  assert.match(show.stdout, /^ {2}waiting for: Waits for a person's verdict on the analysis since /m);
   assert.match(show.stdout, /^ {4}job 1 {2}analysis +analyst +done/m);
   assert.match(show.stdout, /^ {4}run 1 {2}analysis +analyst #1 {2}exit 0, 1800 in \/ 2400 out, \$\d+\.\d{4} {2}log: /m);
   assert.match(show.stdout, /The analysis \(docs\/pipeline\/ET-001\/01-analysis\.md on branch et-001-add-a-greeting\):\n\n {2}# ET-001 · analysis\n/);
@@ -84,7 +84,7 @@ test('task show at the analysis gate prints the analysis and the exact approve/r
 
   const watched = await task('watch', '1');
   assert.equal(watched.code, 0, watched.stderr);
-  assert.match(watched.stdout, /ET-001 done: waiting for nothing: the task has ended$/m);
+  assert.match(watched.stdout, /ET-001 done: Nothing: the task is done\.$/m);
   assert.match(watched.stdout, /deploy: deployer finished \(exit 0, \$\d+\.\d{4}\)$/m);
 
   const list = await task('list', '--limit', '1');

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { resolveConfig } from '@conveyor/core';
+import { findBwrap, resolveConfig } from '@conveyor/core';
 import { BUNDLED_PLUGINS, runChecks } from '@conveyor/host';
 import { FakeGitea } from '@conveyor/plugin-forge-gitea/testing';
 import { FakePlane } from '@conveyor/plugin-tracker-plane/testing';
@@ -43,4 +43,33 @@ test('doctor checks that Plane and Gitea answer with the configured credentials,
   assert.match(plain.fix!, /PLANE_API_KEY/);
   assert.equal(bad.find((c) => c.name === 'Gitea')!.ok, false);
   assert.ok(!JSON.stringify(bad).includes('wrong-key'), 'the credential is never printed');
+});
+
+test('doctor says whether the agent sandbox works, and fails only when bubblewrap is required and broken', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-doctor-sandbox-'));
+  const pathBefore = process.env.PATH;
+  t.after(() => {
+    process.env.PATH = pathBefore;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const check = async (sandbox: string) => {
+    const config = resolveConfig({ instance: { dataDir: dir }, database: { filename: path.join(dir, 'conveyor.db') }, workspaces: { sandbox }, repos: { r: {} }, plugins: { 'tracker-local': { enabled: false }, 'forge-git': { enabled: false }, 'agent-script': { enabled: false } } }, BUNDLED_PLUGINS, { env: {} });
+    return (await runChecks(config)).find((c) => c.name === 'agent sandbox')!;
+  };
+  assert.deepEqual(await check('none'), { name: 'agent sandbox', ok: true, detail: 'off (workspaces.sandbox: none): agents can read everything this user can' });
+  if (findBwrap()) {
+    const works = await check('auto');
+    assert.equal(works.ok, true);
+    assert.match(works.detail, /^bubblewrap works: bubblewrap \d/);
+  } else {
+    process.stderr.write('\n*** bwrap is not installed: the "bubblewrap works" doctor line is not checked ***\n\n');
+  }
+  // No bwrap on PATH: `auto` runs unsandboxed (a line, not a failure); `bubblewrap` is a failure with a fix.
+  process.env.PATH = dir;
+  const auto = await check('auto');
+  assert.equal(auto.ok, true);
+  assert.match(auto.detail, /unavailable, agents run unsandboxed: bwrap not found on PATH/);
+  const required = await check('bubblewrap');
+  assert.equal(required.ok, false);
+  assert.match(required.fix!, /apt-get install bubblewrap/);
 });

@@ -47,6 +47,7 @@ async function scenario(t: { after: (fn: () => Promise<void> | void) => void }, 
 
   const env = { PLANE_API_KEY: plane.apiKey, PLANE_WEBHOOK_SECRET: plane.webhookSecret, GITEA_TOKEN: gitea.token, GITEA_WEBHOOK_SECRET: GITEA_SECRET, [PG_URL_ENV]: process.env[PG_URL_ENV] };
   const config = {
+    instance: { dataDir: dir },
     database: dialect === 'pg' ? { client: 'pg', url: `\${${PG_URL_ENV}}`, schema } : { client: 'sqlite', filename: path.join(dir, 'conveyor.db') },
     workspaces: { root: path.join(dir, 'workspaces') },
     worker: { maxConcurrency: 2, pollIntervalMs: 50 },

@@ -30,7 +30,9 @@ function localise(profile: Profile, o: { dir: string; plane: string; gitea: stri
   p.instance = { ...p.instance, dataDir: path.join(o.dir, 'data') };
   p.database = { ...p.database, ...o.database };
   p.host = { ...p.host, address: '127.0.0.1', port: 0, shutdownGraceMs: 5_000 };
-  p.workspaces = { ...p.workspaces, root: path.join(o.dir, 'workspaces') };
+  // The stand-in for `claude` runs the demo agent from this checkout: the agent sandbox
+  // (bubblewrap, when it works here) must show it, read-only, as it would show `~/.claude`.
+  p.workspaces = { ...p.workspaces, root: path.join(o.dir, 'workspaces'), sandboxBind: [`${path.dirname(DEMO_AGENT)}:ro`] };
   p.worker = { ...p.worker, pollIntervalMs: 50 };
   (p.repos as Record<string, Record<string, unknown>>)['acme/shop']!.url = o.origin;
   p.plugins['tracker-plane'] = { ...p.plugins['tracker-plane'], baseUrl: o.plane };

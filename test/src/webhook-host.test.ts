@@ -16,6 +16,7 @@ test('through the real host, webhooks are verified before anything is parsed, an
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-webhook-host-'));
   const conveyor = await createConveyor({
     config: {
+      instance: { dataDir: dir },
       database: { client: 'sqlite', filename: path.join(dir, 'c.db') },
       worker: { enabled: false },
       repos: { 'acme/app': {} },

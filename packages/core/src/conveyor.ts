@@ -1,3 +1,4 @@
+import path from 'node:path';
 import 'reflect-metadata';
 import os from 'node:os';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
@@ -6,6 +7,7 @@ import { ConveyorError, toError } from './errors.js';
 import { EventBus } from './events/event-bus.js';
 import { createLogger, type Logger } from './logger.js';
 import { openDatabase, type Database } from './persistence/database.js';
+import { secureLocalState } from './persistence/local-state.js';
 import { runMigrations } from './persistence/migration.js';
 import { coreMigrations } from './persistence/migrations/core-0001-init.js';
 import type { Stores } from './persistence/ports.js';
@@ -15,6 +17,11 @@ import { KnexInboxStore } from './persistence/knex/knex-inbox-store.js';
 import { KnexJobStore } from './persistence/knex/knex-job-store.js';
 import { KnexLeaseStore } from './persistence/knex/knex-lease-store.js';
 import { KnexTaskStore } from './persistence/knex/knex-task-store.js';
+import { KnexGateWaitStore } from './persistence/knex/knex-gate-wait-store.js';
+import { TaskCreationHooks } from './tasks/task-creation-hooks.js';
+import { WaitExplainers } from './waiting/wait-explainers.js';
+import { Waiting } from './waiting/waiting-service.js';
+import { mergeLeaseExplainer } from './waiting/merge-lease-explainer.js';
 import { DEFAULT_GATES } from './pipeline/default-gates.js';
 import { GateRegistry } from './pipeline/gate-registry.js';
 import { DEFAULT_PIPELINE, validatePipeline, type Pipeline } from './pipeline/pipeline.js';
@@ -37,6 +44,7 @@ import { Intake } from './intake/intake.js';
 import { WebhookInbox } from './intake/webhook-inbox.js';
 import { LogNotifier } from './ports/notifier.js';
 import { GitWorkspace } from './workspace/git-workspace.js';
+import { AgentSandbox } from './sandbox/agent-sandbox.js';
 import { TemplatePromptBuilder } from './prompts/template-prompt-builder.js';
 import { coreFinalizers } from './finalize/core-finalizers.js';
 import { prMergedGate } from './finalize/merge-gate-core.js';
@@ -52,6 +60,8 @@ export interface CreateConveyorOptions {
   clock?: Clock;
   /** Environment for `${VAR}` and `CONVEYOR_…` overrides; defaults to `process.env`. */
   env?: Record<string, string | undefined>;
+  /** The directory relative paths in `config` resolve against (the config file's); defaults to the working directory. */
+  baseDir?: string;
   /** Bindings applied before plugins register (the test kit's fakes). */
   bindings?: (container: DependencyContainer) => void;
 }
@@ -81,6 +91,8 @@ export interface Conveyor {
   readonly clauses: ClaimClauseRegistry;
   readonly hooks: StageHooks;
   readonly finalizers: Finalizers;
+  /** What a task waits for, from stored state only (`GET /tasks/:id`, the reconciler). */
+  readonly waiting: Waiting;
   /** Enabled plugins in start order. */
   readonly plugins: readonly string[];
   /** Migrations this composition applied (empty when the database was up to date). */
@@ -98,13 +110,14 @@ export interface Conveyor {
 }
 
 /**
- * Composes an instance: validate config → order plugins → open the database →
+ * Composes an instance: validate config → order plugins → make the data directory
+ * and database files private (0700/0600) → open the database →
  * run migrations (core, then plugins) → register plugins → freeze registries.
  * Nothing is started until `start()`.
  */
 export async function createConveyor(options: CreateConveyorOptions = {}): Promise<Conveyor> {
   const all = options.plugins ?? [];
-  const config = resolveConfig(options.config ?? {}, all, { env: options.env ?? process.env });
+  const config = resolveConfig(options.config ?? {}, all, { env: options.env ?? process.env, ...(options.baseDir ? { baseDir: options.baseDir } : {}) });
   const enabled = all.filter((p) => config.plugins[p.name]?.enabled !== false);
   const disabled = all.filter((p) => !enabled.includes(p)).map((p) => p.name);
   const ordered = resolvePluginOrder(enabled, disabled);
@@ -114,6 +127,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   // Stable across restarts, so the next start can recognise this host's orphans.
   const hostId = config.instance.hostId ?? os.hostname();
 
+  secureLocalState(config, logger);
   const db = await openDatabase(config.database);
   let migrationsRun: string[];
   try {
@@ -131,7 +145,11 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   const hooks = new StageHooks();
   const finalizers = new Finalizers();
   const extensions = new Extensions();
+  const creationHooks = new TaskCreationHooks();
+  const explainers = new WaitExplainers();
   c.register(CoreTokens.Container, { useValue: c });
+  c.register(CoreTokens.TaskCreationHooks, { useValue: creationHooks });
+  c.register(CoreTokens.WaitExplainers, { useValue: explainers });
   c.register(CoreTokens.Config, { useValue: config });
   c.register(CoreTokens.Logger, { useValue: logger });
   c.register(CoreTokens.Clock, { useValue: clock });
@@ -150,6 +168,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   c.registerSingleton(CoreTokens.CiStatusStore, KnexCiStatusStore);
   c.registerSingleton(CoreTokens.InboxStore, KnexInboxStore);
   c.registerSingleton(CoreTokens.LeaseStore, KnexLeaseStore);
+  c.registerSingleton(CoreTokens.GateWaitStore, KnexGateWaitStore);
   c.registerSingleton(CoreTokens.StageEngine, StageEngine);
   c.registerSingleton(CoreTokens.TaskService, TaskService);
   c.registerSingleton(CoreTokens.JobFinisher, JobFinisher);
@@ -167,6 +186,15 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     logger,
   });
   c.register(CoreTokens.Workspace, { useValue: workspace });
+  const localPaths = Object.values(config.repos).flatMap((r) => (r.url && !/^[a-z][a-z0-9+.-]*:\/\/|^[^/]+@[^/]+:/i.test(r.url.replace(/^file:\/\//, '')) ? [path.resolve(r.url.replace(/^file:\/\//, ''))] : []));
+  const sandbox = new AgentSandbox({
+    mode: config.workspaces.sandbox,
+    bind: config.workspaces.sandboxBind,
+    // Never visible to an agent, even under a directory the sandbox shows.
+    hidden: [config.instance.dataDir, config.workspaces.root, ...localPaths].map((p) => path.resolve(p)),
+    logger,
+  });
+  c.register(CoreTokens.AgentSandbox, { useValue: sandbox });
   c.register(CoreTokens.PromptBuilder, { useValue: new TemplatePromptBuilder(pipeline, config.repos) });
   c.register(CoreTokens.ArtifactReader, { useValue: workspace });
   options.bindings?.(c);
@@ -178,7 +206,11 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     ciStatuses: c.resolve(CoreTokens.CiStatusStore),
     inbox: c.resolve(CoreTokens.InboxStore),
     leases: c.resolve(CoreTokens.LeaseStore),
+    gateWaits: c.resolve(CoreTokens.GateWaitStore),
   };
+  explainers.add('core', mergeLeaseExplainer);
+  const waiting = new Waiting({ stores: store, config, clock, gates, clauses, explainers, logger });
+  c.register(CoreTokens.Waiting, { useValue: waiting });
 
   for (const g of DEFAULT_GATES) gates.register(g);
   gates.register(prMergedGate({ ports, tasks: store.tasks, events, clock }));
@@ -189,7 +221,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
 
   const providers = new Map<unknown, string>();
   for (const plugin of ordered) {
-    const ctx = createPluginContext(plugin.name, { instanceConfig: config, logger, container: c, stores: store, events, gates, clauses, hooks, finalizers, extensions, inbox, providers });
+    const ctx = createPluginContext(plugin.name, { instanceConfig: config, logger, container: c, stores: store, events, gates, clauses, hooks, finalizers, extensions, inbox, providers, creationHooks, explainers, waiting });
     try {
       await plugin.register(ctx);
     } catch (err) {
@@ -208,6 +240,8 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   inbox.freeze();
   hooks.freeze();
   finalizers.freeze();
+  creationHooks.freeze();
+  explainers.freeze();
 
   const worker = c.resolve<Worker>(CoreTokens.Worker);
   let starting: Promise<void> | null = null;
@@ -272,6 +306,14 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
       startedDaemons.push(entry);
     }
     if (config.worker.enabled) {
+      // Decided before the first agent runs: a broken bubblewrap fails the start, a missing one warns once.
+      try {
+        await sandbox.resolve();
+      } catch (err) {
+        starting = null;
+        await stop();
+        throw err;
+      }
       await worker.recoverOrphans();
       worker.start();
       workerStarted = true;
@@ -298,6 +340,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     clauses,
     hooks,
     finalizers,
+    waiting,
     plugins: ordered.map((p) => p.name),
     migrationsRun,
     hostId,

@@ -11,6 +11,7 @@ export type ConveyorErrorCode =
   | 'CONVEYOR_PLUGIN_DUPLICATE'
   | 'CONVEYOR_PLUGIN_REGISTER'
   | 'CONVEYOR_PLUGIN_START'
+  | 'CONVEYOR_PLUGIN_MODULE'
   | 'CONVEYOR_REGISTRY_FROZEN'
   | 'CONVEYOR_GATE_UNKNOWN'
   | 'CONVEYOR_GATE_DUPLICATE'
@@ -20,7 +21,9 @@ export type ConveyorErrorCode =
   | 'CONVEYOR_MIGRATION'
   | 'CONVEYOR_DATABASE'
   | 'CONVEYOR_DATABASE_DRIVER'
-  | 'CONVEYOR_STOPPED';
+  | 'CONVEYOR_STOPPED'
+  | 'CONVEYOR_ROUTE_ACCESS'
+  | 'CONVEYOR_SANDBOX';
 
 export class ConveyorError extends Error {
   readonly code: ConveyorErrorCode;

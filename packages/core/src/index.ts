@@ -16,12 +16,14 @@ export * from './config/core-schema.js';
 export * from './config/resolve-config.js';
 export * from './config/schema-walk.js';
 export * from './config/load-config-file.js';
+export * from './config/resolve-paths.js';
 
 export * from './events/event-map.js';
 export * from './events/event-bus.js';
 
 export * from './persistence/database.js';
 export * from './persistence/migration.js';
+export * from './persistence/local-state.js';
 export * from './persistence/ports.js';
 export { coreMigrations } from './persistence/migrations/core-0001-init.js';
 export { buildClaimSql } from './persistence/knex/claim-sql.js';
@@ -43,6 +45,7 @@ export * from './plugin/define-plugin.js';
 export * from './plugin/plugin-context.js';
 export * from './plugin/resolve-order.js';
 export * from './plugin/route.js';
+export * from './plugin/route-access.js';
 export * from './plugin/daemon.js';
 export * from './plugin/extensions.js';
 
@@ -67,11 +70,21 @@ export * from './queue/pg-wakeup.js';
 
 export * from './tasks/naming.js';
 export * from './tasks/task-service.js';
+export * from './tasks/task-creation-hooks.js';
+export * from './waiting/wait-reason.js';
+export * from './waiting/wait-explainers.js';
+export * from './waiting/waiting-service.js';
+export * from './waiting/gate-wait-text.js';
+export { KnexGateWaitStore } from './persistence/knex/knex-gate-wait-store.js';
 
 export * from './util/safe-loop.js';
 export * from './util/process-group.js';
+export * from './util/private-paths.js';
 export * from './usage/usage.js';
 export * from './workspace/git.js';
+export * from './workspace/agent-git.js';
+export * from './sandbox/agent-sandbox.js';
+export { bubblewrapArgs, findBwrap, type SandboxView } from './sandbox/bubblewrap.js';
 export * from './workspace/git-workspace.js';
 export * from './workspace/front-matter.js';
 export * from './util/keyed-mutex.js';

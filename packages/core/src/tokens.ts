@@ -23,6 +23,14 @@ export const CoreTokens = Object.freeze({
   CiStatusStore: Symbol.for('conveyor.CiStatusStore'),
   InboxStore: Symbol.for('conveyor.InboxStore'),
   LeaseStore: Symbol.for('conveyor.LeaseStore'),
+  /** `GateWaitStore`: the last non-passing verdict of each task's edge. */
+  GateWaitStore: Symbol.for('conveyor.GateWaitStore'),
+  /** `TaskCreationHooks`: plugins' say in a new task (deferred branch cut). */
+  TaskCreationHooks: Symbol.for('conveyor.TaskCreationHooks'),
+  /** `WaitExplainers`: plugins' explanations of waits beyond clauses and gates. */
+  WaitExplainers: Symbol.for('conveyor.WaitExplainers'),
+  /** `Waiting`: what a task waits for, from stored state. */
+  Waiting: Symbol.for('conveyor.Waiting'),
   /** `Pipeline`: the frozen stage definitions. */
   Pipeline: Symbol.for('conveyor.Pipeline'),
   /** `GateRegistry`. */
@@ -54,6 +62,8 @@ export const CoreTokens = Object.freeze({
   Canceller: Symbol.for('conveyor.port.Canceller'),
   ArtifactReader: Symbol.for('conveyor.port.ArtifactReader'),
   PromptBuilder: Symbol.for('conveyor.PromptBuilder'),
+  /** `AgentSandbox`: whether and how agent processes are sandboxed (`workspaces.sandbox`). */
+  AgentSandbox: Symbol.for('conveyor.AgentSandbox'),
   /** `Ports`: lazy access to the optional ports above. */
   Ports: Symbol.for('conveyor.Ports'),
   /** The instance's child container itself (for `Ports`). */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createTestConveyor, testDatabases } from '../src/testing/index.js';
+import { createTestConveyor, eventually, testDatabases } from '../src/testing/index.js';
 import { passingArtifacts } from './helpers.js';
 
 for (const dialect of testDatabases()) {
@@ -48,7 +48,9 @@ for (const dialect of testDatabases()) {
     assert.equal(kit.forge.pulls[0]!.merged, true);
     assert.equal(kit.events.of('merge.completed').length, 1);
     assert.deepEqual(kit.tracker.statuses.map((s) => s.status), ['In Review', 'Awaiting Deploy', 'Done']);
-    const summary = kit.tracker.comments.at(-1)!.body;
+    // The summary is posted by a task.done listener that reads the runs first: wait for it, not for the event.
+    const summary = (await eventually(() => kit.tracker.comments.find((c) => /cost summary/.test(c.body))?.body, 10_000, 'the cost summary comment'))!;
+    assert.equal(kit.tracker.comments.at(-1)!.body, summary, 'the summary is the last comment');
     assert.match(summary, /^ET-001 cost summary\n- Analyst ×1: .*\n- Architect ×1/);
     assert.match(summary, /- Deployer ×2: /);
     assert.match(summary, /Total: 44\.1k in \(35\.7k cached\) \/ 2\.1k out · \$0\.09$/);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { definePlugin } from '../src/plugin/define-plugin.js';
 import { pidAlive } from '../src/util/process-group.js';
-import { createTestConveyor, testDatabases } from '../src/testing/index.js';
+import { createTestConveyor, eventually, testDatabases } from '../src/testing/index.js';
 import { happyKit } from './helpers.js';
 
 for (const dialect of testDatabases()) {
@@ -11,20 +11,35 @@ for (const dialect of testDatabases()) {
   test(`${t0} the worker never runs more than maxConcurrency jobs at once`, async (t) => {
     let running = 0;
     let peak = 0;
+    // Each agent ends only when the test releases it, so overlap is decided by the
+    // worker's slots, never by timers.
+    const release: (() => void)[] = [];
     const kit = await createTestConveyor({
       dialect,
       config: { worker: { enabled: true, maxConcurrency: 2 } },
       agent: () => {
         running++;
         peak = Math.max(peak, running);
-        setTimeout(() => running--, 60);
-        return { delayMs: 60 };
+        return {
+          until: new Promise<void>((resolve) =>
+            release.push(() => {
+              running--;
+              resolve();
+            }),
+          ),
+        };
       },
     });
     t.after(() => kit.cleanup());
     await kit.conveyor.start();
     for (let i = 0; i < 5; i++) await kit.conveyor.intake.startPipeline({ repo: 'r', trackerIssueId: `${i}`, title: `t${i}` });
-    for (let i = 0; i < 5; i++) await kit.events.waitFor('job.finished', () => kit.events.of('job.finished').length >= 5);
+    for (let done = 0; done < 5; done++) {
+      // Both slots are busy (or every remaining job has started) before one is let go.
+      await eventually(() => release.length >= Math.min(done + 2, 5), 10_000, `agent ${Math.min(done + 2, 5)} started`);
+      assert.equal(running, Math.min(2, 5 - done), 'never more agents than slots');
+      release[done]!();
+    }
+    await kit.events.waitFor('job.finished', () => kit.events.of('job.finished').length >= 5);
     assert.equal(peak, 2);
     assert.equal(kit.agent.calls.length, 5);
   });

@@ -7,9 +7,15 @@ import { forgeGitPlugin } from '@conveyor/plugin-forge-git';
 import { forgeGiteaPlugin } from '@conveyor/plugin-forge-gitea';
 import { trackerLocalPlugin } from '@conveyor/plugin-tracker-local';
 import { trackerPlanePlugin } from '@conveyor/plugin-tracker-plane';
+import { serialGatePlugin } from '@conveyor/plugin-serial-gate';
+import { taskDepsPlugin } from '@conveyor/plugin-task-deps';
 
-/** Every plugin the bundled host knows; the config file switches each on or off. */
-export const BUNDLED_PLUGINS: readonly ConveyorPlugin[] = [trackerLocalPlugin, trackerPlanePlugin, forgeGitPlugin, forgeGiteaPlugin, agentScriptPlugin, agentClaudePlugin] as unknown as ConveyorPlugin[];
+/**
+ * Every plugin the bundled host knows; the config file switches each on or off.
+ * task-deps is on by default (inert until a dependency is declared); serial-gate
+ * is opt-in (it changes the order work runs in).
+ */
+export const BUNDLED_PLUGINS: readonly ConveyorPlugin[] = [trackerLocalPlugin, trackerPlanePlugin, forgeGitPlugin, forgeGiteaPlugin, agentScriptPlugin, agentClaudePlugin, serialGatePlugin, taskDepsPlugin] as unknown as ConveyorPlugin[];
 
 /** The demo's scripted agent (one script, the role as its argument). */
 export const DEMO_AGENT = fileURLToPath(new URL('../../demo/agent.mjs', import.meta.url));

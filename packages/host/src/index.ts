@@ -3,7 +3,9 @@
  * (`buildServer`), the shutdown lifecycle, the embedded default and its plugins.
  * The `conveyor` CLI lives in `cli/` (entry: `bin/conveyor.js`).
  */
-export { loadConfig, type LoadedConfig } from './load-config.js';
+export { loadConfig, locateConfig, type ConfigSource, type LoadedConfig } from './load-config.js';
+export { loadConfiguredPlugins, resolvePluginModule } from './config/load-plugins.js';
+export { findConfigUpward } from './config/find-config.js';
 export * from './embedded.js';
 export * from './server/index.js';
 export { runChecks, type Check } from './cli/doctor.js';

@@ -47,6 +47,24 @@ test('ensureLocalToken tightens a token file whose mode was loosened', { skip: p
   assert.equal(modeOf(file), 0o600);
 });
 
+test('ensureLocalToken narrows an older data directory (0755) and token file (0644) to their owner, with one warning', { skip: process.platform === 'win32' }, (t) => {
+  const dataDir = path.join(tempDir(t), 'data');
+  const token = ensureLocalToken(dataDir);
+  assert.equal(modeOf(dataDir), 0o700, 'created 0700');
+  const file = path.join(dataDir, TOKEN_FILE);
+  fs.chmodSync(dataDir, 0o755);
+  fs.chmodSync(file, 0o644);
+  const warnings: { obj: object; msg: string | undefined }[] = [];
+  const logger = { warn: (obj: object, msg?: string) => void warnings.push({ obj, msg }) };
+  assert.equal(ensureLocalToken(dataDir, { logger }), token);
+  assert.deepEqual([modeOf(dataDir), modeOf(file)], [0o700, 0o600]);
+  assert.equal(warnings.length, 1);
+  assert.deepEqual(warnings[0]!.obj, { tightened: [{ path: dataDir, from: '0755', to: '0700' }, { path: file, from: '0644', to: '0600' }] });
+  assert.match(warnings[0]!.msg!, /other local users could read the API token$/);
+  ensureLocalToken(dataDir, { logger });
+  assert.equal(warnings.length, 1, 'nothing more to say once narrowed');
+});
+
 test('ensureLocalToken keeps a token someone wrote, and refuses an empty or short one with what to do', (t) => {
   const dataDir = tempDir(t);
   const file = path.join(dataDir, TOKEN_FILE);

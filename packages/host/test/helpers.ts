@@ -2,7 +2,7 @@ import type { TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { createTestConveyor, type TestConveyor, type TestConveyorOptions } from '@conveyor/core/testing';
-import { buildServer, createServerLogger } from '../src/server/index.js';
+import { buildServer, createServerLogger, type ReadAuth } from '../src/server/index.js';
 
 export const TOKEN = 'test-token-0123456789abcdef';
 export const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -23,12 +23,12 @@ export interface Host {
 }
 
 /** A test instance and its server (not listening: `app.inject()`), torn down after the test. */
-export async function startHost(t: TestContext, options: TestConveyorOptions = {}): Promise<Host> {
+export async function startHost(t: TestContext, options: TestConveyorOptions = {}, server: { readAuth?: ReadAuth } = {}): Promise<Host> {
   const kit = await createTestConveyor(options);
   const log = memoryLog();
   let app: FastifyInstance;
   try {
-    app = await buildServer({ conveyor: kit.conveyor, token: TOKEN, version: '9.9.9-test', logger: createServerLogger({ level: 'debug' }, log.stream) });
+    app = await buildServer({ conveyor: kit.conveyor, token: TOKEN, version: '9.9.9-test', logger: createServerLogger({ level: 'debug' }, log.stream), ...server });
   } catch (err) {
     await kit.cleanup();
     throw err;

@@ -5,7 +5,7 @@ import { createTestConveyor, testDatabases } from '@conveyor/core/testing';
 import { trackerLocalPlugin } from '@conveyor/plugin-tracker-local';
 import { buildServer } from '../src/server/index.js';
 import { AUTH, countRows, startHost, TOKEN } from './helpers.js';
-import { ODD_JSON, probePlugin, type ProbeRecorder } from './probe-plugin.js';
+import { ODD_JSON, probePlugin, signProbe, type ProbeRecorder } from './probe-plugin.js';
 
 const json = { 'content-type': 'application/json' };
 
@@ -76,7 +76,7 @@ for (const dialect of testDatabases()) {
 
   test(`${d} a 'webhook' route needs no bearer token and receives the exact raw bytes`, async (t) => {
     const { app, recorder } = await host(t);
-    const res = await app.inject({ method: 'POST', url: '/webhooks/probe', headers: { 'content-type': 'application/json; charset=utf-8' }, payload: ODD_JSON });
+    const res = await app.inject({ method: 'POST', url: '/webhooks/probe', headers: { 'content-type': 'application/json; charset=utf-8', ...signProbe(ODD_JSON) }, payload: ODD_JSON });
     assert.equal(res.statusCode, 202);
     assert.equal(res.headers['x-probe'], 'seen');
     assert.deepEqual(res.json(), { bytes: ODD_JSON.length });
@@ -89,10 +89,12 @@ for (const dialect of testDatabases()) {
 
   test(`${d} a webhook body is not parsed by the host (the route verifies first); other content types → 415`, async (t) => {
     const { app, recorder } = await host(t);
-    // Malformed or hostile JSON reaches the route as bytes: an unsigned one is then a
-    // 401 from the route, never a parser's 400 to an anonymous caller.
+    // Malformed or hostile JSON reaches the route as bytes: an unsigned one is a 401
+    // from the route's verifier, never a parser's 400 to an anonymous caller.
     for (const payload of ['{"action": "opened",', '{"__proto__": {"admin": true}}', '']) {
-      const res = await app.inject({ method: 'POST', url: '/webhooks/probe', headers: json, payload });
+      const unsigned = await app.inject({ method: 'POST', url: '/webhooks/probe', headers: json, payload });
+      assert.deepEqual([unsigned.statusCode, unsigned.json()], [401, { error: 'unauthorized', message: 'bad or missing x-probe-signature' }], payload);
+      const res = await app.inject({ method: 'POST', url: '/webhooks/probe', headers: { ...json, ...signProbe(payload) }, payload });
       assert.equal(res.statusCode, 202, payload);
     }
     assert.deepEqual(recorder.webhooks.map((w) => w.rawBody!.toString('utf8')), ['{"action": "opened",', '{"__proto__": {"admin": true}}', '']);

@@ -1,3 +1,4 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { ConveyorError, CoreTokens, definePlugin, type ConveyorPlugin, type Database, type RouteRequest } from '@conveyor/core';
 
@@ -5,6 +6,14 @@ import { ConveyorError, CoreTokens, definePlugin, type ConveyorPlugin, type Data
 export interface ProbeRecorder {
   webhooks: RouteRequest[];
   notesHandled: number;
+}
+
+/** The probe webhook's secret: `x-probe-signature` is the hex HMAC-SHA256 of the body with it. */
+export const PROBE_SECRET = 'probe-webhook-secret';
+
+/** The `x-probe-signature` header of `body`. */
+export function signProbe(body: Buffer | string): Record<string, string> {
+  return { 'x-probe-signature': createHmac('sha256', PROBE_SECRET).update(body).digest('hex') };
 }
 
 /** Bytes a webhook test sends: odd whitespace and key order, which a re-serialization would lose. */
@@ -53,6 +62,12 @@ export function probePlugin(recorder: ProbeRecorder = { webhooks: [], notesHandl
         url: '/webhooks/probe',
         auth: 'webhook',
         description: 'A signed webhook.',
+        verify(req) {
+          const given = req.headers['x-probe-signature'];
+          const want = Buffer.from(signProbe(req.rawBody)['x-probe-signature']!, 'hex');
+          const ok = typeof given === 'string' && /^[0-9a-f]{64}$/.test(given) && timingSafeEqual(Buffer.from(given, 'hex'), want);
+          return ok ? { ok: true } : { ok: false, message: 'bad or missing x-probe-signature' };
+        },
         async handler(req) {
           recorder.webhooks.push(req);
           return { status: 202, body: { bytes: req.rawBody?.length ?? null }, headers: { 'x-probe': 'seen' } };

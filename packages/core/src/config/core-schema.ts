@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { PATH_KEY, URL_OR_PATH_KEY, underDataDir } from './resolve-paths.js';
 
 /**
  * The core part of the configuration schema. Every key has a description and,
@@ -18,7 +19,7 @@ export const DatabaseSchema = Type.Object(
       default: 'better-sqlite3',
       description: 'SQLite driver under knex (see docs/decisions/0003-sqlite-driver.md).',
     }),
-    filename: Type.String({ default: '.conveyor/conveyor.db', description: 'SQLite database file.' }),
+    filename: Type.String({ ...underDataDir('conveyor.db'), default: '.conveyor/conveyor.db', description: 'SQLite database file; relative to the config file\'s directory.' }),
     url: Type.Optional(Type.String({ secret: true, description: 'PostgreSQL connection string (secret: `${DATABASE_URL}` or CONVEYOR_DATABASE_URL).' })),
     schema: Type.Optional(Type.String({ description: 'PostgreSQL schema (search_path) to use.' })),
     busyTimeoutMs: Int(5000, 'SQLite busy_timeout in milliseconds.'),
@@ -56,6 +57,11 @@ export const HostSchema = Type.Object(
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 3700, description: 'Port of the HTTP server (0 = any free port).' }),
     bodyLimitBytes: Int(1048576, 'Largest request body accepted; larger → 413.', 1),
     token: Type.Optional(Type.String({ secret: true, minLength: 16, description: 'Bearer token for mutating API routes; without it a random one is kept in `<dataDir>/token` (mode 0600).' })),
+    readAuth: Type.Optional(
+      Type.Union([Type.Literal('token'), Type.Literal('none')], {
+        description: 'Whether reads (`GET` routes other than `/health`) need the bearer token too: `token` or `none`. Default: `token` when `host.address` is not a loopback address, `none` when it is.',
+      }),
+    ),
     shutdownGraceMs: Int(30000, 'On SIGINT/SIGTERM, how long running jobs may finish.'),
   },
   { additionalProperties: false, default: {} },
@@ -63,21 +69,29 @@ export const HostSchema = Type.Object(
 
 export const WorkspacesSchema = Type.Object(
   {
-    root: Type.String({ default: '.conveyor/workspaces', description: 'Where bare mirrors and task worktrees live.' }),
+    root: Type.String({ ...underDataDir('workspaces'), default: '.conveyor/workspaces', description: 'Where bare mirrors and task worktrees live; relative to the config file\'s directory.' }),
     gitAuthorName: Type.String({ default: 'Conveyor', description: 'Author of the commits Conveyor makes.' }),
     gitAuthorEmail: Type.String({ default: 'conveyor@localhost', description: 'Author e-mail of the commits Conveyor makes.' }),
+    sandbox: Type.Union([Type.Literal('auto'), Type.Literal('bubblewrap'), Type.Literal('none')], {
+      default: 'auto',
+      description: 'Agent sandbox: `bubblewrap` (agents see their worktree, a read-only system and `sandboxBind`, never the data directory, other worktrees or the origin; start fails when bwrap does not work), `none`, or `auto` (bubblewrap when `bwrap` works, else none with a warning).',
+    }),
+    sandboxBind: Type.Array(Type.String({ minLength: 1 }), {
+      default: [],
+      description: 'More paths agents see inside the sandbox, read-write, or read-only with a `:ro` suffix (`~/.claude`, `~/.claude.json`, `/opt/tools:ro`); `~/` is the home directory; missing paths are skipped.',
+    }),
   },
   { additionalProperties: false, default: {} },
 );
 
 export const RepoSchema = Type.Object(
   {
-    url: Type.Optional(Type.String({ minLength: 1, description: 'Clone URL or path of the origin repository.' })),
+    url: Type.Optional(Type.String({ ...URL_OR_PATH_KEY, minLength: 1, description: 'Clone URL or path of the origin repository; a path is relative to the config file\'s directory.' })),
     testCommand: Type.Optional(Type.String({ minLength: 1, description: 'The repo\'s test command (local CI, merge-gate re-test).' })),
     workItemPrefix: Type.Optional(Type.String({ pattern: '^[A-Za-z][A-Za-z0-9]*$', description: 'Work item prefix of this repo (`ORCH`).' })),
     mainBranch: Type.String({ default: 'main', description: 'The branch Conveyor never pushes to directly.' }),
     protectedBranches: Type.Array(Type.String(), { default: [], description: 'More branches Conveyor never deletes or force-pushes.' }),
-    prompts: Type.Optional(Type.Record(Type.String(), Type.String({ minLength: 1 }), { description: 'Prompt template file per role (analyst, architect, …) replacing the default; `{{title}}`, `{{artifactPath}}`, `{{reason}}` … are filled in.' })),
+    prompts: Type.Optional(Type.Record(Type.String(), Type.String({ ...PATH_KEY, minLength: 1 }), { description: 'Prompt template file per role (analyst, architect, …) replacing the default; `{{title}}`, `{{artifactPath}}`, `{{reason}}` … are filled in.' })),
   },
   { additionalProperties: false },
 );
@@ -105,7 +119,7 @@ export const CoreConfigSchema = Type.Object(
     instance: Type.Object(
       {
         hostId: Type.Optional(Type.String({ minLength: 1, description: 'Host id stamped on claimed jobs, stable across restarts; the machine\'s hostname by default. Give each process its own when several run on one machine.' })),
-        dataDir: Type.String({ default: '.conveyor', description: 'Directory for local state (database file, token, logs).' }),
+        dataDir: Type.String({ ...PATH_KEY, default: '.conveyor', description: 'Directory for local state: the database file, workspaces, logs, the API token and the running host\'s address, unless their own keys say otherwise. Relative to the config file\'s directory (the working directory without a file).' }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -3,11 +3,18 @@ import { Value, ValueErrorType } from '@sinclair/typebox/value';
 import { ConfigError, redactCredentials, type ConfigIssue } from '../errors.js';
 import { CoreConfigSchema, type CoreConfig } from './core-schema.js';
 import { configKeys, describeSchema, envName, schemaAt } from './schema-walk.js';
+import { resolveConfigPaths } from './resolve-paths.js';
 
 /** Every plugin section has these two keys, whatever else it declares. */
 export const PluginBaseSchema = Type.Object({
   enabled: Type.Boolean({ default: true, description: 'Kill-switch: false leaves no trace of the plugin.' }),
   repos: Type.Array(Type.String(), { default: [], description: 'Repos in scope; empty = all repos unless the plugin says otherwise.' }),
+  module: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: 'Read by the bundled host (`conveyor`) only: the module to load a plugin of your own from, a package name or a path relative to the config file. Embedders pass plugins to `createConveyor()` instead.',
+    }),
+  ),
 });
 
 export interface PluginSection {
@@ -44,6 +51,11 @@ export interface ResolveOptions {
   env?: Record<string, string | undefined>;
   /** Where the raw config came from, for messages. */
   source?: string;
+  /**
+   * The directory relative paths resolve against (the config file's directory);
+   * defaults to the working directory.
+   */
+  baseDir?: string;
 }
 
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
@@ -71,6 +83,7 @@ export function resolveConfig(raw: unknown, plugins: readonly PluginSchemaSource
     setAt(value as Record<string, unknown>, key.path, converted);
     fromEnv.add(key.dotted);
   }
+  resolveConfigPaths(schema, value as Record<string, unknown>, options.baseDir ?? process.cwd());
 
   const withDefaults = recordDefaults(schema, Value.Default(schema, value)) as Record<string, unknown>;
   for (const error of Value.Errors(schema, withDefaults)) {

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { ConveyorError } from '../errors.js';
+import { createPrivateFile, PRIVATE_DIR_MODE } from '../util/private-paths.js';
 
 export type Dialect = 'sqlite' | 'pg';
 export type SqliteDriver = 'better-sqlite3' | 'sqlite3';
@@ -71,7 +72,16 @@ export function assertDriverInstalled(driver: SqliteDriver | 'pg', key: string):
   }
 }
 
-/** Opens the database. SQLite gets WAL, busy_timeout and foreign keys on every connection. */
+/** The files SQLite keeps for one database: the file, its WAL, shared memory and rollback journal. */
+export function sqliteFiles(filename: string): string[] {
+  return [filename, `${filename}-wal`, `${filename}-shm`, `${filename}-journal`];
+}
+
+/**
+ * Opens the database. SQLite gets WAL, busy_timeout and foreign keys on every
+ * connection; a new SQLite file is created 0600 (in a directory created 0700), so
+ * no other local user can read the tasks, prompts and costs in it.
+ */
 export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   if (config.client === 'pg') return openPostgres(config);
   return openSqlite(config);
@@ -86,18 +96,25 @@ async function openSqlite(config: DatabaseConfig): Promise<Database> {
   assertDriverInstalled(driver, config.sqliteDriver ? `database.sqliteDriver "${driver}"` : 'database.client "sqlite"');
   const file = path.resolve(filename);
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: PRIVATE_DIR_MODE });
   } catch (err) {
     throw new ConveyorError('CONVEYOR_DATABASE', `cannot create the database's directory ${path.dirname(file)}: ${(err as Error).message}`, { cause: err });
   }
   // SQLite opens a read-only file read-only without a word, and the first write then
   // fails deep inside the migration lock; say which path is not writable instead.
+  // This runs before the private file is created, so a read-only directory is named
+  // here rather than surfacing as createPrivateFile's EACCES.
   for (const p of [path.dirname(file), ...(fs.existsSync(file) ? [file] : [])]) {
     try {
       fs.accessSync(p, fs.constants.W_OK);
     } catch (err) {
       throw new ConveyorError('CONVEYOR_DATABASE', `cannot open the SQLite database ${file}: ${p} is not writable by this user (${(err as NodeJS.ErrnoException).code}); SQLite writes the file and its journal beside it`, { cause: err });
     }
+  }
+  try {
+    createPrivateFile(file);
+  } catch (err) {
+    throw new ConveyorError('CONVEYOR_DATABASE', `cannot open the SQLite database ${file}: ${(err as Error).message}`, { cause: err });
   }
   const pragmas = sqlitePragmas(config.busyTimeoutMs ?? 5000);
   const knex = knexFactory({

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { AgentRun, CiState, CiStatus, HumanVerdict, Job, JobKind, Task, TokenUsage } from '../domain.js';
 import type { ClaimClause } from '../queue/claim-clause.js';
 import type { NewTaskRow } from './knex/rows.js';
+import type { GateWait } from '../waiting/wait-reason.js';
 
 /**
  * Persistence ports. One knex implementation (`Knex*Store`) runs on SQLite and
@@ -157,6 +158,17 @@ export interface LeaseStore {
   list(): Promise<Lease[]>;
 }
 
+/**
+ * The last non-passing verdict of each task's exit edge, written by the stage
+ * engine on every evaluation, read by "what does it wait for".
+ */
+export interface GateWaitStore {
+  record(wait: { taskId: number; stage: string; gate: string; verdict: GateWait['verdict']; reason: string | null }): Promise<void>;
+  /** Every gate passed (or the task moved on): nothing recorded to wait for. */
+  clear(taskId: number): Promise<void>;
+  get(taskId: number): Promise<GateWait | null>;
+}
+
 /** All stores of one instance. */
 export interface Stores {
   tasks: TaskStore;
@@ -165,4 +177,5 @@ export interface Stores {
   ciStatuses: CiStatusStore;
   inbox: InboxStore;
   leases: LeaseStore;
+  gateWaits: GateWaitStore;
 }

@@ -1,5 +1,6 @@
 import type { CiStatus } from '../domain.js';
 import { fail, pass, pending, type GateContext, type GateDefinition, type GateResult } from './gate.js';
+import { gateWaitData } from '../waiting/gate-wait-text.js';
 
 /** Reads one front-matter key of the stage's artefact and compares it to the passing value. */
 function verdictKeyGate(name: string, description: string, key: string, passing: string, stage?: string): GateDefinition {
@@ -52,6 +53,19 @@ export const humanApproved: GateDefinition = {
     if (ctx.task.humanVerdict === 'rejected') return fail('rejected by a person');
     return pending('waiting for Approved or Rejected');
   },
+  explain(wait, view) {
+    const { approved, rejected } = view.config.statuses;
+    const since = (view.task.humanReviewStartedAt ?? wait.since).toISOString();
+    return {
+      kind: wait.verdict === 'pending' ? 'human_approval' : 'gate_failed',
+      source: 'core',
+      text:
+        wait.verdict === 'pending'
+          ? `Waits for a person's verdict on the analysis since ${since}: move the tracker issue to "${approved}" (or "${rejected}" with a comment), or with the local tracker run \`conveyor task approve ${view.task.id}\` (or \`conveyor task reject ${view.task.id} -m "…"\`).`
+          : `The analysis was ${wait.reason ?? 'not approved'} (since ${wait.since.toISOString()}); the analyst runs again.`,
+      data: { ...gateWaitData(wait), approveStatus: approved, rejectStatus: rejected, command: `conveyor task approve ${view.task.id}` },
+    };
+  },
 };
 
 export const artifactPresent: GateDefinition = {
@@ -72,6 +86,17 @@ export const ciGreen: GateDefinition = {
     if (!sha) return pending(`branch ${ctx.task.branch} is not on the forge yet`);
     const result = combineCi(await ctx.ciStatuses.forSha(ctx.task.repo, sha));
     return result.verdict === 'pending' ? pending(`${result.reason} for ${sha.slice(0, 10)}`) : result;
+  },
+  explain(wait, view) {
+    const failed = wait.verdict === 'fail';
+    return {
+      kind: failed ? 'gate_failed' : 'gate_pending',
+      source: 'core',
+      text: failed
+        ? `Gate "ci_green" failed at ${wait.stage} since ${wait.since.toISOString()}: ${wait.reason ?? 'CI failed'}; a new push to ${view.task.branch} with green CI satisfies it.`
+        : `Waits for CI on branch ${view.task.branch} since ${wait.since.toISOString()}${wait.reason ? ` (${wait.reason})` : ''}; a success status for the branch head satisfies gate "ci_green".`,
+      data: { ...gateWaitData(wait), branch: view.task.branch },
+    };
   },
 };
 

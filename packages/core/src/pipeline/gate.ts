@@ -4,6 +4,7 @@ import type { AgentRunStore } from '../persistence/ports.js';
 import type { CiStatusStore } from '../persistence/ports.js';
 import type { ArtifactReader } from '../ports/artifact-reader.js';
 import type { ForgePort } from '../ports/forge.js';
+import type { GateWait, WaitReason, WaitView } from '../waiting/wait-reason.js';
 
 /** A gate's answer. The first non-pass gate of an edge decides. */
 export type GateVerdict = 'pass' | 'fail' | 'pending' | 'defer';
@@ -45,6 +46,12 @@ export interface GateDefinition {
    */
   readonly sideEffects?: boolean;
   check(ctx: GateContext): Promise<GateResult>;
+  /**
+   * Turns this gate's last recorded non-pass verdict into a sentence for people:
+   * what it waits for, since when, and what would satisfy it. Reads stored state
+   * only. Without it, the recorded reason is shown as it is.
+   */
+  explain?(wait: GateWait, view: WaitView): Promise<WaitReason> | WaitReason;
 }
 
 export const pass = (): GateResult => ({ verdict: 'pass' });

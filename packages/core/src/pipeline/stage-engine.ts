@@ -5,7 +5,7 @@ import type { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../logger.js';
 import type { ConveyorConfig } from '../config/resolve-config.js';
 import type { Database } from '../persistence/database.js';
-import type { AgentRunStore, CiStatusStore, JobStore, TaskStore, Tx } from '../persistence/ports.js';
+import type { AgentRunStore, CiStatusStore, GateWaitStore, JobStore, TaskStore, Tx } from '../persistence/ports.js';
 import type { Ports } from '../ports/ports.js';
 import { CoreTokens } from '../tokens.js';
 import type { GateContext, GateResult, GateVerdict } from './gate.js';
@@ -65,6 +65,7 @@ export class StageEngine {
     @inject(CoreTokens.Config) private readonly config: ConveyorConfig,
     @inject(CoreTokens.Ports) private readonly ports: Ports,
     @inject(CoreTokens.TrackerSync) private readonly trackerSync: TrackerSync,
+    @inject(CoreTokens.GateWaitStore) private readonly gateWaits: GateWaitStore,
   ) {}
 
   /**
@@ -110,9 +111,24 @@ export class StageEngine {
         readOnly: options.readOnly,
         ...(result.reason ? { reason: result.reason } : {}),
       });
-      if (result.verdict !== 'pass') return { verdict: result.verdict, gate: step.gate, result, rollbackTo: step.rollbackTo, results };
+      if (result.verdict !== 'pass') {
+        // A side-effect gate skipped in read-only evaluation says nothing new: keep the real record.
+        if (!(options.readOnly && def.sideEffects)) await this.#recordWait(task, step.gate, result);
+        return { verdict: result.verdict, gate: step.gate, result, rollbackTo: step.rollbackTo, results };
+      }
     }
+    await this.#recordWait(task, null, { verdict: 'pass' });
     return { verdict: 'pass', gate: null, result: { verdict: 'pass' }, rollbackTo: null, results };
+  }
+
+  /** Stores the deciding verdict for "what does it wait for"; a failed write never changes the outcome. */
+  async #recordWait(task: Task, gate: string | null, result: GateResult): Promise<void> {
+    try {
+      if (gate === null || result.verdict === 'pass') await this.gateWaits.clear(task.id);
+      else await this.gateWaits.record({ taskId: task.id, stage: task.stage, gate, verdict: result.verdict, reason: result.reason ?? null });
+    } catch (err) {
+      this.logger.warn({ taskId: task.id, gate, err }, 'could not record the gate verdict');
+    }
   }
 
   /** Evaluates the edge out of `from` and acts on the first non-pass verdict. */

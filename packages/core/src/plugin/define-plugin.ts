@@ -36,7 +36,7 @@ export function definePlugin<S extends TObject>(plugin: ConveyorPlugin<S>): Conv
   for (const m of plugin.migrations ?? []) {
     if (!m.name.startsWith(`${plugin.name}/`)) throw new TypeError(`migration "${m.name}" of plugin "${plugin.name}" must be named "${plugin.name}/NNNN_what"`);
   }
-  for (const key of ['enabled', 'repos']) {
+  for (const key of ['enabled', 'repos', 'module']) {
     if (plugin.configSchema?.properties?.[key]) throw new TypeError(`plugin "${plugin.name}" must not redeclare "${key}": every plugin has it`);
   }
   return Object.freeze({ ...plugin, dependsOn: Object.freeze([...(plugin.dependsOn ?? [])]) });

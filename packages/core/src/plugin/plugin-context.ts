@@ -14,8 +14,13 @@ import { SafeLoop } from '../util/safe-loop.js';
 import type { CliCommand, Daemon } from './daemon.js';
 import type { Extensions, LifecycleHook, SnapshotBlock } from './extensions.js';
 import type { RouteDescriptor } from './route.js';
+import { routeAccess } from './route-access.js';
 import type { WebhookInbox } from '../intake/webhook-inbox.js';
 import { ConveyorError } from '../errors.js';
+import type { TaskCreationDecision, TaskCreationHooks, TaskDraft } from '../tasks/task-creation-hooks.js';
+import type { WaitExplainer } from '../waiting/wait-reason.js';
+import type { WaitExplainers } from '../waiting/wait-explainers.js';
+import type { Waiting } from '../waiting/waiting-service.js';
 
 /**
  * Everything a plugin may touch while it registers. Each method records the
@@ -51,7 +56,20 @@ export interface PluginContext<C extends PluginSection = PluginSection> {
    * delivery is then committed; the handler runs after the reply, once per key).
    */
   webhooks: Pick<WebhookInbox, 'accept' | 'onDelivery'>;
+  /** A condition on which queued job may be claimed; give it `explain` so people see why a task waits. */
   addClaimClause(clause: ClaimClause): void;
+  /**
+   * A say in every new task, before it is inserted (synchronous, no I/O): e.g.
+   * serial-gate defers the branch cut of the repos in its scope.
+   */
+  onTaskCreating(decide: (draft: TaskDraft) => TaskCreationDecision | void): void;
+  /** Explains a wait that is neither a claim clause nor a gate (a budget stop …), from stored state. */
+  explainWaiting(explainer: WaitExplainer): void;
+  /**
+   * What tasks wait for, from stored state: `heldBackBy(task)` lists the claim
+   * clauses holding its queued job back (a reconciler skips those tasks).
+   */
+  readonly waiting: Pick<Waiting, 'forTask' | 'heldBackBy'>;
   addRoute(route: RouteDescriptor): void;
   /** This plugin's block in `GET /queue`. */
   snapshot(block: SnapshotBlock): void;
@@ -79,6 +97,9 @@ export interface ContextDeps {
   inbox: WebhookInbox;
   /** Which plugin bound each token (`provide`), to refuse a second binder. */
   providers: Map<unknown, string>;
+  creationHooks: TaskCreationHooks;
+  explainers: WaitExplainers;
+  waiting: Waiting;
 }
 
 export function createPluginContext(name: string, deps: ContextDeps): PluginContext {
@@ -116,7 +137,11 @@ export function createPluginContext(name: string, deps: ContextDeps): PluginCont
       onDelivery: (source, handler) => deps.inbox.onDelivery(source, handler),
     },
     addClaimClause: (clause) => deps.clauses.add(name, clause),
+    onTaskCreating: (decide) => deps.creationHooks.add({ plugin: name, decide }),
+    explainWaiting: (explainer) => deps.explainers.add(name, explainer),
+    waiting: { forTask: (task) => deps.waiting.forTask(task), heldBackBy: (task) => deps.waiting.heldBackBy(task) },
     addRoute: (route) => {
+      routeAccess(route);
       ext.routes.push(Object.freeze({ ...route, plugin: name }));
     },
     snapshot: (block) => {

@@ -16,6 +16,15 @@ export interface RouteRequest {
   rawBody?: Buffer;
 }
 
+/** What a webhook route's verifier says about one delivery. */
+export type WebhookVerdict = { ok: true } | { ok: false; message: string };
+
+/** What a webhook verifier reads: the headers and the exact bytes received. */
+export interface WebhookVerifyRequest {
+  headers: Record<string, string | string[] | undefined>;
+  rawBody: Buffer;
+}
+
 export interface RouteResponse {
   status: number;
   body?: unknown;
@@ -32,10 +41,18 @@ export interface RouteDescriptor {
   url: string;
   /**
    * `token`: the bearer token from config (every mutating API route);
-   * `webhook`: the handler verifies a signature over `rawBody` itself;
-   * `none`: read-only routes.
+   * `webhook`: the sender's signature, checked by `verify` before the handler runs;
+   * `none`: a `GET` route (a read, guarded by `host.readAuth`). A route that changes
+   * state (any method but `GET`) with `none`, or a `webhook` route without `verify`,
+   * is refused when the plugin registers it.
    */
   auth: 'none' | 'token' | 'webhook';
+  /**
+   * Required with `auth: 'webhook'`: checks the sender's signature over the exact
+   * bytes (HMAC, timing-safe). The host calls it before the handler and answers 401
+   * with `message` when it fails, so the handler never sees an unsigned delivery.
+   */
+  verify?(request: WebhookVerifyRequest): WebhookVerdict | Promise<WebhookVerdict>;
   rawBody?: boolean;
   /** Explicit body size limit in bytes (the host's default otherwise). */
   bodyLimit?: number;

@@ -1,4 +1,5 @@
 import type { Task, TokenUsage } from '../domain.js';
+import type { RunSandbox } from '../sandbox/agent-sandbox.js';
 
 export interface AgentRunRequest {
   task: Task;
@@ -12,6 +13,12 @@ export interface AgentRunRequest {
   signal: AbortSignal;
   /** Called as soon as the process exists, so its pid is stamped before waiting. */
   onSpawn?: (pid: number) => void | Promise<void>;
+  /**
+   * Set when agents are sandboxed: a runner must start its process through it
+   * (`sandboxed(req.sandbox, …)`), adding any file it made for the agent (a
+   * prompt file) as read-only. A runner that ignores it runs agents unsandboxed.
+   */
+  sandbox?: RunSandbox;
 }
 
 export interface AgentRunResult {

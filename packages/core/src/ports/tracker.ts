@@ -25,4 +25,9 @@ export interface TrackerPort {
   addComment(ref: TrackerRef, body: string): Promise<void>;
   /** Issues currently in one of `statuses` (for the reconciler); may page internally. */
   listIssuesInStatus?(repo: string, statuses: readonly string[]): AsyncIterable<TrackerIssue>;
+  /**
+   * The issues this one is "blocked by" in the tracker (Plane issue relations), as
+   * tracker issue ids. Read by task-deps on intake, never on the claim path.
+   */
+  blockedBy?(ref: TrackerRef): Promise<string[]>;
 }

@@ -17,6 +17,11 @@ export interface WorkspacePort {
   prepare(task: Task): Promise<string>;
   /** Fetches, makes sure the worktree is on the task branch, commits everything and pushes the task branch (never forced, never main). */
   commitAndPush?(task: Task, message: string): Promise<CommitResult>;
+  /**
+   * What the agent's sandbox shows besides its worktree: paths read-write and
+   * read-only (core's GitWorkspace: the mirror's objects). Unset: the worktree only.
+   */
+  sandboxPaths?(task: Task): { readWrite: string[]; readOnly: string[] };
   /** Removes the task's worktree (done, cancelled). */
   cleanup(task: Task): Promise<void>;
 }

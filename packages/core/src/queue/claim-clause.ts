@@ -1,4 +1,5 @@
 import type { Dialect } from '../persistence/database.js';
+import type { WaitReason, WaitView } from '../waiting/wait-reason.js';
 
 /** A piece of SQL with positional `?` bindings, ANDed into the claim statement. */
 export interface SqlFragment {
@@ -27,4 +28,10 @@ export interface ClaimClause {
   readonly name: string;
   /** null = no condition for this claim (e.g. no repo in scope). */
   build(ctx: ClaimClauseContext): SqlFragment | null;
+  /**
+   * Why this clause holds the task's queued job back, in plain words, from stored
+   * state only (no git, no forge); null when it does not. The same condition as
+   * `build`, read for one task: `GET /tasks/:id`, `/queue` and the reconciler ask it.
+   */
+  explain?(view: WaitView): Promise<WaitReason | null>;
 }

@@ -10,6 +10,7 @@ import { artifactPath } from '../ports/artifact-reader.js';
 import type { Ports } from '../ports/ports.js';
 import { stageIndex, type Pipeline } from '../pipeline/pipeline.js';
 import { CoreTokens } from '../tokens.js';
+import type { AgentSandbox } from '../sandbox/agent-sandbox.js';
 import type { Finalizers } from './finalizers.js';
 import type { JobFinisher } from './job-finisher.js';
 import { basicPromptBuilder, type PromptBuilder } from './prompt.js';
@@ -32,6 +33,7 @@ export class JobExecutor {
     @inject(CoreTokens.Events) private readonly events: EventBus,
     @inject(CoreTokens.Logger) private readonly logger: Logger,
     @inject(CoreTokens.Config) private readonly config: ConveyorConfig,
+    @inject(CoreTokens.AgentSandbox) private readonly sandbox: AgentSandbox,
   ) {}
 
   async execute(job: Job, signal: AbortSignal): Promise<void> {
@@ -55,7 +57,11 @@ export class JobExecutor {
     let worktree: string;
     try {
       worktree = await workspace.prepare(task);
-      if (!task.branchCut) await this.tasks.markBranchCut(task.id);
+      // A deferred cut (serial-gate) happens here, at the first claim: `prepare` cut the
+      // branch from the freshest main, which now holds the predecessors' merged code.
+      if (!task.branchCut && (await this.tasks.markBranchCut(task.id))) {
+        this.logger.info({ taskId: task.id, workItem: task.workItemId, branch: task.branch }, 'deferred branch cut at the first claim');
+      }
     } catch (err) {
       await this.finisher.failTransient(job, `workspace: ${toError(err).message}`);
       return;
@@ -68,6 +74,15 @@ export class JobExecutor {
     } catch (err) {
       // A broken template is configuration: retrying cannot fix it.
       await this.finisher.failPermanently(job, `prompt: ${toError(err).message}`);
+      return;
+    }
+
+    let sandbox;
+    try {
+      await this.sandbox.resolve();
+      sandbox = this.sandbox.forRun({ cwd: worktree, ...(workspace.sandboxPaths?.(task) ?? { readWrite: [worktree], readOnly: [] }) });
+    } catch (err) {
+      await this.finisher.failTransient(job, `sandbox: ${toError(err).message}`);
       return;
     }
 
@@ -105,6 +120,7 @@ export class JobExecutor {
         },
         timeoutMs: this.config.worker.agentTimeoutMs,
         signal,
+        ...(sandbox ? { sandbox } : {}),
         onSpawn: async (pid) => {
           await this.jobs.setPid(job.id, job.attempt, pid);
           await this.agentRuns.setPid(run.id, pid);

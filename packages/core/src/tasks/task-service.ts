@@ -9,6 +9,7 @@ import type { JobStore, NewTask, TaskStore, Tx } from '../persistence/ports.js';
 import { firstStage, type Pipeline } from '../pipeline/pipeline.js';
 import { CoreTokens } from '../tokens.js';
 import { branchName, disambiguatedBranch, formatWorkItemId } from './naming.js';
+import type { TaskCreationHooks } from './task-creation-hooks.js';
 
 export interface CreateTaskResult {
   task: Task;
@@ -35,10 +36,12 @@ export class TaskService {
     @inject(CoreTokens.Config) private readonly config: ConveyorConfig,
     @inject(CoreTokens.Events) private readonly events: EventBus,
     @inject(CoreTokens.Logger) private readonly logger: Logger,
+    @inject(CoreTokens.TaskCreationHooks) private readonly creationHooks: TaskCreationHooks,
   ) {}
 
-  async create(input: NewTask): Promise<CreateTaskResult> {
-    validate(input);
+  async create(raw: NewTask): Promise<CreateTaskResult> {
+    validate(raw);
+    const input: NewTask = { ...raw, deferBranchCut: raw.deferBranchCut ?? this.#deferBranchCut(raw) };
     for (let attempt = 1; ; attempt++) {
       const existing = await this.tasks.findByIssue(input.repo, input.trackerIssueId);
       if (existing && !isTerminalStage(existing.stage)) return { task: existing, created: false, job: null };
@@ -57,6 +60,20 @@ export class TaskService {
         if (!isUniqueViolation(err) || attempt >= MAX_CREATE_ATTEMPTS) throw err;
       }
     }
+  }
+
+  /** Asks the plugins' creation hooks; any one asking for a deferred cut defers it. */
+  #deferBranchCut(input: NewTask): boolean {
+    let defer = false;
+    for (const hook of this.creationHooks.list()) {
+      try {
+        if (hook.decide({ repo: input.repo, trackerIssueId: input.trackerIssueId, title: input.title })?.deferBranchCut) defer = true;
+      } catch (err) {
+        // A broken hook must not stop intake: the task is created with the default cut.
+        this.logger.error({ plugin: hook.plugin, repo: input.repo, err }, 'task-creation hook failed; ignored');
+      }
+    }
+    return defer;
   }
 
   async #createIn(tx: Tx, input: NewTask): Promise<{ task: Task; job: Job | null } | null> {

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { buildConfigSchema, resolveConfig, type PluginSchemaSource } from '../config/resolve-config.js';
 import { configKeys, schemaAt, type ConfigKey } from '../config/schema-walk.js';
 
@@ -14,6 +15,11 @@ export function sampleEnvValue(key: ConfigKey): { text: string; expected: unknow
   }
   if (s.type === 'boolean') return { text: String(!(key.default ?? false)), expected: !(key.default ?? false) };
   if (s.type === 'array') return { text: 'a,b', expected: ['a', 'b'] };
+  // A path key resolves a relative value against the config's directory: give it an absolute one.
+  if ((key.schema as { path?: unknown }).path) {
+    const abs = path.resolve(`value-for-${key.env.toLowerCase()}`);
+    return { text: abs, expected: abs };
+  }
   const text = s.pattern ? 'ORCH' : `value-for-${key.env.toLowerCase()}`;
   return { text, expected: text };
 }

@@ -17,6 +17,8 @@ export type ScriptedRun = Partial<AgentRunResult> & {
   delayMs?: number;
   /** Throws instead of answering (a crashed runner). */
   throws?: string;
+  /** Answers only once this settles (or the run is aborted): a test decides when the agent ends. */
+  until?: Promise<unknown>;
 };
 
 /**
@@ -47,6 +49,10 @@ export class FakeAgentRunner implements AgentRunner {
           resolve();
         }, { once: true });
       });
+      if (req.signal.aborted) return { pid, exitCode: null, usage: null, result: null, logPath: null, transient: true, error: 'aborted' };
+    }
+    if (s.until) {
+      await Promise.race([s.until, new Promise<void>((resolve) => req.signal.addEventListener('abort', () => resolve(), { once: true }))]);
       if (req.signal.aborted) return { pid, exitCode: null, usage: null, result: null, logPath: null, transient: true, error: 'aborted' };
     }
     if (s.throws) throw new Error(s.throws);

@@ -86,6 +86,8 @@ export async function createTestConveyor(options: TestConveyorOptions = {}): Pro
     // Local state a plugin keeps beside the database (logs …) stays in the temp dir.
     instance: { dataDir: dir, ...((options.config?.instance as object) ?? {}) },
     database: { ...database, ...((options.config?.database as object) ?? {}) },
+    // The kit's agents are fakes, not processes: nothing to sandbox, no bwrap to probe at start.
+    workspaces: { sandbox: 'none', ...((options.config?.workspaces as object) ?? {}) },
     worker: { enabled: false, pollIntervalMs: 20, heartbeatIntervalMs: 50, backoffBaseMs: 10, backoffMaxMs: 50, ...((options.config?.worker as object) ?? {}) },
   };
   const logger = new RecordingLogger();

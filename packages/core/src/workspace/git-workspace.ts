@@ -9,7 +9,8 @@ import type { CommitResult, WorkspacePort } from '../ports/workspace.js';
 import { stageIndex, type Pipeline } from '../pipeline/pipeline.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import { parseFrontMatter } from './front-matter.js';
-import { assertTaskBranch, git, sanitizeKey } from './git.js';
+import { agentGit } from './agent-git.js';
+import { assertTaskBranch, git, sanitizeKey, type GitResult } from './git.js';
 
 export interface GitWorkspaceOptions {
   /** Workspace root; mirrors and worktrees live below it. */
@@ -21,17 +22,35 @@ export interface GitWorkspaceOptions {
 }
 
 /**
- * Core's workspace manager: one bare mirror per repository and one git worktree
- * per task branch under the workspace root. Every operation on a repository is
- * serialised in-process; every path is checked to stay inside the root.
+ * Core's workspace manager. Two kinds of repository, never mixed:
  *
- * The agent always starts on the remote state of its branch: `prepare` fetches and
- * resets the worktree to `origin/<branch>` (or cuts the branch from the freshest
- * `origin/<main>` when it does not exist yet — the deferred cut of serial-gate).
+ * - **The mirror** (`<root>/mirrors/<repo>.git`): bare, written only by Conveyor.
+ *   It fetches from and pushes to the origin; the origin's URL (which may carry a
+ *   credential) is handed to those commands alone, through the environment
+ *   (`GIT_CONFIG_*`), and is stored in no file.
+ * - **The agent's repository** (`<root>/worktrees/<repo key>/<branch key>`): a
+ *   standalone repository with no remote, whose objects come read-only from the
+ *   mirror (`objects/info/alternates`). Its `.git` is recreated by every `prepare`,
+ *   so nothing an agent planted there (hooks, config, filters) outlives its run.
+ *
+ * Conveyor takes the agent's work without running git with the agent's `.git` as
+ * the repository for anything but one fetch: the agent's commits are fetched into
+ * the mirror, and its uncommitted files are committed on top through a
+ * Conveyor-owned index with the worktree as plain files. Every git command that
+ * touches the agent's directory goes through `agentGit` (hardened config, the
+ * agent's environment). The agent always starts on the remote state of its branch
+ * (or a branch cut from the freshest `origin/<main>`: the deferred cut of serial-gate).
  */
 export class GitWorkspace implements WorkspacePort, ArtifactReader {
   readonly #root: string;
   readonly #locks = new KeyedMutex();
+  /**
+   * Per worktree: the agent's head Conveyor last built on and the commit it pushed
+   * on top. A second `commitAndPush` before the next `prepare` (a plugin's finalizer
+   * adding a file) builds on what was pushed, without a git process to move the
+   * agent's branch. Cleared by `prepare`.
+   */
+  readonly #pushed = new Map<string, { agentHead: string; sha: string; tree: string }>();
 
   constructor(private readonly opts: GitWorkspaceOptions) {
     this.#root = path.resolve(opts.root);
@@ -55,6 +74,19 @@ export class GitWorkspace implements WorkspacePort, ArtifactReader {
     return this.#inside(path.join(this.#root, 'worktrees', sanitizeKey(task.repo), sanitizeKey(task.branch)));
   }
 
+  /** Conveyor's own index of a task's worktree (outside it, so the agent cannot edit it). */
+  #indexFile(task: Pick<Task, 'repo' | 'branch'>): string {
+    return this.#inside(path.join(this.#root, 'index', sanitizeKey(task.repo), sanitizeKey(task.branch)));
+  }
+
+  /**
+   * What an agent's sandbox must show besides system paths: its worktree
+   * (read-write) and the mirror's objects its repository borrows (read-only).
+   */
+  sandboxPaths(task: Pick<Task, 'repo' | 'branch'>): { readWrite: string[]; readOnly: string[] } {
+    return { readWrite: [this.worktreeDir(task)], readOnly: [path.join(this.mirrorDir(task.repo), 'objects')] };
+  }
+
   #inside(p: string): string {
     const resolved = path.resolve(p);
     if (!resolved.startsWith(this.#root + path.sep)) {
@@ -63,23 +95,31 @@ export class GitWorkspace implements WorkspacePort, ArtifactReader {
     return resolved;
   }
 
+  /** Runs git in the mirror against the origin; the URL travels in this command's environment only. */
+  #originGit(repo: string, args: readonly string[]): Promise<GitResult> {
+    return git(args, { cwd: this.mirrorDir(repo), env: { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'remote.origin.url', GIT_CONFIG_VALUE_0: this.#repo(repo).url } });
+  }
+
   async #ensureMirror(repo: string): Promise<string> {
     const dir = this.mirrorDir(repo);
     if (!fs.existsSync(path.join(dir, 'HEAD'))) {
-      fs.mkdirSync(path.dirname(dir), { recursive: true });
-      await git(['clone', '--bare', '--quiet', this.#repo(repo).url, dir], { cwd: this.#root });
-      await git(['config', 'remote.origin.fetch', '+refs/heads/*:refs/remotes/origin/*'], { cwd: dir });
+      fs.mkdirSync(dir, { recursive: true });
+      await git(['init', '--quiet', '--bare', '--template=', dir], { cwd: dir });
+    } else if (/\[remote "origin"\]/.test(readText(path.join(dir, 'config')))) {
+      // A mirror made by an earlier version kept the URL in its config, shared with
+      // the agents' worktrees: take it out once.
+      await git(['config', '--remove-section', 'remote.origin'], { cwd: dir, allowFailure: true });
     }
-    // Agents work in worktrees of this mirror: give them no push URL, so only
-    // commitAndPush (which names the task branch and the real URL) can push.
-    await git(['config', 'remote.origin.pushurl', 'no-push://agents-cannot-push-use-conveyor'], { cwd: dir });
-    await git(['fetch', '--prune', '--quiet', 'origin'], { cwd: dir });
+    await this.#originGit(repo, ['fetch', '--prune', '--quiet', '--no-tags', 'origin', '+refs/heads/*:refs/remotes/origin/*']);
     return dir;
   }
 
-  async #remoteHas(mirror: string, branch: string): Promise<boolean> {
-    const res = await git(['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${branch}`], { cwd: mirror, allowFailure: true });
-    return res.exitCode === 0;
+  /** The shas of `origin/<main>` and `origin/<branch>` (null when the branch does not exist yet). */
+  async #remoteHeads(mirror: string, main: string, branch: string): Promise<{ main: string | null; branch: string | null }> {
+    const refs = [`refs/remotes/origin/${main}`, `refs/remotes/origin/${branch}`];
+    const out = (await git(['for-each-ref', '--format=%(refname) %(objectname)', ...refs], { cwd: mirror })).stdout;
+    const shas = new Map(out.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
+    return { main: shas.get(refs[0]!) ?? null, branch: shas.get(refs[1]!) ?? null };
   }
 
   async prepare(task: Task): Promise<string> {
@@ -88,19 +128,27 @@ export class GitWorkspace implements WorkspacePort, ArtifactReader {
       const cfg = this.#repo(task.repo);
       assertTaskBranch(task.branch, cfg);
       const mirror = await this.#ensureMirror(task.repo);
+      const heads = await this.#remoteHeads(mirror, cfg.mainBranch, task.branch);
+      const start = heads.branch ?? heads.main;
+      if (!start) throw new ConveyorError('CONVEYOR_INPUT_INVALID', `"${cfg.mainBranch}" is not on the origin of ${task.repo}: nothing to start from`);
       const dir = this.worktreeDir(task);
-      const remote = (await this.#remoteHas(mirror, task.branch)) ? `origin/${task.branch}` : `origin/${cfg.mainBranch}`;
-      if (!fs.existsSync(path.join(dir, '.git'))) {
-        await git(['worktree', 'prune'], { cwd: mirror });
-        fs.mkdirSync(path.dirname(dir), { recursive: true });
-        await git(['worktree', 'add', '--quiet', '--force', '-B', task.branch, dir, remote], { cwd: mirror });
-        this.opts.logger.info({ taskId: task.id, branch: task.branch, from: remote, worktree: dir }, 'worktree created');
-      } else {
-        await git(['checkout', '--quiet', '-B', task.branch, remote], { cwd: dir });
-      }
-      // Start from exactly the remote state: leftovers of a crashed run must not leak in.
-      await git(['reset', '--quiet', '--hard', remote], { cwd: dir });
-      await git(['clean', '-fdq'], { cwd: dir });
+      // The agent may have left anything where its repository was (a `.git` file
+      // pointing at the mirror, a symlink): only a plain directory is reused, and
+      // its `.git` never is.
+      if (!isPlainDir(dir)) fs.rmSync(dir, { recursive: true, force: true });
+      fs.mkdirSync(dir, { recursive: true });
+      fs.rmSync(path.join(dir, '.git'), { recursive: true, force: true });
+      this.#pushed.delete(dir);
+      await agentGit(['init', '--quiet', '--template=', `--initial-branch=${task.branch}`], { cwd: dir });
+      fs.writeFileSync(path.join(dir, '.git', 'objects', 'info', 'alternates'), `${path.join(mirror, 'objects')}\n`);
+      const refs = [`update refs/heads/${task.branch} ${start}`, `update refs/remotes/origin/${cfg.mainBranch} ${heads.main ?? start}`];
+      if (heads.branch) refs.push(`update refs/remotes/origin/${task.branch} ${heads.branch}`);
+      await agentGit(['update-ref', '--stdin'], { cwd: dir, input: `${refs.join('\n')}\n` });
+      // Start from exactly the remote state: leftovers of a crashed run must not
+      // leak in (ignored files such as node_modules stay, as after a checkout).
+      await agentGit(['reset', '--quiet', '--hard'], { cwd: dir });
+      await agentGit(['clean', '-fdq'], { cwd: dir });
+      this.opts.logger.info({ taskId: task.id, branch: task.branch, from: heads.branch ? `origin/${task.branch}` : `origin/${cfg.mainBranch}`, worktree: dir }, 'worktree prepared');
       return dir;
     });
   }
@@ -110,34 +158,45 @@ export class GitWorkspace implements WorkspacePort, ArtifactReader {
       const cfg = this.#repo(task.repo);
       assertTaskBranch(task.branch, cfg);
       const dir = this.worktreeDir(task);
-      if (!fs.existsSync(path.join(dir, '.git'))) throw new ConveyorError('CONVEYOR_INPUT_INVALID', `no worktree for ${task.branch} at ${dir}`);
-      await git(['fetch', '--quiet', 'origin'], { cwd: dir });
-      const current = (await git(['rev-parse', '--abbrev-ref', 'HEAD'], { cwd: dir })).stdout;
-      // An agent may have switched branches: bring its changes back onto the task branch.
-      if (current !== task.branch) await git(['checkout', '--quiet', task.branch], { cwd: dir });
-      await git(['add', '-A'], { cwd: dir });
-      const dirty = (await git(['status', '--porcelain'], { cwd: dir })).stdout !== '';
-      const { name, email } = this.opts.author;
+      if (!isPlainDir(dir) || !isPlainDir(path.join(dir, '.git'))) throw new ConveyorError('CONVEYOR_INPUT_INVALID', `no agent repository for ${task.branch} at ${dir}`);
+      // No fetch from the origin first: the push below is never forced, so a branch
+      // that moved there fails it, and the attempt is retried.
+      const mirror = this.mirrorDir(task.repo);
+      // The agent's commits on the task branch, read as objects into the mirror
+      // (only upload-pack runs in the agent's repository, under agentGit's rules).
+      await agentGit(['fetch', '--quiet', '--no-tags', '--no-recurse-submodules', path.join(dir, '.git'), `refs/heads/${task.branch}`], { cwd: mirror });
+      const [agentHead, agentTree] = (await git(['rev-parse', 'FETCH_HEAD', 'FETCH_HEAD^{tree}'], { cwd: mirror })).stdout.split('\n') as [string, string];
+      const before = this.#pushed.get(dir);
+      const [base, baseTree] = before?.agentHead === agentHead ? [before.sha, before.tree] : [agentHead, agentTree];
+      // Whatever the agent left uncommitted (on any branch it switched to) is
+      // committed on top, through Conveyor's own index: the worktree is read as
+      // files, with the mirror's config, so no filter or hook of the agent runs.
+      const index = this.#indexFile(task);
+      fs.mkdirSync(path.dirname(index), { recursive: true });
+      const env = { GIT_DIR: mirror, GIT_WORK_TREE: dir, GIT_INDEX_FILE: index };
+      // `-m`: entries that match keep their cached stat, so only changed files are hashed again.
+      await agentGit(['read-tree', '-m', base], { cwd: dir, env });
+      await agentGit(['add', '-A'], { cwd: dir, env });
+      const tree = (await agentGit(['write-tree'], { cwd: dir, env })).stdout;
+      const dirty = tree !== baseTree;
+      let sha = base;
       if (dirty) {
-        await git(['commit', '--quiet', '-m', message], {
-          cwd: dir,
-          env: { GIT_AUTHOR_NAME: name, GIT_AUTHOR_EMAIL: email, GIT_COMMITTER_NAME: name, GIT_COMMITTER_EMAIL: email },
-        });
+        const { name, email } = this.opts.author;
+        const author = { GIT_AUTHOR_NAME: name, GIT_AUTHOR_EMAIL: email, GIT_COMMITTER_NAME: name, GIT_COMMITTER_EMAIL: email };
+        sha = (await git(['commit-tree', tree, '-p', base, '-m', message], { cwd: mirror, env: author })).stdout;
       }
-      const sha = (await git(['rev-parse', 'HEAD'], { cwd: dir })).stdout;
       // Never forced: a remote branch that moved under us (a rebase) makes this fail, and the attempt is retried.
-      await git(['push', '--quiet', cfg.url, `HEAD:refs/heads/${task.branch}`], { cwd: dir });
+      await this.#originGit(task.repo, ['push', '--quiet', '--no-verify', 'origin', `${sha}:refs/heads/${task.branch}`]);
+      this.#pushed.set(dir, { agentHead, sha, tree });
       return { sha, committed: dirty };
     });
   }
 
   async cleanup(task: Task): Promise<void> {
     await this.#locks.run(task.repo, async () => {
-      const dir = this.worktreeDir(task);
-      const mirror = this.mirrorDir(task.repo);
-      if (fs.existsSync(mirror)) await git(['worktree', 'remove', '--force', dir], { cwd: mirror, allowFailure: true });
-      fs.rmSync(dir, { recursive: true, force: true });
-      if (fs.existsSync(mirror)) await git(['worktree', 'prune'], { cwd: mirror, allowFailure: true });
+      this.#pushed.delete(this.worktreeDir(task));
+      fs.rmSync(this.worktreeDir(task), { recursive: true, force: true });
+      fs.rmSync(this.#indexFile(task), { force: true });
     });
   }
 
@@ -159,5 +218,21 @@ export class GitWorkspace implements WorkspacePort, ArtifactReader {
       const res = await git(['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${branch}`], { cwd: mirror, allowFailure: true });
       return res.exitCode === 0 ? res.stdout : null;
     });
+  }
+}
+
+function isPlainDir(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function readText(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
   }
 }

@@ -1,5 +1,6 @@
 import { execa } from 'execa';
 import { ConveyorError, redactCredentials } from '../errors.js';
+import { childEnv } from '../util/process-group.js';
 
 export class GitError extends Error {
   readonly code = 'CONVEYOR_GIT';
@@ -20,7 +21,16 @@ export interface GitOptions {
   allowFailure?: boolean;
   /** Written to git's stdin (`hash-object --stdin`, `mktree`). */
   input?: string;
+  /** Host variables passed besides `SAFE_ENV`; `GIT_HOST_ENV` when unset. */
+  hostEnv?: readonly string[];
 }
+
+/**
+ * Host variables Conveyor's own git commands see besides `SAFE_ENV`: what git needs
+ * to reach a forge (an SSH agent, a configured ssh command, CA files). Never the
+ * rest: a hook in the origin, or anything git runs, would see Conveyor's secrets.
+ */
+export const GIT_HOST_ENV: readonly string[] = ['SSH_AUTH_SOCK', 'SSH_AGENT_PID', 'GIT_SSH', 'GIT_SSH_COMMAND', 'GIT_SSH_VARIANT', 'GIT_SSL_CAINFO', 'GIT_SSL_CAPATH', 'GIT_CONFIG_GLOBAL', 'GIT_CONFIG_SYSTEM', 'GIT_CONFIG_NOSYSTEM'];
 
 export interface GitResult {
   stdout: string;
@@ -28,12 +38,17 @@ export interface GitResult {
   exitCode: number;
 }
 
-/** Runs git without a terminal prompt; a non-zero exit throws a `GitError` quoting the command. */
+/**
+ * Runs git without a terminal prompt, with the host environment filtered to
+ * `SAFE_ENV` + `GIT_HOST_ENV` (plus `opts.env`); a non-zero exit throws a
+ * `GitError` quoting the command.
+ */
 export async function git(args: readonly string[], opts: GitOptions): Promise<GitResult> {
   const res = await execa('git', [...args], {
     cwd: opts.cwd,
     reject: false,
-    env: { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...opts.env },
+    env: { ...childEnv(opts.hostEnv ?? GIT_HOST_ENV), GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...opts.env },
+    extendEnv: false,
     ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' as const }),
   });
   const out = { stdout: String(res.stdout ?? '').trim(), stderr: String(res.stderr ?? '').trim(), exitCode: res.exitCode ?? -1 };

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { openDatabase, redactCredentials, redactUrl, type ConveyorConfig } from '@conveyor/core';
+import { findBwrap, openDatabase, probeBubblewrap, redactCredentials, redactUrl, type ConveyorConfig } from '@conveyor/core';
 import { loadHostConfig } from './host-config.js';
 import type { Output } from './output.js';
 
@@ -39,6 +39,18 @@ async function reach(name: string, url: string, headers: Record<string, string>,
   }
 }
 
+/** Whether agents will run sandboxed: bubblewrap works, is missing (auto: a warning, not a failure) or is off. */
+async function sandboxCheck(mode: ConveyorConfig['workspaces']['sandbox']): Promise<Check> {
+  const name = 'agent sandbox';
+  if (mode === 'none') return { name, ok: true, detail: 'off (workspaces.sandbox: none): agents can read everything this user can' };
+  const bwrap = findBwrap();
+  const probe = bwrap ? await probeBubblewrap(bwrap) : { ok: false, detail: 'bwrap not found on PATH' };
+  if (probe.ok) return { name, ok: true, detail: `bubblewrap works: ${probe.detail}` };
+  const fix = 'install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) and allow unprivileged user namespaces, or set workspaces.sandbox: none';
+  if (mode === 'bubblewrap') return { name, ok: false, detail: `${probe.detail} (workspaces.sandbox: bubblewrap: agents will not start)`, fix };
+  return { name, ok: true, detail: `unavailable, agents run unsandboxed: ${probe.detail}; to sandbox them: ${fix}` };
+}
+
 /** Runs every check for one config; never throws. */
 export async function runChecks(config: ConveyorConfig): Promise<Check[]> {
   const checks: Check[] = [];
@@ -55,6 +67,7 @@ export async function runChecks(config: ConveyorConfig): Promise<Check[]> {
   } catch (err) {
     checks.push({ name: 'database', ok: false, detail: (err as Error).message, fix: config.database.client === 'pg' ? 'check database.url (CONVEYOR_DATABASE_URL) and that PostgreSQL runs' : 'check database.filename is writable' });
   }
+  checks.push(await sandboxCheck(config.workspaces.sandbox));
   const plugins = config.plugins;
   const script = plugins['agent-script'];
   if (script?.enabled) {
@@ -98,7 +111,7 @@ export async function runChecks(config: ConveyorConfig): Promise<Check[]> {
 
 /** `conveyor doctor`: says what works and what to fix. Exit 1 when something is broken. */
 export async function runDoctor(opts: { config?: string }, io: Output): Promise<number> {
-  const hc = loadHostConfig(opts.config ? { config: opts.config } : {});
+  const hc = await loadHostConfig(opts.config ? { config: opts.config } : {});
   io.out(`config: ${hc.file ?? 'embedded default'}`);
   const checks = await runChecks(hc.config);
   for (const c of checks) io.out(`${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}${c.ok || !c.fix ? '' : `\n    fix: ${c.fix}`}`);

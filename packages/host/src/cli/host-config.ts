@@ -1,37 +1,39 @@
 import 'reflect-metadata';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ConveyorConfig, ConveyorPlugin } from '@conveyor/core';
-import { loadConfig } from '../load-config.js';
+import { resolveConfig, type ConveyorConfig, type ConveyorPlugin } from '@conveyor/core';
+import { loadConfiguredPlugins } from '../config/load-plugins.js';
+import { locateConfig } from '../load-config.js';
 import { BUNDLED_PLUGINS, DEMO_AGENT, DEMO_AGENT_ENV, embeddedConfig } from '../embedded.js';
 
 export interface HostConfig {
   config: ConveyorConfig;
   /** The raw (unvalidated) config, for `createConveyor`. */
   raw: unknown;
+  /** The bundled plugins, then the config's own (`plugins.<name>.module`). */
   plugins: readonly ConveyorPlugin[];
   /** The file read; null when the embedded default was used. */
   file: string | null;
+  /** What relative paths resolve against (the file's directory), for `createConveyor`. */
+  baseDir: string;
   env: Record<string, string | undefined>;
 }
 
 /**
- * The host's configuration: `--config <file>`, else `conveyor.config.yaml|.yml|.json`
- * in the working directory, else the embedded default under `.conveyor/`. The demo
- * agent's path is offered as `${CONVEYOR_DEMO_AGENT}` to config files.
+ * The host's configuration: `--config <file>`, else the nearest
+ * `conveyor.config.yaml|.yml|.json` in the working directory or above it, else the
+ * embedded default under `./.conveyor/`. Plugins named by `plugins.<name>.module`
+ * are imported here, so every command validates their sections. The demo agent's
+ * path is offered as `${CONVEYOR_DEMO_AGENT}` to config files.
  */
-export function loadHostConfig(options: { config?: string; cwd?: string; env?: Record<string, string | undefined> } = {}): HostConfig {
-  const cwd = options.cwd ?? process.cwd();
+export async function loadHostConfig(options: { config?: string; cwd?: string; env?: Record<string, string | undefined> } = {}): Promise<HostConfig> {
+  const cwd = path.resolve(options.cwd ?? process.cwd());
   const env = { [DEMO_AGENT_ENV]: DEMO_AGENT, ...(options.env ?? process.env) };
-  if (options.config && !fs.existsSync(path.resolve(cwd, options.config))) throw new Error(`config file ${path.resolve(cwd, options.config)} does not exist`);
-  const { config, raw, file } = loadConfig({
-    cwd,
-    env,
-    plugins: BUNDLED_PLUGINS,
-    ...(options.config ? { file: options.config } : {}),
-    fallback: embeddedConfig({ dataDir: path.join(cwd, '.conveyor'), autoApprove: true }),
-  });
-  return { config, raw, plugins: BUNDLED_PLUGINS, file, env };
+  const source = locateConfig({ cwd, ...(options.config ? { file: options.config } : {}), fallback: embeddedConfig({ dataDir: path.join(cwd, '.conveyor'), autoApprove: true }) });
+  const own = await loadConfiguredPlugins(source.raw, { baseDir: source.baseDir, bundled: BUNDLED_PLUGINS, env });
+  const plugins = [...BUNDLED_PLUGINS, ...own.plugins];
+  const config = resolveConfig(own.raw, plugins, { env, baseDir: source.baseDir, ...(source.file ? { source: source.file } : {}) });
+  return { config, plugins, env, ...source, raw: own.raw };
 }
 
 /** The version of the host package. */

@@ -1,13 +1,15 @@
 import { Command, CommanderError } from 'commander';
 import { stringify } from 'yaml';
-import { ConfigError, createConveyor, redactConfig } from '@conveyor/core';
+import { ConfigError, ConveyorError, createConveyor, redactConfig } from '@conveyor/core';
 import { describeCliError } from './cli-errors.js';
 import { runDemo } from './demo.js';
 import { runDoctor } from './doctor.js';
+import { runInit } from './init.js';
 import { hostVersion, loadHostConfig } from './host-config.js';
 import { consoleOutput, type Output } from './output.js';
 import { runStart } from './start.js';
 import { registerTaskCommands } from './task-commands.js';
+import { registerFlowCommands } from './flow-commands.js';
 
 /** Builds the `conveyor` command line; `setCode` receives each command's exit code. */
 export function buildProgram(io: Output, setCode: (code: number) => void): Command {
@@ -20,9 +22,17 @@ export function buildProgram(io: Output, setCode: (code: number) => void): Comma
   program
     .command('start')
     .description('run the host: HTTP API and webhooks, worker and daemons (Ctrl-C stops it cleanly)')
-    .option('-c, --config <file>', 'config file (default: conveyor.config.yaml here, else the embedded default)')
+    .option('-c, --config <file>', 'config file (default: the nearest conveyor.config.yaml here or above, else the embedded default)')
     .option('-p, --port <port>', 'port to listen on (default: host.port)', (v) => Number.parseInt(v, 10))
     .action(async (o: { config?: string; port?: number }) => setCode(await runStart(o, io)));
+
+  program
+    .command('init')
+    .description('write a commented conveyor.config.yaml for the git repository you are in')
+    .option('--agent <agent>', '"demo" (the scripted demo agents) or "claude" (Claude Code)', 'demo')
+    .option('--use-origin', "work on the repository's origin remote instead of a bare copy under .conveyor/")
+    .option('--force', 'replace an existing config file')
+    .action(async (o: { agent?: string; useOrigin?: boolean; force?: boolean }) => setCode(await runInit(o, io)));
 
   program
     .command('demo')
@@ -38,9 +48,9 @@ export function buildProgram(io: Output, setCode: (code: number) => void): Comma
     .description('bring the database schema up to date (core and enabled plugins) and exit')
     .option('-c, --config <file>', 'config file')
     .action(async (o: { config?: string }) => {
-      const hc = loadHostConfig(o.config ? { config: o.config } : {});
+      const hc = await loadHostConfig(o.config ? { config: o.config } : {});
       const { silentLogger } = await import('@conveyor/core');
-      const conveyor = await createConveyor({ config: hc.raw, plugins: hc.plugins, logger: silentLogger(), env: hc.env });
+      const conveyor = await createConveyor({ config: hc.raw, plugins: hc.plugins, logger: silentLogger(), env: hc.env, baseDir: hc.baseDir });
       await conveyor.stop();
       io.out(conveyor.migrationsRun.length ? `applied: ${conveyor.migrationsRun.join(', ')}` : 'the database is up to date');
       setCode(0);
@@ -52,8 +62,8 @@ export function buildProgram(io: Output, setCode: (code: number) => void): Comma
     .description('validate the configuration and print the effective values, secrets redacted')
     .option('-c, --config <file>', 'config file')
     .option('--json', 'print JSON instead of YAML')
-    .action((o: { config?: string; json?: boolean }) => {
-      const hc = loadHostConfig(o.config ? { config: o.config } : {});
+    .action(async (o: { config?: string; json?: boolean }) => {
+      const hc = await loadHostConfig(o.config ? { config: o.config } : {});
       const shown = redactConfig(hc.config, hc.plugins);
       io.err(`# ${hc.file ?? 'embedded default'}: valid`);
       io.out(o.json ? JSON.stringify(shown, null, 2) : stringify(shown).trimEnd());
@@ -61,6 +71,7 @@ export function buildProgram(io: Output, setCode: (code: number) => void): Comma
     });
 
   registerTaskCommands(program, io, setCode);
+  registerFlowCommands(program, io, setCode);
 
   program
     .command('run')
@@ -70,9 +81,9 @@ export function buildProgram(io: Output, setCode: (code: number) => void): Comma
     .option('-c, --config <file>', 'config file')
     .allowUnknownOption()
     .action(async (name: string | undefined, args: string[], o: { config?: string }) => {
-      const hc = loadHostConfig(o.config ? { config: o.config } : {});
+      const hc = await loadHostConfig(o.config ? { config: o.config } : {});
       const { silentLogger } = await import('@conveyor/core');
-      const conveyor = await createConveyor({ config: hc.raw, plugins: hc.plugins, logger: silentLogger(), env: hc.env });
+      const conveyor = await createConveyor({ config: hc.raw, plugins: hc.plugins, logger: silentLogger(), env: hc.env, baseDir: hc.baseDir });
       try {
         const commands = conveyor.extensions.commands;
         const found = commands.find((c) => c.command.name === name);
@@ -109,6 +120,11 @@ export async function main(argv: readonly string[], io: Output = consoleOutput):
     if (err instanceof CommanderError) return err.exitCode;
     if (err instanceof ConfigError) {
       io.err(err.message);
+      return 2;
+    }
+    // A config file or a plugin module that cannot be read: the message names the path.
+    if (err instanceof ConveyorError && (err.code === 'CONVEYOR_CONFIG_FILE' || err.code === 'CONVEYOR_PLUGIN_MODULE')) {
+      io.err(`conveyor: ${err.message}`);
       return 2;
     }
     io.err(`conveyor: ${describeCliError(err)}`);

@@ -2,20 +2,21 @@ import type { Command } from 'commander';
 import { ApiClient } from './api-client.js';
 import { loadHostConfig } from './host-config.js';
 import type { Output } from './output.js';
-import { renderTaskShow, TASK_LIST_HEADER, taskLine, type ArtefactJson, type TaskDetailJson, type TaskJson } from './task-show.js';
+import { renderTaskShow, TASK_LIST_HEADER, taskLine, waitsForApproval, type ArtefactJson, type TaskDetailJson, type TaskJson } from './task-show.js';
 
 import { cliCommand } from './invocation.js';
 import { watchTask } from './task-watch.js';
 
-type Global = { config?: string; url?: string; json?: boolean };
+export type Global = { config?: string; url?: string; json?: boolean };
 
-function client(opts: Global): ApiClient {
-  const { config } = loadHostConfig(opts.config ? { config: opts.config } : {});
-  return ApiClient.fromConfig(config, opts.url ? { url: opts.url } : {});
+/** The API client of the host the CLI talks to (config file, `--url`, the running host's `host.json`). */
+export async function client(opts: Global): Promise<ApiClient> {
+  const { config, file } = await loadHostConfig(opts.config ? { config: opts.config } : {});
+  return ApiClient.fromConfig(config, { file, ...(opts.url ? { url: opts.url } : {}) });
 }
 
 /** Prints an API answer, or its error; returns the exit code. */
-function report(io: Output, res: { status: number; body: unknown }, ok: (body: never) => string, json?: boolean): number {
+export function report(io: Output, res: { status: number; body: unknown }, ok: (body: never) => string, json?: boolean): number {
   if (res.status >= 400) {
     const b = res.body as { message?: string; error?: string } | null;
     io.err(`error ${res.status}: ${b?.message ?? b?.error ?? JSON.stringify(res.body)}`);
@@ -42,7 +43,7 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
       setCode(2);
     });
   const common = (c: Command) =>
-    c.option('-c, --config <file>', 'config file of the host (default: conveyor.config.yaml here)').option('--url <url>', 'host URL (default: from the config)').option('--json', 'print the raw JSON answer');
+    c.option('-c, --config <file>', 'config file of the host (default: the nearest conveyor.config.yaml here or above)').option('--url <url>', 'host URL (default: the running host recorded in the data directory, else host.address and host.port)').option('--json', 'print the raw JSON answer');
 
   common(task.command('create').description('file a task in the local tracker and start its pipeline'))
     .requiredOption('-t, --title <title>', 'what the task is about')
@@ -50,7 +51,7 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
     .option('-r, --repo <repo>', 'repository (default: plugins.tracker-local.defaultRepo)')
     .action(async (o: Global & { title: string; description?: string; repo?: string }) => {
       const body = { title: o.title, ...(o.description ? { description: o.description } : {}), ...(o.repo ? { repo: o.repo } : {}) };
-      const res = await client(o).request('POST', '/tasks', body);
+      const res = await (await client(o)).request('POST', '/tasks', body);
       setCode(report(io, res, (b: { task: TaskJson }) => `created task ${b.task.id}: ${b.task.workItemId} on branch ${b.task.branch} (${b.task.repo}); follow it with \`${cliCommand()} task show ${b.task.id}\``, o.json));
     });
 
@@ -61,7 +62,7 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
     .option('-n, --limit <n>', 'at most this many tasks (1–500)', (v) => Number.parseInt(v, 10))
     .action(async (o: Global & { stage?: string; repo?: string; live?: boolean; limit?: number }) => {
       const q = new URLSearchParams({ ...(o.stage ? { stage: o.stage } : {}), ...(o.repo ? { repo: o.repo } : {}), ...(o.live ? { live: 'true' } : {}), ...(o.limit !== undefined ? { limit: String(o.limit) } : {}) });
-      const res = await client(o).request('GET', `/tasks${q.size ? `?${q}` : ''}`);
+      const res = await (await client(o)).request('GET', `/tasks${q.size ? `?${q}` : ''}`);
       setCode(report(io, res, (b: { tasks: TaskJson[] }) => (b.tasks.length ? [TASK_LIST_HEADER, ...b.tasks.map(taskLine)].join('\n') : `no tasks; file one with \`${cliCommand()} task create --title "…"\``), o.json));
     });
 
@@ -69,11 +70,11 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
     .argument('<id>', 'task id')
     .option('-w, --watch', 'follow the task live until it ends (as `task watch`)')
     .action(async (id: string, o: Global & { watch?: boolean }) => {
-      const api = client(o);
+      const api = await client(o);
       if (o.watch) return setCode(await watchTask(api, id, io, { cli: cliCommand() }));
       const res = await api.request<TaskDetailJson>('GET', `/tasks/${encodeURIComponent(id)}`);
       let analysis: ArtefactJson | null = null;
-      if (res.status === 200 && !o.json && res.body.waitingFor.kind === 'gate' && res.body.waitingFor.gate === 'human_approved') {
+      if (res.status === 200 && !o.json && waitsForApproval(res.body)) {
         const a = await api.request<ArtefactJson>('GET', `/tasks/${encodeURIComponent(id)}/artefacts/analysis`);
         if (a.status === 200) analysis = a.body;
       }
@@ -82,13 +83,13 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
 
   common(task.command('watch').description('follow a task live: a line per stage change, wait and finished agent run, until it ends (exit 0 when done)'))
     .argument('<id>', 'task id')
-    .action(async (id: string, o: Global) => setCode(await watchTask(client(o), id, io, { cli: cliCommand() })));
+    .action(async (id: string, o: Global) => setCode(await watchTask((await client(o)), id, io, { cli: cliCommand() })));
 
   common(task.command('logs').description("print the agent logs of a task's runs, oldest first"))
     .argument('<id>', 'task id')
     .option('-s, --stage <stage>', 'only this stage')
     .action(async (id: string, o: Global & { stage?: string }) => {
-      const res = await client(o).request<LogsJson>('GET', `/tasks/${encodeURIComponent(id)}/logs${o.stage ? `?stage=${encodeURIComponent(o.stage)}` : ''}`);
+      const res = await (await client(o)).request<LogsJson>('GET', `/tasks/${encodeURIComponent(id)}/logs${o.stage ? `?stage=${encodeURIComponent(o.stage)}` : ''}`);
       setCode(report(io, res, (b: LogsJson) => renderLogs(b, o.stage), o.json));
     });
 
@@ -96,14 +97,14 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
     .argument('<id>', 'task id')
     .argument('<stage>', 'pipeline stage (analysis, architecture, development, review, testing, …)')
     .action(async (id: string, stage: string, o: Global) => {
-      const res = await client(o).request('GET', `/tasks/${encodeURIComponent(id)}/artefacts/${encodeURIComponent(stage)}`);
+      const res = await (await client(o)).request('GET', `/tasks/${encodeURIComponent(id)}/artefacts/${encodeURIComponent(stage)}`);
       setCode(report(io, res, (b: ArtefactJson) => `# ${b.path}\n\n${b.body.trimEnd()}`, o.json));
     });
 
   common(task.command('stop').description('the STOP status: request the task to be cancelled'))
     .argument('<id>', 'task id')
     .action(async (id: string, o: Global) => {
-      const res = await client(o).request('POST', `/tasks/${encodeURIComponent(id)}/stop`);
+      const res = await (await client(o)).request('POST', `/tasks/${encodeURIComponent(id)}/stop`);
       setCode(
         report(io, res, (b: { firstRequest: boolean; applied: boolean; detail: string }) => `task ${id}: stop ${b.firstRequest ? 'requested' : 'was already requested'}; ${b.applied ? 'applied' : b.detail}`, o.json),
       );
@@ -114,7 +115,7 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
       .argument('<id>', 'task id')
       .option('-m, --comment <text>', 'your words to the analyst')
       .action(async (id: string, o: Global & { comment?: string }) => {
-        const res = await client(o).request<VerdictJson>('POST', `/tasks/${encodeURIComponent(id)}/${verdict}`, { ...(o.comment ? { comment: o.comment } : {}) });
+        const res = await (await client(o)).request<VerdictJson>('POST', `/tasks/${encodeURIComponent(id)}/${verdict}`, { ...(o.comment ? { comment: o.comment } : {}) });
         if (res.status >= 400 || o.json) return setCode(report(io, res, () => '', o.json));
         const said = verdictSentence(Number(id), verdict, res.body.outcome);
         (said.happened ? io.out : io.err)(said.text);

@@ -39,7 +39,14 @@ interface RunJson {
   logPath: string | null;
 }
 
-type WaitingJson = { kind: 'none' } | { kind: 'blocked'; reason: string } | { kind: 'job'; jobId: number; jobKind: string; status: string; stage: string; role: string | null } | { kind: 'gate'; gate: string | null; verdict: string; reason: string };
+/** What the task waits for, computed by core from stored state (`conveyor.waiting`). */
+interface WaitingJson {
+  /** `none`, `blocked`, `running`, `held`, `delayed`, `slot`, `gate`, `idle`, or a plugin's own kind. */
+  kind: string;
+  /** One sentence made of the reasons. */
+  sentence: string;
+  reasons: { kind: string; source: string; text: string; data?: Record<string, unknown> }[];
+}
 
 /** `GET /tasks/:id`'s answer. */
 export interface TaskDetailJson {
@@ -64,23 +71,14 @@ export function taskLine(t: TaskJson): string {
 
 export const TASK_LIST_HEADER = `${'ID'.padStart(4)}  ${'ITEM'.padEnd(9)} ${'STAGE'.padEnd(15)} TITLE`;
 
-/** True when the task waits for a person's verdict at the analysis gate. */
+/** True when the task waits for a person's verdict at the analysis gate (the `human_approval` reason). */
 export function waitsForApproval(d: TaskDetailJson): boolean {
-  return d.waitingFor.kind === 'gate' && d.waitingFor.gate === 'human_approved' && d.waitingFor.verdict === 'pending';
+  return d.waitingFor.kind !== 'none' && d.waitingFor.reasons.some((r) => r.kind === 'human_approval');
 }
 
-/** What the task waits for, as a sentence. */
+/** What the task waits for, as core's sentence. */
 export function waitingSentence(w: WaitingJson): string {
-  switch (w.kind) {
-    case 'none':
-      return 'nothing: the task has ended';
-    case 'blocked':
-      return `a person: the task is blocked (${w.reason})`;
-    case 'job':
-      return `${w.jobKind === 'agent' ? `the ${w.role ?? 'agent'} at ${w.stage}` : `a re-evaluation of ${w.stage}`} (job ${w.jobId}, ${w.status})`;
-    case 'gate':
-      return w.gate === null ? w.reason : `gate ${w.gate} (${w.verdict}): ${w.reason}`;
-  }
+  return w.sentence;
 }
 
 function runLine(r: RunJson): string {

@@ -31,7 +31,7 @@ export async function watchTask(api: ApiClient, id: string, io: Output, options:
       const cost = r.usage?.costUsd;
       say(`  ${r.stage}: ${r.role} finished (exit ${r.exitCode ?? '—'}${typeof cost === 'number' ? `, $${cost.toFixed(4)}` : ''})`);
     }
-    const now = `${d.task.workItemId} ${d.task.stage}: waiting for ${waitingSentence(d.waitingFor)}`;
+    const now = `${d.task.workItemId} ${d.task.stage}: ${waitingSentence(d.waitingFor)}`;
     if (now !== last) say((last = now));
     if (waitsForApproval(d) && !hinted) {
       hinted = true;

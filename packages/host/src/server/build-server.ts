@@ -1,8 +1,10 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Conveyor } from '@conveyor/core';
-import { assertUsableToken, bearerAuth } from './auth.js';
+import { assertUsableToken } from './auth.js';
 import { formatSchemaErrors, sendError } from './http-errors.js';
 import { installConveyorRoutes } from './mount-conveyor.js';
+import { resolveReadAuth, type ReadAuth } from './read-auth.js';
+import { createRouteGuards } from './route-access.js';
 import { OneLineLogController, resolveServerLogger, type ServerLoggerOption } from './server-logger.js';
 
 export interface BuildServerOptions {
@@ -14,12 +16,16 @@ export interface BuildServerOptions {
   logger?: ServerLoggerOption;
   /** Reported by `GET /status`. */
   version: string;
+  /** Whether reads need the token; default `host.readAuth`, else by `host.address` (see `resolveReadAuth`). */
+  readAuth?: ReadAuth;
 }
 
 /**
  * Builds the host's fastify server: core routes (`/health`, `/status`, `/queue`,
  * `/tasks…`) and every enabled plugin's routes, with JSON errors, an explicit body
- * limit (`host.bodyLimitBytes`) and bearer auth. Does not listen: the caller calls
+ * limit (`host.bodyLimitBytes`) and access control: every route that changes state
+ * needs the bearer token or a webhook signature (a route without either fails the
+ * build), reads need the token when `readAuth` is `token`, `/health` is open. Does not listen: the caller calls
  * `listen()` (the CLI) or `inject()` (tests), or mounts nothing and reads the
  * instance (an embedding host adds its own routes first).
  */
@@ -35,6 +41,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     schemaErrorFormatter: formatSchemaErrors,
   }) as unknown as FastifyInstance;
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, `no route ${request.method} ${request.url.split('?')[0]}`));
-  await installConveyorRoutes(app, { conveyor, auth: bearerAuth(options.token), version: options.version });
+  const guards = createRouteGuards(options.token, options.readAuth ?? resolveReadAuth(conveyor.config.host));
+  await installConveyorRoutes(app, { conveyor, guards, version: options.version });
   return app;
 }

@@ -4,6 +4,7 @@ import {
   classifyClaudeFailure,
   parseClaudeOutput,
   runProcess,
+  sandboxed,
   type AgentRunner,
   type AgentRunRequest,
   type AgentRunResult,
@@ -49,9 +50,11 @@ export class ClaudeAgentRunner implements AgentRunner {
     try {
       fs.mkdirSync(path.dirname(logPath), { recursive: true });
       fs.writeFileSync(logPath, `# ${new Date().toISOString()} cwd=${req.worktree}\n# ${this.config.command} ${describeArgs(args)}\n`, { flag: 'a' });
+      // A command given by absolute path may live outside what the sandbox shows.
+      const inv = sandboxed(req.sandbox, { command: this.config.command, args, shell: false }, { readOnly: path.isAbsolute(this.config.command) ? [this.config.command] : [] });
       proc = await runProcess({
-        command: this.config.command,
-        args,
+        command: inv.command,
+        args: inv.args,
         cwd: req.worktree,
         env: req.env,
         passEnv: this.config.passEnv,

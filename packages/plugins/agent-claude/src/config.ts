@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { underDataDir } from '@conveyor/core';
 
 /** The permission modes `claude --permission-mode` accepts. */
 export const PERMISSION_MODES = ['default', 'acceptEdits', 'plan', 'bypassPermissions', 'dontAsk', 'auto'] as const;
@@ -28,9 +29,10 @@ export const agentClaudeConfigSchema = Type.Object({
     description: 'Host environment variables the CLI may see besides PATH, HOME, locale and proxies (names, or prefixes ending in `*`). Conveyor\'s own secrets are never passed.',
   }),
   logDir: Type.String({
+    ...underDataDir('logs'),
     minLength: 1,
     default: '.conveyor/logs',
-    description: 'Where each run\'s stdout and stderr go, as `<logDir>/<workItem>/<stage>-<role>-<timestamp>.log`; relative to the working directory.',
+    description: 'Where each run\'s stdout and stderr go, as `<logDir>/<workItem>/<stage>-<role>-<timestamp>.log`; relative to the config file\'s directory, `<instance.dataDir>/logs` when unset.',
   }),
 });
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { test } from 'node:test';
 import { CoreTokens, type AgentRunner, type ConveyorError } from '@conveyor/core';
 import { createTestConveyor } from '@conveyor/core/testing';
@@ -27,7 +28,7 @@ test('defaults fill the section; an unknown permission mode is a config error', 
   const section = kit.conveyor.config.plugins['agent-claude'];
   assert.deepEqual(
     { ...section },
-    { enabled: false, repos: [], command: 'claude', permissionMode: 'acceptEdits', allowedTools: [], extraArgs: [], passEnv: ['ANTHROPIC_*', 'CLAUDE_*'], logDir: '.conveyor/logs' },
+    { enabled: false, repos: [], command: 'claude', permissionMode: 'acceptEdits', allowedTools: [], extraArgs: [], passEnv: ['ANTHROPIC_*', 'CLAUDE_*'], logDir: path.join(kit.conveyor.config.instance.dataDir, 'logs') },
   );
   await assert.rejects(
     createTestConveyor({ plugins: [agentClaudePlugin], fakes: false, config: { plugins: { 'agent-claude': { permissionMode: 'yolo' } } } }),

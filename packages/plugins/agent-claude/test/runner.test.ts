@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import type { Invocation, RunSandbox } from '@conveyor/core';
 import { ClaudeAgentRunner, type AgentClaudeConfig } from '../src/index.js';
 import { fakeClaude, testTask, type FakeClaude } from './fake-claude.js';
 
@@ -144,4 +145,23 @@ test('a hostile work item id cannot move the log file out of logDir', { timeout:
   const res = await runner(fake).run(fake.request({ output: 'claude-result-success.json' }, { task: testTask('../../etc/x y') }));
   assert.ok(res.logPath?.startsWith(fake.logDir + path.sep), res.logPath ?? '');
   assert.equal(path.basename(path.dirname(res.logPath ?? '')), '.._.._etc_x_y');
+});
+
+test('with a sandbox, the CLI is started through it (an absolute command shown read-only), and still reports', { timeout: 5_000 }, async (t) => {
+  const fake = fakeClaude(t);
+  const seen: Array<{ inv: Invocation; readOnly: readonly string[] }> = [];
+  // A sandbox that records what it wraps and runs it unchanged: the runner must go through it.
+  const sandbox: RunSandbox = {
+    kind: 'bubblewrap',
+    wrap: (inv, extra) => {
+      seen.push({ inv, readOnly: extra?.readOnly ?? [] });
+      return inv;
+    },
+  };
+  const res = await runner(fake).run(fake.request({ output: 'claude-result-success.json' }, { sandbox }));
+  assert.equal(res.exitCode, 0);
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0]!.inv.command, fake.command);
+  assert.deepEqual(seen[0]!.inv.args, fake.record().argv);
+  assert.deepEqual(seen[0]!.readOnly, path.isAbsolute(fake.command) ? [fake.command] : []);
 });

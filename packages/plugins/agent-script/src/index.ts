@@ -3,7 +3,7 @@
  * demo and the end-to-end tests use it with scripted agents.
  */
 import { Type } from '@sinclair/typebox';
-import { CoreTokens, definePlugin } from '@conveyor/core';
+import { CoreTokens, definePlugin, underDataDir } from '@conveyor/core';
 import { ScriptAgentRunner } from './script-runner.js';
 
 export { ScriptAgentRunner, type ScriptRunnerOptions } from './script-runner.js';
@@ -15,7 +15,7 @@ export const agentScriptConfigSchema = Type.Object({
   }),
   defaultCommand: Type.Optional(Type.String({ minLength: 1, description: 'Command for roles without their own entry.' })),
   passEnv: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Host environment variables the commands may see besides PATH, HOME, locale and proxies (names, or prefixes ending in `*`). Conveyor\'s own secrets are never passed.' }),
-  logDir: Type.String({ default: '.conveyor/logs', description: 'Where run logs and prompts are written.' }),
+  logDir: Type.String({ ...underDataDir('logs'), default: '.conveyor/logs', description: 'Where run logs and prompts are written; relative to the config file\'s directory, `<instance.dataDir>/logs` when unset.' }),
   killGraceMs: Type.Integer({ minimum: 0, default: 2000, description: 'SIGTERM → SIGKILL grace when a run is killed.' }),
 });
 

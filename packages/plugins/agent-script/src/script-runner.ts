@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseClaudeOutput, runProcess, type AgentRunner, type AgentRunRequest, type AgentRunResult } from '@conveyor/core';
+import { parseClaudeOutput, runProcess, sandboxed, type AgentRunner, type AgentRunRequest, type AgentRunResult } from '@conveyor/core';
 
 export interface ScriptRunnerOptions {
   /** Command line per role, run through `/bin/sh -c` in the worktree. */
@@ -36,9 +36,13 @@ export class ScriptAgentRunner implements AgentRunner {
     fs.mkdirSync(path.dirname(logPath), { recursive: true });
     const promptFile = logPath.replace(/\.log$/, '.prompt.md');
     fs.writeFileSync(promptFile, req.prompt);
+    // Inside the sandbox the prompt file (under the hidden log directory) and the
+    // files the configured command names (its script) are shown read-only.
+    const inv = sandboxed(req.sandbox, { command, args: [], shell: true }, { readOnly: [promptFile, ...namedFiles(command)] });
     const proc = await runProcess({
-      command,
-      shell: true,
+      command: inv.command,
+      args: inv.args,
+      shell: inv.shell,
       cwd: req.worktree,
       env: { ...req.env, CONVEYOR_PROMPT_FILE: promptFile },
       passEnv: this.opts.passEnv ?? [],
@@ -64,6 +68,12 @@ export class ScriptAgentRunner implements AgentRunner {
       ...(ok ? {} : { error: (parsed.subtype !== null || parsed.isError ? parsed.errorText : null) ?? (proc.exitCode === null ? `killed by ${proc.signal}` : `exited with ${proc.exitCode}: ${tail(proc.stderr || proc.stdout)}`) }),
     };
   }
+}
+
+/** Existing absolute paths a command line names (`node "/opt/agents/dev.mjs" …` → the script). */
+export function namedFiles(command: string): string[] {
+  const words = [...command.matchAll(/"([^"$`\\]*)"|'([^']*)'|([^\s"'`$;&|<>()]+)/g)].map((m) => m[1] ?? m[2] ?? m[3] ?? '');
+  return [...new Set(words.filter((w) => path.isAbsolute(w) && fs.existsSync(w)))];
 }
 
 function tail(text: string, max = 300): string {

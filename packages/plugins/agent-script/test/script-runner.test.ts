@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { CoreTokens, pidAlive, type AgentRunRequest, type Task } from '@conveyor/core';
+import { CoreTokens, pidAlive, type AgentRunRequest, type Invocation, type RunSandbox, type Task } from '@conveyor/core';
 import { createTestConveyor } from '@conveyor/core/testing';
 import { agentScriptPlugin, ScriptAgentRunner } from '../src/index.js';
 
@@ -114,4 +114,30 @@ test('the plugin binds its runner; disabled, it binds nothing', async () => {
   } finally {
     await off.cleanup();
   }
+});
+
+test('with a sandbox, the command runs through it, with the prompt file and the files its command line names shown read-only', async (t) => {
+  const dir = tmp(t);
+  const wt = path.join(dir, 'wt');
+  fs.mkdirSync(wt);
+  const script = path.join(dir, 'agent.sh');
+  fs.writeFileSync(script, '#!/bin/sh\necho done\n', { mode: 0o755 });
+  const seen: Array<{ inv: Invocation; readOnly: readonly string[] }> = [];
+  const sandbox: RunSandbox = {
+    kind: 'bubblewrap',
+    wrap: (inv, extra) => {
+      seen.push({ inv, readOnly: extra?.readOnly ?? [] });
+      return inv;
+    },
+  };
+  const command = `sh "${script}" "$CONVEYOR_STAGE" /no/such/file`;
+  const runner = new ScriptAgentRunner({ commands: { developer: command }, logDir: path.join(dir, 'logs') });
+  const res = await runner.run(request(wt, { sandbox }));
+  assert.equal(res.exitCode, 0);
+  assert.equal(res.result, 'done');
+  assert.equal(seen.length, 1);
+  assert.deepEqual(seen[0]!.inv, { command, args: [], shell: true });
+  const [prompt, ...named] = seen[0]!.readOnly;
+  assert.match(prompt!, /development-developer-.*\.prompt\.md$/);
+  assert.deepEqual(named, [script], 'the script, not a missing path nor a variable');
 });

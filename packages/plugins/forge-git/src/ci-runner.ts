@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { git, runProcess, type Intake, type Logger, toError } from '@conveyor/core';
+import { git, runProcess, sandboxed, type AgentSandbox, type Intake, type Logger, toError } from '@conveyor/core';
 
 export const CI_CONTEXT = 'forge-git/test';
 
@@ -12,6 +12,8 @@ export interface CiRunnerOptions {
   logger: Logger;
   timeoutMs: number;
   logDir: string;
+  /** The agents' sandbox: the test command runs code an agent wrote, so it runs inside it too. */
+  sandbox?: AgentSandbox;
 }
 
 interface Pending {
@@ -100,7 +102,9 @@ export class CiRunner {
     const logPath = path.resolve(this.o.logDir, 'ci', `${job.repo.replace(/[^A-Za-z0-9._-]/g, '_')}-${job.sha.slice(0, 12)}.log`);
     try {
       await this.#checkout(job, dir);
-      const res = await runProcess({ command, shell: true, cwd: dir, timeoutMs: this.o.timeoutMs, signal: this.#abort.signal, logPath });
+      await this.o.sandbox?.resolve();
+      const inv = sandboxed(this.o.sandbox?.forRun({ cwd: dir, readWrite: [], readOnly: [] }), { command, args: [], shell: true });
+      const res = await runProcess({ command: inv.command, args: inv.args, shell: inv.shell, cwd: dir, timeoutMs: this.o.timeoutMs, signal: this.#abort.signal, logPath });
       if (res.aborted) return; // stopping: the next start re-runs it
       const ok = res.exitCode === 0;
       this.stats.runs++;

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { ForgeGitTokens } from './tokens.js';
 import { Type } from '@sinclair/typebox';
-import { CoreTokens, definePlugin, type CiStatusStore, type Clock, type Database, type Intake, type Knex } from '@conveyor/core';
+import { CoreTokens, definePlugin, underDataDir, type AgentSandbox, type CiStatusStore, type Clock, type Database, type Intake, type Knex } from '@conveyor/core';
 import { CI_CONTEXT, CiRunner } from './ci-runner.js';
 import { LocalGitForge } from './local-git-forge.js';
 import { forgeGitMigrations } from './migrations.js';
@@ -19,7 +19,7 @@ export { forgeGitMigrations } from './migrations.js';
 
 export const forgeGitConfigSchema = Type.Object({
   ciTimeoutMs: Type.Integer({ minimum: 1, default: 600_000, description: "Longest run of a repo's test command; longer → the CI status is a failure." }),
-  logDir: Type.Optional(Type.String({ description: 'Where CI logs are written (`<logDir>/ci/`); `<instance.dataDir>/logs` when unset.' })),
+  logDir: Type.Optional(Type.String({ ...underDataDir('logs'), description: 'Where CI logs are written (`<logDir>/ci/`); relative to the config file\'s directory, `<instance.dataDir>/logs` when unset.' })),
   publicBaseUrl: Type.Optional(Type.String({ description: 'Base of links in comments (e.g. a web view of the repos); the origin path when unset.' })),
   initMissing: Type.Boolean({ default: false, description: 'Create a bare origin with a starter commit for a configured repo whose path does not exist yet (the embedded default).' }),
   starterFiles: Type.Record(Type.String(), Type.String(), { default: {}, description: 'Top-level files of that starter commit.' }),
@@ -58,6 +58,7 @@ export const forgeGitPlugin = definePlugin({
         logger: ctx.logger,
         timeoutMs: c.ciTimeoutMs,
         logDir: path.resolve(c.logDir ?? path.join(ctx.instanceConfig.instance.dataDir, 'logs')),
+        sandbox: ctx.container.resolve<AgentSandbox>(CoreTokens.AgentSandbox),
       });
       if (c.initMissing) {
         for (const repo of Object.keys(repos)) {

@@ -1,4 +1,4 @@
-import type { Logger, PluginContext, RouteDescriptor, RouteResponse } from '@conveyor/core';
+import type { Logger, PluginContext, RouteDescriptor, RouteResponse, WebhookVerdict, WebhookVerifyRequest } from '@conveyor/core';
 import { GiteaPayloadError } from './payload-reader.js';
 import { headerValue, verifyGiteaSignature } from './signature.js';
 import { giteaDeliveryKey, giteaEventName, isMerge, isUsedEvent, parseGiteaEvent, type GiteaEvent } from './webhook-event.js';
@@ -50,10 +50,25 @@ const fail = (status: 400 | 401, message: string): RouteResponse => ({ status, b
  * intake work runs after the reply (see `giteaDeliveryHandler`).
  */
 export function giteaWebhookRoute(o: GiteaWebhookRouteOptions): RouteDescriptor {
-  const reject = (status: 400 | 401, message: string, log: object): RouteResponse => {
+  const reject = (status: 400, message: string, log: object): RouteResponse => {
     o.stats.rejected++;
     o.logger.warn({ ...log, status, reason: message }, 'gitea webhook rejected');
     return fail(status, message);
+  };
+  // The host runs this before the handler; the handler runs it again so the route
+  // stays closed wherever it is mounted. Only a refusal counts, so nothing counts twice.
+  const verify = (req: WebhookVerifyRequest): WebhookVerdict => {
+    const refuse = (message: string): WebhookVerdict => {
+      o.stats.rejected++;
+      o.logger.warn({ delivery: headerValue(req.headers, 'x-gitea-delivery') ?? null, status: 401, reason: message }, 'gitea webhook rejected');
+      return { ok: false, message };
+    };
+    if (!o.secret) return refuse('plugins.forge-gitea.webhookSecret is not set, so no delivery can be verified: set it (CONVEYOR_PLUGINS_FORGE_GITEA_WEBHOOK_SECRET) to the secret of the Gitea webhook');
+    const verdict = verifyGiteaSignature(req.rawBody, o.secret, req.headers);
+    if (verdict.ok) return { ok: true };
+    return verdict.reason === 'missing'
+      ? refuse('no X-Gitea-Signature or X-Hub-Signature-256 header: give the Gitea webhook a secret, the same as plugins.forge-gitea.webhookSecret')
+      : refuse("signature does not match the body: verify that the Gitea webhook's secret equals plugins.forge-gitea.webhookSecret and that its content type is application/json");
   };
   const ignore = (reason: string, log: object): RouteResponse => {
     o.stats.ignored++;
@@ -68,19 +83,13 @@ export function giteaWebhookRoute(o: GiteaWebhookRouteOptions): RouteDescriptor 
     rawBody: true,
     bodyLimit: WEBHOOK_BODY_LIMIT,
     description: 'Gitea webhook (status, pull_request, push), signed with plugins.forge-gitea.webhookSecret',
+    verify,
     async handler(req) {
       const raw = req.rawBody ?? Buffer.alloc(0);
       const delivery = headerValue(req.headers, 'x-gitea-delivery') ?? null;
       const log = { delivery };
-      if (!o.secret) {
-        return reject(401, 'plugins.forge-gitea.webhookSecret is not set, so no delivery can be verified: set it (CONVEYOR_PLUGINS_FORGE_GITEA_WEBHOOK_SECRET) to the secret of the Gitea webhook', log);
-      }
-      const verdict = verifyGiteaSignature(raw, o.secret, req.headers);
-      if (!verdict.ok) {
-        return verdict.reason === 'missing'
-          ? reject(401, 'no X-Gitea-Signature or X-Hub-Signature-256 header: give the Gitea webhook a secret, the same as plugins.forge-gitea.webhookSecret', log)
-          : reject(401, 'signature does not match the body: verify that the Gitea webhook\'s secret equals plugins.forge-gitea.webhookSecret and that its content type is application/json', log);
-      }
+      const verdict = verify({ headers: req.headers, rawBody: raw });
+      if (!verdict.ok) return fail(401, verdict.message);
       const event = giteaEventName(req.headers);
       if (!event) return reject(400, 'no X-Gitea-Event-Type or X-Gitea-Event header: is this a Gitea webhook?', log);
       if (!isUsedEvent(event)) return ignore(`event "${event}" is not used (Conveyor uses status, pull_request and push)`, { ...log, event });

@@ -76,6 +76,7 @@ export async function giteaConveyor(t: After, fake: FakeGitea, options: { plugin
   const secret = options.secret === undefined ? FIXTURE_SECRET : options.secret;
   const conveyor = await createConveyor({
     config: {
+      instance: { dataDir: dir },
       database: { client: 'sqlite', filename: path.join(dir, 'conveyor.db') },
       worker: { enabled: false },
       repos: options.repos ?? { 'acme/orchestrator': { protectedBranches: ['release'] } },

@@ -9,6 +9,13 @@ export interface PlaneState {
   color?: string;
 }
 
+/** A work item's relations map; every type is a key, each value a list of work item ids. */
+export interface PlaneRelations {
+  blocking?: string[];
+  blocked_by?: string[];
+  [type: string]: string[] | undefined;
+}
+
 /** A work item as the public API returns it (`IssueSerializer`); `state` is a UUID unless expanded. */
 export interface PlaneIssue {
   id: string;
@@ -129,6 +136,11 @@ export class PlaneClient {
   async setStateByName(projectId: string, issueId: string, name: string): Promise<PlaneIssue> {
     const state = await this.stateByName(projectId, name);
     return this.#request<PlaneIssue>('PATCH', this.#project(projectId, `work-items/${enc(issueId)}/`), { body: { state: state.id } });
+  }
+
+  /** A work item's relations (`GET …/work-items/{id}/relations/`): ids by relation type, not paginated. */
+  relations(projectId: string, issueId: string): Promise<PlaneRelations> {
+    return this.#request<PlaneRelations>('GET', this.#project(projectId, `work-items/${enc(issueId)}/relations/`));
   }
 
   /** A work item's comments, oldest first, page by page (`GET …/comments/`). */

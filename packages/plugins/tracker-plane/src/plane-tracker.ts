@@ -50,6 +50,12 @@ export class PlaneTracker implements TrackerPort {
     await this.#client.addComment(this.projectOf(ref.repo), ref.trackerIssueId, textToHtml(body));
   }
 
+  /** The work items this one is "blocked by" in Plane (read by task-deps on intake). */
+  async blockedBy(ref: TrackerRef): Promise<string[]> {
+    const relations = await this.#client.relations(this.projectOf(ref.repo), ref.trackerIssueId);
+    return Array.isArray(relations.blocked_by) ? relations.blocked_by.filter((id): id is string => typeof id === 'string') : [];
+  }
+
   /** Work items of the repo's project in any of `statuses` (Conveyor names), for the reconciler; pages lazily. */
   async *listIssuesInStatus(repo: string, statuses: readonly string[]): AsyncIterable<TrackerIssue> {
     const projectId = this.projectOf(repo);

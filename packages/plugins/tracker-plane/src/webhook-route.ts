@@ -1,4 +1,4 @@
-import type { Logger, RouteDescriptor, RouteResponse } from '@conveyor/core';
+import type { Logger, RouteDescriptor, RouteResponse, WebhookVerdict, WebhookVerifyRequest } from '@conveyor/core';
 import { PlaneWebhookError } from './errors.js';
 import { PLANE_SIGNATURE_HEADER, verifyPlaneSignature } from './signature.js';
 import { parsePlaneWebhook, planeDeliveryKey, planeIntent } from './webhook-payload.js';
@@ -49,6 +49,14 @@ export interface PlaneWebhookStats {
  * signature (401), does not parse (400), or is filtered out (202 `ignored`).
  */
 export function planeWebhookRoute(o: PlaneWebhookRouteOptions, stats: PlaneWebhookStats = { accepted: 0, duplicates: 0, ignored: 0, rejected: 0 }): RouteDescriptor {
+  // The host runs this before the handler; the handler runs it again so the route
+  // stays closed wherever it is mounted. Only a refusal counts, so nothing counts twice.
+  const verify = (req: WebhookVerifyRequest): WebhookVerdict => {
+    if (verifyPlaneSignature(req.rawBody, o.webhookSecret, req.headers[PLANE_SIGNATURE_HEADER])) return { ok: true };
+    stats.rejected++;
+    o.logger.warn({ delivery: header(req.headers, 'x-plane-delivery'), hasSignature: req.headers[PLANE_SIGNATURE_HEADER] !== undefined }, 'Plane delivery refused: bad or missing signature');
+    return { ok: false, message: PLANE_UNAUTHORIZED_MESSAGE };
+  };
   return {
     method: 'POST',
     url: PLANE_WEBHOOK_PATH,
@@ -56,6 +64,7 @@ export function planeWebhookRoute(o: PlaneWebhookRouteOptions, stats: PlaneWebho
     rawBody: true,
     bodyLimit: PLANE_WEBHOOK_BODY_LIMIT,
     description: 'Plane v1 webhook (issue, issue_comment): signature-checked, recorded, then handed to intake.',
+    verify,
     async handler(req) {
       const ignored = (reason: string): RouteResponse => {
         stats.ignored++;
@@ -63,11 +72,8 @@ export function planeWebhookRoute(o: PlaneWebhookRouteOptions, stats: PlaneWebho
       };
       const raw = req.rawBody ?? Buffer.alloc(0);
       const delivery = header(req.headers, 'x-plane-delivery');
-      if (!verifyPlaneSignature(raw, o.webhookSecret, req.headers[PLANE_SIGNATURE_HEADER])) {
-        stats.rejected++;
-        o.logger.warn({ delivery, hasSignature: req.headers[PLANE_SIGNATURE_HEADER] !== undefined }, 'Plane delivery refused: bad or missing signature');
-        return { status: 401, body: { error: 'unauthorized', message: PLANE_UNAUTHORIZED_MESSAGE } };
-      }
+      const verdict = verify({ headers: req.headers, rawBody: raw });
+      if (!verdict.ok) return { status: 401, body: { error: 'unauthorized', message: verdict.message } };
       const payload = raw.toString('utf8');
       let deliveryKey: string;
       let intent: ReturnType<typeof planeIntent>;

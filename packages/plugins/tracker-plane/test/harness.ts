@@ -33,6 +33,7 @@ export async function planeKit(plane: FakePlane, section: Record<string, unknown
   const workspace = new TempWorkspace();
   const conveyor = await createConveyor({
     config: {
+      instance: { dataDir: dir },
       database: { client: 'sqlite', filename: path.join(dir, 'conveyor.db') },
       worker: { enabled: false },
       repos: { [REPO]: {} },

@@ -67,3 +67,14 @@ test('text ↔ HTML helpers', () => {
   assert.equal(textToHtml('a\r\nb'), '<p>a<br>b</p>');
   assert.equal(htmlToText('<p>a<br/>b</p><ul><li>x &lt;y&gt;</li></ul>&#233;&#x1F680;&bogus;'), 'a\nb\nx <y>\né🚀&bogus;');
 });
+
+test('blockedBy reads the work item\'s "blocked by" relations from Plane', async (t) => {
+  const { plane, tracker } = await setup(t);
+  const a = plane.createIssue({ name: 'A', silent: true });
+  const b = plane.createIssue({ name: 'B', silent: true });
+  const c = plane.createIssue({ name: 'C', silent: true });
+  plane.issue(c.id).blockedBy = [a.id, b.id];
+  assert.deepEqual(await tracker.blockedBy({ repo: 'acme/app', trackerIssueId: c.id }), [a.id, b.id]);
+  assert.deepEqual(await tracker.blockedBy({ repo: 'acme/app', trackerIssueId: a.id }), []);
+  await assert.rejects(tracker.blockedBy({ repo: 'acme/app', trackerIssueId: '00000000-0000-4000-8000-000000000000' }), (e: unknown) => e instanceof PlaneApiError);
+});

@@ -1,5 +1,6 @@
 import type { Migration } from '../migration.js';
 import { corePullRequests } from './core-0002-pull-requests.js';
+import { coreGateWaits } from './core-0003-gate-waits.js';
 
 /**
  * Core tables. Timestamps are epoch milliseconds (bigint) on both databases, so
@@ -156,4 +157,4 @@ export const coreInit: Migration = {
   },
 };
 
-export const coreMigrations: readonly Migration[] = [coreInit, corePullRequests];
+export const coreMigrations: readonly Migration[] = [coreInit, corePullRequests, coreGateWaits];

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, onRequestAsyncHookHandler, RouteOptions } from 'fastify';
-import { toError, type OwnedRoute, type RouteRequest, type RouteResponse } from '@conveyor/core';
+import { routeAccess, toError, type OwnedRoute, type RouteRequest, type RouteResponse } from '@conveyor/core';
 import { sendError, toHttpError } from '../http-errors.js';
 import { installJsonParser, rawBodyOf } from '../json-body-parser.js';
+import { accessOptions, type RouteGuards } from '../route-access.js';
 
 /** True for routes whose handler needs the body exactly as received (webhook signatures). */
 export function wantsRawBody(route: Pick<OwnedRoute, 'auth' | 'rawBody'>): boolean {
@@ -27,15 +28,16 @@ function toRouteRequest(route: OwnedRoute, request: FastifyRequest): RouteReques
   return out;
 }
 
-function routeOptions(route: OwnedRoute, auth: onRequestAsyncHookHandler): RouteOptions {
+function routeOptions(route: OwnedRoute, guards: RouteGuards): RouteOptions {
   const schema = schemaOf(route);
+  // Checked again here: a route list may be built by hand, not only by `ctx.addRoute`.
+  const access = routeAccess(route);
   return {
     method: route.method,
     url: route.url,
     ...(route.bodyLimit !== undefined ? { bodyLimit: route.bodyLimit } : {}),
     ...(schema ? { schema } : {}),
-    // `webhook` routes verify their own signature over the raw body; `none` is open.
-    ...(route.auth === 'token' ? { onRequest: auth } : {}),
+    ...accessOptions(access, guards, access === 'webhook' ? route.verify!.bind(route) : undefined),
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
       let res: RouteResponse;
       try {
@@ -54,16 +56,22 @@ function routeOptions(route: OwnedRoute, auth: onRequestAsyncHookHandler): Route
 }
 
 /**
- * Mounts every plugin route with its schemas, body limit and auth. Routes that
+ * Mounts every plugin route with its schemas, body limit and access: `auth: 'token'`
+ * behind the bearer token, `auth: 'webhook'` behind the route's verifier, and a
+ * `GET` with `auth: 'none'` as a read (token-guarded when `guards.read` is set). A
+ * route that changes state without either fails here, naming plugin and route.
+ * `guards` may be a bare bearer hook (an embedder's `bearerAuth(token)`): reads are
+ * then open. Routes that
  * need the raw body live in their own encapsulated scope whose JSON parser keeps
  * the bytes (and, like the rest of the host, accepts nothing but JSON).
  * A route that clashes with another (core's or a plugin's) fails the start with
  * the plugin's name.
  */
-export async function mountPluginRoutes(app: FastifyInstance, routes: readonly OwnedRoute[], auth: onRequestAsyncHookHandler): Promise<void> {
+export async function mountPluginRoutes(app: FastifyInstance, routes: readonly OwnedRoute[], guards: RouteGuards | onRequestAsyncHookHandler): Promise<void> {
+  const g: RouteGuards = typeof guards === 'function' ? { token: guards, read: null } : guards;
   const add = (scope: FastifyInstance, route: OwnedRoute) => {
     try {
-      scope.route(routeOptions(route, auth));
+      scope.route(routeOptions(route, g));
     } catch (err) {
       throw new Error(`plugin "${route.plugin}" route ${route.method} ${route.url} cannot be mounted: ${toError(err).message}`, { cause: err });
     }

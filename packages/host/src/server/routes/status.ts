@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { Conveyor } from '@conveyor/core';
+import { accessOptions, type RouteGuards } from '../route-access.js';
 
 /**
  * `GET /status`: what this host runs — version, host id, enabled plugins, their
  * daemons and routes, the worker, uptime. Read from the instance, never stored.
  */
-export function registerStatusRoute(app: FastifyInstance, conveyor: Conveyor, info: { version: string; startedAt: number }): void {
-  app.get('/status', async () => ({
+export function registerStatusRoute(app: FastifyInstance, conveyor: Conveyor, guards: RouteGuards, info: { version: string; startedAt: number }): void {
+  app.get('/status', accessOptions('read', guards), async () => ({
     version: info.version,
     hostId: conveyor.hostId,
     database: conveyor.db.dialect,

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { CoreTokens, type ArtifactReader, type Conveyor } from '@conveyor/core';
 import { sendError } from '../http-errors.js';
+import { accessOptions, type RouteGuards } from '../route-access.js';
 import { TaskStageParams } from '../schemas.js';
 
 /**
@@ -8,8 +9,8 @@ import { TaskStageParams } from '../schemas.js';
  * (`{ path, frontMatter, body }`), so a person asked to approve can read the analysis
  * from the CLI without a checkout of the branch.
  */
-export function registerTaskArtefactRoute(app: FastifyInstance, conveyor: Conveyor): void {
-  app.get<{ Params: TaskStageParams }>('/tasks/:id/artefacts/:stage', { schema: { params: TaskStageParams } }, async (request, reply) => {
+export function registerTaskArtefactRoute(app: FastifyInstance, conveyor: Conveyor, guards: RouteGuards): void {
+  app.get<{ Params: TaskStageParams }>('/tasks/:id/artefacts/:stage', { schema: { params: TaskStageParams }, ...accessOptions('read', guards) }, async (request, reply) => {
     const { id, stage } = request.params;
     const task = await conveyor.store.tasks.get(id);
     if (!task) return sendError(reply, 404, `task ${id} does not exist`);

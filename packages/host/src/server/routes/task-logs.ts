@@ -1,9 +1,10 @@
 import fs from 'node:fs';
-import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Conveyor } from '@conveyor/core';
 import { sendError } from '../http-errors.js';
 import { TaskIdParams } from '../schemas.js';
+import { accessOptions, type RouteGuards } from '../route-access.js';
 
 /** The tail of each log that is sent: agent logs can be large, and the end says how a run ended. */
 export const LOG_TAIL_BYTES = 256 * 1024;
@@ -33,8 +34,8 @@ function tail(file: string): { text: string | null; truncated: boolean; missing:
  * `GET /tasks/:id/logs[?stage=]`: each agent run's log as the runner wrote it (the last
  * 256 KiB), oldest run first. Bearer token: an agent's output can carry what it read.
  */
-export function registerTaskLogsRoute(app: FastifyInstance, conveyor: Conveyor, auth: onRequestAsyncHookHandler): void {
-  app.get<{ Params: TaskIdParams; Querystring: LogQuery }>('/tasks/:id/logs', { schema: { params: TaskIdParams, querystring: LogQuery }, onRequest: auth }, async (request, reply) => {
+export function registerTaskLogsRoute(app: FastifyInstance, conveyor: Conveyor, guards: RouteGuards): void {
+  app.get<{ Params: TaskIdParams; Querystring: LogQuery }>('/tasks/:id/logs', { schema: { params: TaskIdParams, querystring: LogQuery }, ...accessOptions('token', guards) }, async (request, reply) => {
     const { id } = request.params;
     const task = await conveyor.store.tasks.get(id);
     if (!task) return sendError(reply, 404, `task ${id} does not exist`);

@@ -1,36 +1,36 @@
-import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
-import { ACTIVE_JOB_STATUSES, summarizeCosts, type Conveyor } from '@conveyor/core';
+import type { FastifyInstance } from 'fastify';
+import { summarizeCosts, type Conveyor } from '@conveyor/core';
 import { sendError } from '../http-errors.js';
+import { accessOptions, type RouteGuards } from '../route-access.js';
 import { TaskIdParams, TaskListQuery } from '../schemas.js';
-import { waitingFor } from '../waiting-for.js';
 
 /**
  * The task routes: list, inspect (jobs, runs, costs, what it waits for) and stop.
  * Reads go straight to the stores; stop goes through intake, like the tracker's
  * STOP status, so both land on the same compare-and-set.
  */
-export function registerTaskRoutes(app: FastifyInstance, conveyor: Conveyor, auth: onRequestAsyncHookHandler): void {
-  app.get<{ Querystring: TaskListQuery }>('/tasks', { schema: { querystring: TaskListQuery } }, async (request) => {
+export function registerTaskRoutes(app: FastifyInstance, conveyor: Conveyor, guards: RouteGuards): void {
+  app.get<{ Querystring: TaskListQuery }>('/tasks', { schema: { querystring: TaskListQuery }, ...accessOptions('read', guards) }, async (request) => {
     const { repo, stage, live, limit } = request.query;
     const tasks = await conveyor.store.tasks.list({ limit, ...(repo ? { repo } : {}), ...(stage ? { stage } : {}), ...(live ? { live } : {}) });
     return { tasks };
   });
 
-  app.get<{ Params: TaskIdParams }>('/tasks/:id', { schema: { params: TaskIdParams } }, async (request, reply) => {
+  app.get<{ Params: TaskIdParams }>('/tasks/:id', { schema: { params: TaskIdParams }, ...accessOptions('read', guards) }, async (request, reply) => {
     const { id } = request.params;
     const task = await conveyor.store.tasks.get(id);
     if (!task) return sendError(reply, 404, `task ${id} does not exist`);
-    const [jobs, agentRuns, transitions] = await Promise.all([
+    // Stored state only: no git fetch, no forge or tracker call per request.
+    const [jobs, agentRuns, transitions, waitingFor] = await Promise.all([
       conveyor.store.jobs.listForTask(id),
       conveyor.store.agentRuns.listForTask(id),
       conveyor.store.tasks.transitions(id),
+      conveyor.waiting.forTask(task),
     ]);
-    // At most one job is active (unique index); take it from the list just read.
-    const active = jobs.find((j) => ACTIVE_JOB_STATUSES.includes(j.status)) ?? null;
-    return { task, jobs, agentRuns, transitions, costs: summarizeCosts(agentRuns), waitingFor: await waitingFor(conveyor, task, active) };
+    return { task, jobs, agentRuns, transitions, costs: summarizeCosts(agentRuns), waitingFor };
   });
 
-  app.post<{ Params: TaskIdParams }>('/tasks/:id/stop', { schema: { params: TaskIdParams }, onRequest: auth }, async (request, reply) => {
+  app.post<{ Params: TaskIdParams }>('/tasks/:id/stop', { schema: { params: TaskIdParams }, ...accessOptions('token', guards) }, async (request, reply) => {
     // An unknown task makes intake throw CONVEYOR_TASK_NOT_FOUND, which the error handler answers with 404.
     const result = await conveyor.intake.requestStop(request.params.id);
     request.log.info({ taskId: request.params.id, ...result }, 'stop requested over HTTP');

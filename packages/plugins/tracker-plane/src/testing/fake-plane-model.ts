@@ -36,6 +36,8 @@ export interface FakeIssue {
   updatedAt: string;
   createdBy: string;
   updatedBy: string | null;
+  /** Ids of the work items this one is "blocked by" (its relations). */
+  blockedBy?: string[];
 }
 
 /** A comment the fake keeps. */

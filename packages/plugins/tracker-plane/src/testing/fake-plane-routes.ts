@@ -105,6 +105,13 @@ export function mountFakePlaneRoutes(app: FastifyInstance, plane: FakePlane): vo
       if (plane.echoApiChanges) for (const c of changes) plane.webhooks.emit('issue', 'updated', plane.expand(issue), { ...c, actor: plane.bot });
       return render(req, issue);
     });
+    // The relations map: every relation type is a key, values are work item ids (`blocking` is the reverse of `blocked_by`).
+    app.get(`${base}/${kind}/:issueId/relations/`, async (req: Req, reply) => {
+      const issue = issueOf(req, reply);
+      if (!issue) return;
+      const blocking = [...plane.issues.values()].filter((i) => i.blockedBy?.includes(issue.id)).map((i) => i.id);
+      return { blocking, blocked_by: [...(issue.blockedBy ?? [])], duplicate: [], relates_to: [], start_after: [], start_before: [], finish_after: [], finish_before: [] };
+    });
     app.get(`${base}/${kind}/:issueId/comments/`, async (req: Req, reply) => {
       const issue = issueOf(req, reply);
       if (!issue) return;
