@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Fastify from 'fastify';
 import { createConveyor, createLogger } from '@conveyor/core';
-import { createRouteGuards, DEMO_AGENT, DEMO_STARTER_FILES, installValidators, mountPluginRoutes } from '@conveyor/host';
+import { DEMO_AGENT, DEMO_STARTER_FILES, mountConveyor } from '@conveyor/host';
 import { agentScriptPlugin } from '@conveyor/plugin-agent-script';
 import { forgeGitPlugin } from '@conveyor/plugin-forge-git';
 import { trackerLocalPlugin } from '@conveyor/plugin-tracker-local';
@@ -37,13 +37,15 @@ const conveyor = await createConveyor({
   },
 });
 
-// 2. Your own server: your routes next to Conveyor's plugin routes, your auth token.
+// 2. Your own server: your routes next to every Conveyor route (core's /health,
+//    /status, /queue, /tasks… and the plugins'), with your auth token. Conveyor's
+//    parser, validators and error handler stay in their own fastify context.
 const token = crypto.randomBytes(24).toString('hex');
 const app = Fastify();
-installValidators(app);
 app.get('/hello', async () => ({ service: 'my-service', conveyorPlugins: conveyor.plugins }));
-// The token guards every route that changes state and, with 'token', the plugins' reads too.
-await mountPluginRoutes(app, conveyor.routes, createRouteGuards(token, 'token'));
+// The token guards every route that changes state; mountConveyor enforces the same
+// access as `conveyor start` (pass readAuth: 'token' to guard reads too).
+await mountConveyor(app, { conveyor, token });
 
 await conveyor.start();
 
@@ -55,7 +57,17 @@ if (once) {
     conveyor.events.on('task.blocked', ({ task: t }) => t.id === task.id && resolve(t));
   });
   const hello = await app.inject({ method: 'GET', url: '/hello' });
-  console.log(JSON.stringify({ task: done.workItemId, stage: done.stage, merged: done.mergedAt !== null, hello: hello.json() }));
+  const shown = await app.inject({ method: 'GET', url: `/tasks/${task.id}` });
+  const missing = await app.inject({ method: 'GET', url: '/tasks/999' });
+  console.log(
+    JSON.stringify({
+      task: done.workItemId,
+      stage: done.stage,
+      merged: done.mergedAt !== null,
+      hello: hello.json(),
+      api: { show: [shown.statusCode, shown.json().task.stage], missing: [missing.statusCode, missing.json().error] },
+    }),
+  );
   await conveyor.stop();
   await app.close();
   fs.rmSync(dir, { recursive: true, force: true });

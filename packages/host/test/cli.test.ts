@@ -25,8 +25,9 @@ test('demo --json runs one task to done, merged, and ends with one JSON line', {
   assert.equal(last.merged, true);
   assert.deepEqual(last.stages, ['analysis', 'architecture', 'development', 'review', 'testing', 'deploy-staging', 'deploy', 'done']);
   assert.ok((last.cost_usd as number) > 0);
-  assert.ok(io.stdout.some((l) => / ET-001 development → review$/.test(l)), 'live stage progress is printed');
-  assert.ok(io.stdout.some((l) => l.startsWith('ET-001 cost summary\n- Analyst ×1: ')));
+  assert.equal(io.stdout.length, 1, 'with --json, stdout is the JSON line alone');
+  assert.ok(io.stderr.some((l) => / ET-001 development → review$/.test(l)), 'live stage progress is printed to stderr');
+  assert.ok(io.stderr.some((l) => l.startsWith('ET-001 cost summary\n- Analyst ×1: ') && /simulated/.test(l)));
 });
 
 test('config check prints the effective config with secrets redacted; an invalid one names path, expected and found', async (t) => {
@@ -115,7 +116,7 @@ test('`conveyor start` on a port in use stops everything and exits non-zero (no 
   const port = (blocker.address() as { port: number }).port;
   const res = spawnSync(process.execPath, [BIN, 'start', '--port', String(port)], { cwd: dir, encoding: 'utf8', timeout: 50_000 });
   assert.equal(res.status, 1);
-  assert.match(res.stderr, /EADDRINUSE/);
+  assert.match(res.stderr, /^conveyor: port \d+ on 127\.0\.0\.1 is in use: .*--port/m);
 });
 
 test('with host.readAuth token, every CLI command that reads still works (it sends the token); the data directory is 0700, database and token 0600, an older 0755 one is narrowed once', { timeout: 120_000, skip: process.platform === 'win32' }, async (t) => {

@@ -95,16 +95,21 @@ test('close() gives up waiting after graceMs + forceAfterMs when the instance ha
   assert.deepEqual(errors, ['HTTP server did not close cleanly', 'shutdown did not finish in time; giving up waiting']);
 });
 
-test('SIGINT/SIGTERM start close() once; the handlers remove themselves; uninstall removes them', async () => {
+test('SIGINT/SIGTERM start close() once; the handlers stay while it runs; a second signal removes them and forces; uninstall removes them', async () => {
   const target = new EventEmitter();
   const reasons: string[] = [];
+  const forced: string[] = [];
   const lifecycle = { close: async (reason?: string) => (reasons.push(reason ?? ''), { timedOut: false }) } as Pick<HostLifecycle, 'close'>;
-  installSignalHandlers(lifecycle, { target });
+  installSignalHandlers(lifecycle, { target, onRepeat: (s) => void forced.push(s) });
   assert.equal(target.listenerCount('SIGINT'), 1);
   assert.equal(target.listenerCount('SIGTERM'), 1);
   target.emit('SIGTERM', 'SIGTERM');
   assert.deepEqual(reasons, ['SIGTERM']);
-  assert.equal(target.listenerCount('SIGINT') + target.listenerCount('SIGTERM'), 0, 'a second signal gets the default behaviour');
+  assert.equal(target.listenerCount('SIGINT') + target.listenerCount('SIGTERM'), 2, 'still listening: no other library may re-raise the signal mid-stop');
+  target.emit('SIGINT', 'SIGINT');
+  assert.deepEqual(reasons, ['SIGTERM'], 'close() is not started twice');
+  assert.deepEqual(forced, ['SIGINT']);
+  assert.equal(target.listenerCount('SIGINT') + target.listenerCount('SIGTERM'), 0);
 
   const uninstall = installSignalHandlers(lifecycle, { target });
   uninstall();

@@ -37,7 +37,7 @@ const COMPOSITIONS: Record<string, TestConveyorOptions> = {
 
 /** The routes each composition must serve, so an empty table cannot pass. */
 const EXPECTED: Record<string, string[]> = {
-  'embedded default (tracker-local, forge-git, agent-script)': ['POST /tasks', 'POST /tasks/:id/stop', 'POST /tasks/:id/approve', 'POST /tasks/:id/reject', 'GET /local-tracker/issues/:id', 'GET /health', 'GET /status', 'GET /queue', 'GET /tasks', 'GET /tasks/:id'],
+  'embedded default (tracker-local, forge-git, agent-script)': ['POST /tasks', 'POST /tasks/:id/stop', 'POST /tasks/:id/approve', 'POST /tasks/:id/reject', 'GET /local-tracker/issues/:id', 'GET /health', 'GET /status', 'GET /queue', 'GET /tasks', 'GET /tasks/:id', 'GET /tasks/:id/artefacts/:stage', 'GET /tasks/:id/logs'],
   'production (tracker-plane, forge-gitea, agent-claude)': ['POST /webhooks/plane', 'POST /webhooks/gitea', 'POST /tasks/:id/stop', 'GET /tasks/:id'],
 };
 
@@ -103,8 +103,11 @@ for (const dialect of testDatabases()) {
       const open = await startHost(t, { ...options, dialect }, { readAuth: 'none' });
       for (const route of routeAccessTable(open.app).filter((e) => READS.has(e.method))) {
         const res = await open.app.inject({ method: route.method as 'GET', url: concrete(route.url) });
-        assert.notEqual(res.statusCode, 401, `${key(route)} is open with readAuth none`);
+        // The agent logs can carry what an agent read: the token even when reads are open.
+        if (route.access === 'token') assert.equal(res.statusCode, 401, `${key(route)} needs the token with readAuth none`);
+        else assert.notEqual(res.statusCode, 401, `${key(route)} is open with readAuth none`);
       }
+      assert.ok(routeAccessTable(open.app).some((e) => key(e) === 'GET /tasks/:id/logs' && e.access === 'token'), 'the logs route is a token route');
     });
   }
 }

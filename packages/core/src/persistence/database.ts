@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { ConveyorError } from '../errors.js';
@@ -45,6 +46,32 @@ function sqlitePragmas(busyTimeoutMs: number): string[] {
   ];
 }
 
+/**
+ * knex prints a failed connection with its stack, and a failed migration lock with
+ * advice to run `knex migrate:unlock` (a tool Conveyor's users do not have); the
+ * errors Conveyor throws already say what happened in one line.
+ */
+const KNEX_LOG = {
+  warn: (message: string): void => {
+    if (!/^(Acquire connection error|Can't take lock to run migrations|If you are sure migrations are not running)/.test(message)) console.warn(message);
+  },
+};
+
+const requireFromCore = createRequire(import.meta.url);
+
+/**
+ * The database drivers are optional peer dependencies of core: an embedder installs
+ * only the one it uses. A missing one is named with the command that installs it,
+ * rather than surfacing as knex's "Cannot find module" with a stack.
+ */
+export function assertDriverInstalled(driver: SqliteDriver | 'pg', key: string): void {
+  try {
+    requireFromCore.resolve(driver);
+  } catch (err) {
+    throw new ConveyorError('CONVEYOR_DATABASE_DRIVER', `${key} needs the package "${driver}", which is not installed: npm install ${driver}`, { cause: err });
+  }
+}
+
 /** The files SQLite keeps for one database: the file, its WAL, shared memory and rollback journal. */
 export function sqliteFiles(filename: string): string[] {
   return [filename, `${filename}-wal`, `${filename}-shm`, `${filename}-journal`];
@@ -66,13 +93,35 @@ async function openSqlite(config: DatabaseConfig): Promise<Database> {
   if (filename === ':memory:') {
     throw new ConveyorError('CONVEYOR_DATABASE', 'database.filename ":memory:" is not supported: use a file (the test kit makes a throwaway one)');
   }
-  fs.mkdirSync(path.dirname(path.resolve(filename)), { recursive: true, mode: PRIVATE_DIR_MODE });
-  createPrivateFile(filename);
+  assertDriverInstalled(driver, config.sqliteDriver ? `database.sqliteDriver "${driver}"` : 'database.client "sqlite"');
+  const file = path.resolve(filename);
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: PRIVATE_DIR_MODE });
+  } catch (err) {
+    throw new ConveyorError('CONVEYOR_DATABASE', `cannot create the database's directory ${path.dirname(file)}: ${(err as Error).message}`, { cause: err });
+  }
+  // SQLite opens a read-only file read-only without a word, and the first write then
+  // fails deep inside the migration lock; say which path is not writable instead.
+  // This runs before the private file is created, so a read-only directory is named
+  // here rather than surfacing as createPrivateFile's EACCES.
+  for (const p of [path.dirname(file), ...(fs.existsSync(file) ? [file] : [])]) {
+    try {
+      fs.accessSync(p, fs.constants.W_OK);
+    } catch (err) {
+      throw new ConveyorError('CONVEYOR_DATABASE', `cannot open the SQLite database ${file}: ${p} is not writable by this user (${(err as NodeJS.ErrnoException).code}); SQLite writes the file and its journal beside it`, { cause: err });
+    }
+  }
+  try {
+    createPrivateFile(file);
+  } catch (err) {
+    throw new ConveyorError('CONVEYOR_DATABASE', `cannot open the SQLite database ${file}: ${(err as Error).message}`, { cause: err });
+  }
   const pragmas = sqlitePragmas(config.busyTimeoutMs ?? 5000);
   const knex = knexFactory({
     client: driver,
     connection: { filename },
     useNullAsDefault: true,
+    log: KNEX_LOG,
     pool: {
       min: 1,
       max: 1,
@@ -90,7 +139,13 @@ async function openSqlite(config: DatabaseConfig): Promise<Database> {
       },
     },
   });
-  await knex.raw('select 1');
+  try {
+    await knex.raw('select 1');
+  } catch (err) {
+    await knex.destroy();
+    // A read-only file or directory is the usual cause (SQLite writes its WAL and journal beside the file).
+    throw new ConveyorError('CONVEYOR_DATABASE', `cannot open the SQLite database ${file}: ${(err as Error).message}; the file and its directory must be writable by this user`, { cause: err });
+  }
   return { knex, dialect: 'sqlite', driver, close: () => knex.destroy() };
 }
 
@@ -98,10 +153,12 @@ async function openPostgres(config: DatabaseConfig): Promise<Database> {
   if (!config.url) {
     throw new ConveyorError('CONVEYOR_DATABASE', 'database.url is required when database.client is "pg" (set CONVEYOR_DATABASE_URL)');
   }
+  assertDriverInstalled('pg', 'database.client "pg"');
   const schema = config.schema;
   const knex = knexFactory({
     client: 'pg',
     connection: { connectionString: config.url },
+    log: KNEX_LOG,
     pool: {
       min: config.pool?.min ?? 0,
       max: config.pool?.max ?? 10,

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ConveyorConfig } from '@conveyor/core';
+import { cliCommand } from './invocation.js';
 import { clientUrl, HOST_FILE, readHostFile, TOKEN_FILE } from '../server/index.js';
 
 /** A small client of the local host's HTTP API, with the bearer token the host keeps. */
@@ -41,7 +42,7 @@ export class ApiClient {
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       });
     } catch (err) {
-      throw new Error(`cannot reach the Conveyor host at ${this.baseUrl} (from ${this.from.origin}): ${(err as Error).message}; is \`conveyor start\` running?`);
+      throw new Error(`cannot reach the Conveyor host at ${this.baseUrl} (from ${this.from.origin}): ${(err as Error).message}; is \`${cliCommand()} start\` running?`);
     }
     const text = await res.text();
     let parsed: unknown = text;
@@ -50,7 +51,7 @@ export class ApiClient {
     } catch {
       // keep the text
     }
-    if (res.status === 401 && !this.token) throw new Error(`the host wants a token and there is none at ${this.from.tokenFile}: start it once with \`conveyor start\` so it writes that file, or set host.token`);
+    if (res.status === 401 && !this.token) throw new Error(`the host wants a token and there is none at ${this.from.tokenFile}: start it once with \`${cliCommand()} start\` so it writes that file, or set host.token`);
     return { status: res.status, body: parsed as T };
   }
 }

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createConveyor, formatCostSummary, git, summarizeCosts, type Conveyor, type Task } from '@conveyor/core';
 import { pino } from 'pino';
+import { exitLikeSignal } from '../server/signals.js';
 import { BUNDLED_PLUGINS, DEMO_AGENT, DEMO_AGENT_ENV, embeddedConfig } from '../embedded.js';
 import { elapsed, type Output } from './output.js';
 
@@ -31,7 +32,9 @@ export interface DemoResult {
 export async function runDemo(opts: DemoOptions, io: Output): Promise<number> {
   const dir = opts.dir ? path.resolve(opts.dir) : fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-demo-'));
   const started = Date.now();
-  const log = (line: string) => io.out(`${elapsed(started)} ${line}`);
+  // With --json, stdout carries only the JSON line: progress goes to stderr.
+  const say = (line: string) => (opts.json ? io.err(line) : io.out(line));
+  const log = (line: string) => say(`${elapsed(started)} ${line}`);
   fs.mkdirSync(dir, { recursive: true });
   const logFile = path.join(dir, 'conveyor.log');
   const conveyor = await createConveyor({
@@ -40,6 +43,22 @@ export async function runDemo(opts: DemoOptions, io: Output): Promise<number> {
     logger: pino({ level: 'info' }, pino.destination({ dest: logFile, sync: true })),
     env: { ...process.env, [DEMO_AGENT_ENV]: DEMO_AGENT },
   });
+  // Ctrl-C must not leave a throwaway demo directory (database, repositories, logs) behind.
+  // Installed with `on`, not `once`: execa's cleanup re-raises a signal nobody else listens to.
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    void conveyor
+      .stop({ deadlineMs: 2_000 })
+      .catch(() => undefined)
+      .then(() => {
+        if (!opts.keep && !opts.dir) fs.rmSync(dir, { recursive: true, force: true });
+        exitLikeSignal(signal);
+      });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let taskId = 0;
   watch(conveyor, () => taskId, log);
   let outcome: DemoResult | null = null;
@@ -55,9 +74,9 @@ export async function runDemo(opts: DemoOptions, io: Output): Promise<number> {
     const runs = await conveyor.store.agentRuns.listForTask(task.id);
     const summary = summarizeCosts(runs);
     const merged = final.mergedAt !== null && (await mainContainsDeveloperCommit(dir, final));
-    io.out('');
-    io.out(formatCostSummary(final.workItemId, summary));
-    io.out(`${final.workItemId} ended at "${final.stage}"${final.blockedReason ? ` (blocked: ${final.blockedReason})` : ''}; merged into main: ${merged ? 'yes' : 'no'}`);
+    say('');
+    say(`${formatCostSummary(final.workItemId, summary)}\n(simulated: the demo's scripted agents call no model; the figures are what the real agents would report)`);
+    say(`${final.workItemId} ended at "${final.stage}"${final.blockedReason ? ` (blocked: ${final.blockedReason})` : ''}; merged into main: ${merged ? 'yes' : 'no'}`);
     outcome = {
       task: final.workItemId,
       final_stage: final.stage,
@@ -66,8 +85,10 @@ export async function runDemo(opts: DemoOptions, io: Output): Promise<number> {
       cost_usd: Number(summary.total.costUsd.toFixed(4)),
     };
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await conveyor.stop({ deadlineMs: 5_000 });
-    if (opts.keep || opts.dir) io.out(`kept ${dir} (log: ${logFile})`);
+    if (opts.keep || opts.dir) say(`kept ${dir} (log: ${logFile})`);
     else fs.rmSync(dir, { recursive: true, force: true });
   }
   if (opts.json) io.out(JSON.stringify(outcome));

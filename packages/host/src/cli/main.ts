@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { stringify } from 'yaml';
 import { ConfigError, ConveyorError, createConveyor, redactConfig } from '@conveyor/core';
+import { describeCliError } from './cli-errors.js';
 import { runDemo } from './demo.js';
 import { runDoctor } from './doctor.js';
 import { runInit } from './init.js';
@@ -127,7 +128,7 @@ export async function main(argv: readonly string[], io: Output = consoleOutput):
       io.err(`conveyor: ${err.message}`);
       return 2;
     }
-    io.err(`conveyor: ${(err as Error).message}`);
+    io.err(`conveyor: ${describeCliError(err)}`);
     return 1;
   }
 }

@@ -2,34 +2,10 @@ import type { Command } from 'commander';
 import { ApiClient } from './api-client.js';
 import { loadHostConfig } from './host-config.js';
 import type { Output } from './output.js';
+import { budgetLine, renderTaskShow, TASK_LIST_HEADER, taskLine, waitsForApproval, type ArtefactJson, type BudgetJson, type TaskDetailJson, type TaskJson } from './task-show.js';
 
-interface TaskJson {
-  id: number;
-  workItemId: string;
-  title: string;
-  stage: string;
-  branch: string;
-  repo: string;
-  blockedReason: string | null;
-}
-
-interface BudgetLineJson {
-  limitUsd: number | null;
-  spentUsd: number;
-  remainingUsd: number | null;
-}
-
-interface BudgetJson {
-  task: BudgetLineJson;
-  stage: BudgetLineJson & { name: string };
-}
-
-// `  budget: $1.20 spent of $2.00 (task), $0.40 of $1.00 at development` — one line, its own.
-function budgetLine(b: BudgetJson): string {
-  const part = (l: BudgetLineJson, what: string) => (l.limitUsd === null ? null : `$${l.spentUsd.toFixed(2)} spent of $${l.limitUsd.toFixed(2)} ${what}`);
-  const parts = [part(b.task, '(task)'), part(b.stage, `at ${b.stage.name}`)].filter(Boolean);
-  return `  budget: ${parts.length ? parts.join(', ') : 'none'}`;
-}
+import { cliCommand } from './invocation.js';
+import { watchTask } from './task-watch.js';
 
 export type Global = { config?: string; url?: string; json?: boolean };
 
@@ -37,10 +13,6 @@ export type Global = { config?: string; url?: string; json?: boolean };
 export async function client(opts: Global): Promise<ApiClient> {
   const { config, file } = await loadHostConfig(opts.config ? { config: opts.config } : {});
   return ApiClient.fromConfig(config, { file, ...(opts.url ? { url: opts.url } : {}) });
-}
-
-function line(t: TaskJson): string {
-  return `${String(t.id).padStart(4)}  ${t.workItemId.padEnd(9)} ${t.stage.padEnd(15)} ${t.title}${t.blockedReason ? `  [blocked: ${t.blockedReason}]` : ''}`;
 }
 
 /** Prints an API answer, or its error; returns the exit code. */
@@ -56,7 +28,20 @@ export function report(io: Output, res: { status: number; body: unknown }, ok: (
 
 /** `conveyor task create|list|show|stop|approve|reject`, against the running host's API. */
 export function registerTaskCommands(program: Command, io: Output, setCode: (n: number) => void): void {
-  const task = program.command('task').description('create, list, show and stop tasks through the running host (`conveyor start`)');
+  const task = program
+    .command('task')
+    .usage('<command> [options]')
+    // A mistyped sub-command (`task shwo 1`) must say so, not print the group's help and exit 0.
+    .argument('[command]')
+    .allowExcessArguments(true)
+    .action((name: string | undefined) => {
+      if (name === undefined) {
+        io.out(task.helpInformation().trimEnd());
+        return setCode(0);
+      }
+      io.err(`conveyor task: unknown sub-command "${name}"; one of: ${task.commands.map((c) => c.name()).join(', ')} (\`${cliCommand()} task --help\`)`);
+      setCode(2);
+    });
   const common = (c: Command) =>
     c.option('-c, --config <file>', 'config file of the host (default: the nearest conveyor.config.yaml here or above)').option('--url <url>', 'host URL (default: the running host recorded in the data directory, else host.address and host.port)').option('--json', 'print the raw JSON answer');
 
@@ -67,37 +52,61 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
     .action(async (o: Global & { title: string; description?: string; repo?: string }) => {
       const body = { title: o.title, ...(o.description ? { description: o.description } : {}), ...(o.repo ? { repo: o.repo } : {}) };
       const res = await (await client(o)).request('POST', '/tasks', body);
-      setCode(report(io, res, (b: { task: TaskJson }) => `created task ${b.task.id}: ${b.task.workItemId} on branch ${b.task.branch} (${b.task.repo}); follow it with \`conveyor task show ${b.task.id}\``, o.json));
+      setCode(report(io, res, (b: { task: TaskJson }) => `created task ${b.task.id}: ${b.task.workItemId} on branch ${b.task.branch} (${b.task.repo}); follow it with \`${cliCommand()} task show ${b.task.id}\``, o.json));
     });
 
-  common(task.command('list').description('list tasks'))
+  common(task.command('list').description('list tasks, newest first'))
     .option('-s, --stage <stage>', 'only this stage')
     .option('-r, --repo <repo>', 'only this repository')
     .option('--live', 'only tasks not done or cancelled')
-    .action(async (o: Global & { stage?: string; repo?: string; live?: boolean }) => {
-      const q = new URLSearchParams({ ...(o.stage ? { stage: o.stage } : {}), ...(o.repo ? { repo: o.repo } : {}), ...(o.live ? { live: 'true' } : {}) });
+    .option('-n, --limit <n>', 'at most this many tasks (1–500)', (v) => Number.parseInt(v, 10))
+    .action(async (o: Global & { stage?: string; repo?: string; live?: boolean; limit?: number }) => {
+      const q = new URLSearchParams({ ...(o.stage ? { stage: o.stage } : {}), ...(o.repo ? { repo: o.repo } : {}), ...(o.live ? { live: 'true' } : {}), ...(o.limit !== undefined ? { limit: String(o.limit) } : {}) });
       const res = await (await client(o)).request('GET', `/tasks${q.size ? `?${q}` : ''}`);
-      setCode(report(io, res, (b: { tasks: TaskJson[] }) => (b.tasks.length ? b.tasks.map(line).join('\n') : 'no tasks'), o.json));
+      setCode(report(io, res, (b: { tasks: TaskJson[] }) => (b.tasks.length ? [TASK_LIST_HEADER, ...b.tasks.map(taskLine)].join('\n') : `no tasks; file one with \`${cliCommand()} task create --title "…"\``), o.json));
     });
 
-  common(task.command('show').description('one task: stage, jobs, runs, costs and what it waits for'))
+  common(task.command('show').description('one task: stage, what it waits for, jobs, agent runs, cost; at the analysis gate, the analysis and how to approve or reject'))
+    .argument('<id>', 'task id')
+    .option('-w, --watch', 'follow the task live until it ends (as `task watch`)')
+    .action(async (id: string, o: Global & { watch?: boolean }) => {
+      const api = await client(o);
+      if (o.watch) return setCode(await watchTask(api, id, io, { cli: cliCommand() }));
+      const res = await api.request<TaskDetailJson>('GET', `/tasks/${encodeURIComponent(id)}`);
+      let analysis: ArtefactJson | null = null;
+      if (res.status === 200 && !o.json && waitsForApproval(res.body)) {
+        const a = await api.request<ArtefactJson>('GET', `/tasks/${encodeURIComponent(id)}/artefacts/analysis`);
+        if (a.status === 200) analysis = a.body;
+      }
+      setCode(report(io, res, (b: TaskDetailJson) => renderTaskShow(b, { cli: cliCommand(), analysis }), o.json));
+    });
+
+  common(task.command('watch').description('follow a task live: a line per stage change, wait and finished agent run, until it ends (exit 0 when done)'))
+    .argument('<id>', 'task id')
+    .action(async (id: string, o: Global) => setCode(await watchTask((await client(o)), id, io, { cli: cliCommand() })));
+
+  common(task.command('logs').description("print the agent logs of a task's runs, oldest first"))
+    .argument('<id>', 'task id')
+    .option('-s, --stage <stage>', 'only this stage')
+    .action(async (id: string, o: Global & { stage?: string }) => {
+      const res = await (await client(o)).request<LogsJson>('GET', `/tasks/${encodeURIComponent(id)}/logs${o.stage ? `?stage=${encodeURIComponent(o.stage)}` : ''}`);
+      setCode(report(io, res, (b: LogsJson) => renderLogs(b, o.stage), o.json));
+    });
+
+  common(task.command('artefact').description("print a stage's artefact (e.g. the analysis) from the task branch"))
+    .argument('<id>', 'task id')
+    .argument('<stage>', 'pipeline stage (analysis, architecture, development, review, testing, …)')
+    .action(async (id: string, stage: string, o: Global) => {
+      const res = await (await client(o)).request('GET', `/tasks/${encodeURIComponent(id)}/artefacts/${encodeURIComponent(stage)}`);
+      setCode(report(io, res, (b: ArtefactJson) => `# ${b.path}\n\n${b.body.trimEnd()}`, o.json));
+    });
+
+  common(task.command('stop').description('the STOP status: request the task to be cancelled'))
     .argument('<id>', 'task id')
     .action(async (id: string, o: Global) => {
-      const res = await (await client(o)).request('GET', `/tasks/${encodeURIComponent(id)}`);
+      const res = await (await client(o)).request('POST', `/tasks/${encodeURIComponent(id)}/stop`);
       setCode(
-        report(
-          io,
-          res,
-          (b: { task: TaskJson; waitingFor: { sentence: string }; costs: { total: { costUsd: number } }; budget?: BudgetJson; transitions: { from: string; to: string }[] }) =>
-            [
-              line(b.task),
-              `  path: ${['analysis', ...b.transitions.map((x) => x.to)].join(' → ')}`,
-              `  waiting for: ${b.waitingFor.sentence}`,
-              `  cost so far: $${b.costs.total.costUsd.toFixed(4)}`,
-              ...(b.budget ? [budgetLine(b.budget)] : []),
-            ].join('\n'),
-          o.json,
-        ),
+        report(io, res, (b: { firstRequest: boolean; applied: boolean; detail: string }) => `task ${id}: stop ${b.firstRequest ? 'requested' : 'was already requested'}; ${b.applied ? 'applied' : b.detail}`, o.json),
       );
     });
 
@@ -113,19 +122,63 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
         return;
       }
       const res = await (await client(o)).request('POST', `/tasks/${encodeURIComponent(id)}/budget`, { usd: amount, ...(o.stage ? { stage: o.stage } : {}) });
-      setCode(report(io, res, (b: { task: TaskJson; budget: BudgetJson; resumed: boolean }) => [line(b.task), budgetLine(b.budget), b.resumed ? '  resumed: the stage\'s agent is queued again' : ''].filter(Boolean).join('\n'), o.json));
+      setCode(report(io, res, (b: { task: TaskJson; budget: BudgetJson; resumed: boolean }) => [taskLine(b.task), budgetLine(b.budget), b.resumed ? '  resumed: the stage\'s agent is queued again' : ''].filter(Boolean).join('\n'), o.json));
     });
 
-  for (const [name, what, url] of [
-    ['stop', 'the STOP status: request the task to be cancelled', 'stop'],
-    ['approve', 'the Approved status at the analysis gate', 'approve'],
-    ['reject', 'the Rejected status: the analyst runs again with your comment', 'reject'],
-  ] as const) {
-    const c = common(task.command(name).description(what)).argument('<id>', 'task id');
-    if (name !== 'stop') c.option('-m, --comment <text>', 'your words to the analyst');
-    c.action(async (id: string, o: Global & { comment?: string }) => {
-      const res = await (await client(o)).request('POST', `/tasks/${encodeURIComponent(id)}/${url}`, name === 'stop' ? undefined : { ...(o.comment ? { comment: o.comment } : {}) });
-      setCode(report(io, res, (b: unknown) => `${name}: ${JSON.stringify(b)}`, o.json));
-    });
+  for (const verdict of ['approve', 'reject'] as const) {
+    common(task.command(verdict).description(verdict === 'approve' ? 'the Approved status at the analysis gate: the pipeline goes on' : 'the Rejected status: the analyst runs again with your comment'))
+      .argument('<id>', 'task id')
+      .option('-m, --comment <text>', 'your words to the analyst')
+      .action(async (id: string, o: Global & { comment?: string }) => {
+        const res = await (await client(o)).request<VerdictJson>('POST', `/tasks/${encodeURIComponent(id)}/${verdict}`, { ...(o.comment ? { comment: o.comment } : {}) });
+        if (res.status >= 400 || o.json) return setCode(report(io, res, () => '', o.json));
+        const said = verdictSentence(Number(id), verdict, res.body.outcome);
+        (said.happened ? io.out : io.err)(said.text);
+        // Nothing happened (the task was not waiting for a verdict): a script must notice.
+        setCode(said.happened ? 0 : 4);
+      });
+  }
+  // The summary in `conveyor --help` names every sub-command, so none is hidden behind `task --help`.
+  task.description(`tasks on the running host (\`start\`): ${task.commands.map((c) => c.name()).join(', ')}`);
+}
+
+interface LogsJson {
+  taskId: number;
+  runs: { runId: number; stage: string; role: string; attempt: number; exitCode: number | null; logPath: string | null; text: string | null; truncated: boolean; missing: boolean }[];
+}
+
+function renderLogs(b: LogsJson, stage?: string): string {
+  if (b.runs.length === 0) return `task ${b.taskId} has no agent runs${stage ? ` at ${stage}` : ''} yet`;
+  return b.runs
+    .map((r) => {
+      const head = `==> run ${r.runId}: ${r.role} at ${r.stage}, attempt ${r.attempt}, exit ${r.exitCode ?? '—'} (${r.logPath ?? 'no log file'})${r.truncated ? ' — last 256 KiB' : ''}`;
+      const body = r.text ?? (r.logPath ? '(the log file is gone)' : '(the runner kept no log)');
+      return `${head}\n${body.trimEnd()}`;
+    })
+    .join('\n\n');
+}
+
+interface VerdictJson {
+  outcome: { kind: string; from?: string; to?: string; gate?: string; reason?: string; stage?: string; jobId?: number };
+}
+
+/** What an approval or rejection did, as a sentence; `happened` is false when nothing changed. */
+export function verdictSentence(id: number, verdict: 'approve' | 'reject', o: VerdictJson['outcome']): { happened: boolean; text: string } {
+  const done = verdict === 'approve' ? 'approved' : 'rejected';
+  switch (o.kind) {
+    case 'advanced':
+      return { happened: true, text: `task ${id} ${done}: it moved from ${o.from} to ${o.to}` };
+    case 'relaunched':
+      return { happened: true, text: `task ${id} rejected: the analyst runs again with your comment` };
+    case 'busy':
+      return { happened: true, text: `task ${id} ${done}: recorded; a job of the task is still queued or running (job ${o.jobId}), and the verdict counts when it finishes` };
+    case 'pending':
+      return { happened: true, text: `task ${id} ${done}: recorded, but it stays: gate ${o.gate} is pending (${o.reason})` };
+    case 'ignored':
+      return { happened: false, text: `nothing happened: task ${id} is not waiting for a verdict (only a task at the analysis gate is); see \`${cliCommand()} task show ${id}\`` };
+    case 'stale':
+      return { happened: false, text: `nothing happened: task ${id} is at ${o.stage}, not at the analysis gate` };
+    default:
+      return { happened: true, text: `task ${id} ${done}: ${o.kind}${o.gate ? ` (gate ${o.gate}${o.reason ? `: ${o.reason}` : ''})` : ''}` };
   }
 }

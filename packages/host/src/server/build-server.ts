@@ -1,16 +1,10 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Conveyor } from '@conveyor/core';
 import { assertUsableToken } from './auth.js';
-import { formatSchemaErrors, installErrorHandlers } from './http-errors.js';
-import { installEmptyBodyDefault, installJsonParser } from './json-body-parser.js';
-import { installValidators } from './validators.js';
+import { formatSchemaErrors, sendError } from './http-errors.js';
+import { installConveyorRoutes } from './mount-conveyor.js';
 import { resolveReadAuth, type ReadAuth } from './read-auth.js';
-import { createRouteGuards, installAccessCheck } from './route-access.js';
-import { registerHealthRoute } from './routes/health.js';
-import { mountPluginRoutes } from './routes/plugin-routes.js';
-import { registerQueueRoute } from './routes/queue.js';
-import { registerStatusRoute } from './routes/status.js';
-import { registerTaskRoutes } from './routes/tasks.js';
+import { createRouteGuards } from './route-access.js';
 import { OneLineLogController, resolveServerLogger, type ServerLoggerOption } from './server-logger.js';
 
 export interface BuildServerOptions {
@@ -46,17 +40,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     requestTimeout: 30_000,
     schemaErrorFormatter: formatSchemaErrors,
   }) as unknown as FastifyInstance;
+  app.setNotFoundHandler((request, reply) => sendError(reply, 404, `no route ${request.method} ${request.url.split('?')[0]}`));
   const guards = createRouteGuards(options.token, options.readAuth ?? resolveReadAuth(conveyor.config.host));
-  // First, so every route added below (core's and each plugin's) is checked.
-  installAccessCheck(app);
-  installValidators(app);
-  installErrorHandlers(app);
-  installJsonParser(app, { keepRaw: false });
-  installEmptyBodyDefault(app);
-  registerHealthRoute(app, conveyor, guards);
-  registerStatusRoute(app, conveyor, guards, { version: options.version, startedAt: Date.now() });
-  registerQueueRoute(app, conveyor, guards);
-  registerTaskRoutes(app, conveyor, guards);
-  await mountPluginRoutes(app, conveyor.routes, guards);
+  await installConveyorRoutes(app, { conveyor, guards, version: options.version });
   return app;
 }

@@ -49,7 +49,7 @@ export function toHttpError(thrown: unknown, request: FastifyRequest): { status:
 /**
  * JSON for every failure: a validation error → 400 naming the field, fastify's
  * client errors with their status, unknown errors → 500 (logged with the stack,
- * answered without it), unknown routes → 404.
+ * answered without it). Unknown routes (404) are the app's: `buildServer` answers them in JSON.
  */
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => {
@@ -58,7 +58,6 @@ export function installErrorHandlers(app: FastifyInstance): void {
     else request.log.error({ err: error }, 'request failed');
     return sendError(reply, http.status, http.message);
   });
-  app.setNotFoundHandler((request, reply) => sendError(reply, 404, `no route ${request.method} ${request.url.split('?')[0]}`));
 }
 
 interface AjvError {

@@ -24,3 +24,9 @@ export const BudgetBody = Type.Object(
   { additionalProperties: false },
 );
 export type BudgetBody = Static<typeof BudgetBody>;
+/** `/tasks/:id/artefacts/:stage`. */
+export const TaskStageParams = Type.Object({
+  id: Type.Integer({ minimum: 1, description: 'Task id.' }),
+  stage: Type.String({ pattern: '^[a-z][a-z0-9-]*$', maxLength: 64, description: 'Pipeline stage.' }),
+});
+export type TaskStageParams = Static<typeof TaskStageParams>;
