@@ -93,9 +93,14 @@ test('task show at the analysis gate prints the analysis and the exact approve/r
 
   const unknown = await cli(['task', 'shwo', '1'], dir);
   assert.equal(unknown.code, 2);
-  assert.match(unknown.stderr, /unknown sub-command "shwo"; one of: create, list, show, watch, logs, artefact, stop, approve, reject/);
+  const named = /unknown sub-command "shwo"; one of: ([a-z-]+(?:, [a-z-]+)*) \(/.exec(unknown.stderr);
+  assert.ok(named, unknown.stderr);
+  for (const sub of ['create', 'list', 'show', 'watch', 'logs', 'artefact', 'stop', 'approve', 'reject']) assert.ok(named[1]!.split(', ').includes(sub), `${sub} is named: ${named[1]}`);
   const top = await cli(['--help'], dir);
-  assert.match(top.stdout.replace(/\s+/g, ' '), /task \[command\] tasks on the running host \(`start`\): create, list, show, watch, logs, artefact, stop, approve, reject/);
+  const summary = /task \[command\] tasks on the running host \(`start`\): ([a-z-]+(?:, [a-z-]+)*)/.exec(top.stdout.replace(/\s+/g, ' '));
+  assert.ok(summary, top.stdout);
+  // Every sub-command, including those other modules add (`task deps`, `task budget`).
+  for (const sub of ['create', 'list', 'show', 'watch', 'logs', 'artefact', 'stop', 'approve', 'reject', 'budget', 'deps']) assert.ok(summary[1]!.split(', ').includes(sub), `${sub} is in the summary: ${summary[1]}`);
   const help = await cli(['task', '--help'], dir);
   for (const sub of ['create', 'list', 'show', 'watch', 'logs', 'artefact', 'stop', 'approve', 'reject']) assert.match(help.stdout, new RegExp(`^  ${sub} `, 'm'), sub);
 

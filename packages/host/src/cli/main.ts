@@ -8,7 +8,7 @@ import { runInit } from './init.js';
 import { hostVersion, loadHostConfig } from './host-config.js';
 import { consoleOutput, type Output } from './output.js';
 import { runStart } from './start.js';
-import { registerTaskCommands } from './task-commands.js';
+import { describeTaskGroup, registerTaskCommands } from './task-commands.js';
 import { registerFlowCommands } from './flow-commands.js';
 
 /** Builds the `conveyor` command line; `setCode` receives each command's exit code. */
@@ -73,6 +73,7 @@ export function buildProgram(io: Output, setCode: (code: number) => void): Comma
 
   registerTaskCommands(program, io, setCode);
   registerFlowCommands(program, io, setCode);
+  describeTaskGroup(program);
 
   program
     .command('run')

@@ -138,8 +138,15 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
         setCode(said.happened ? 0 : 4);
       });
   }
-  // The summary in `conveyor --help` names every sub-command, so none is hidden behind `task --help`.
-  task.description(`tasks on the running host (\`start\`): ${task.commands.map((c) => c.name()).join(', ')}`);
+}
+
+/**
+ * The summary in `conveyor --help` names every `task` sub-command, so none is hidden
+ * behind `task --help`. Called once every module has added its own (`task deps` …).
+ */
+export function describeTaskGroup(program: Command): void {
+  const task = program.commands.find((c) => c.name() === 'task');
+  task?.description(`tasks on the running host (\`start\`): ${task.commands.map((c) => c.name()).join(', ')}`);
 }
 
 interface LogsJson {
