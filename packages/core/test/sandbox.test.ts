@@ -54,6 +54,10 @@ test('under bubblewrap an agent sees its worktree, the read-only objects and its
   const tools = d('tools');
   fs.writeFileSync(path.join(tools, 'tool.sh'), 'echo tool ran\n');
   const sb = new AgentSandbox({ mode: 'bubblewrap', bind: [bound, `${tools}:ro`], hidden: [dataDir, root], logger: new RecordingLogger() });
+  // PATH directories are shown read-only; one under /tmp (a checkout there, its
+  // node_modules/.bin on npm's PATH) leaves its mount point in the agent's /tmp.
+  const tmp = fs.realpathSync(os.tmpdir());
+  const tmpMounts = [...new Set([path.basename(base), ...(process.env.PATH ?? '').split(':').filter((p) => p.startsWith(tmp + '/')).map((p) => p.slice(tmp.length + 1).split('/')[0]!)])];
   const homeTools = [...new Set((process.env.PATH ?? '').split(':').filter((p) => p.startsWith(os.homedir() + '/')).map((p) => p.slice(os.homedir().length + 1).split('/')[0]!))];
   assert.equal((await sb.resolve()).kind, 'bubblewrap');
   const run = sb.forRun({ cwd: worktree, readWrite: [worktree], readOnly: [objects] })!;
@@ -69,7 +73,7 @@ test('under bubblewrap an agent sees its worktree, the read-only objects and its
     `probe write-ro-tool "touch ${tools}/x"`,
     `probe host-pid-1 "cat /proc/1/environ | grep -q PATH= && test -d /proc/${process.pid}"`,
     // /tmp holds only what the agent made and the mount points of its own paths.
-    `probe tmp-private "touch /tmp/mine && ! ls /tmp | grep -qv -e mine -e ${path.basename(base)}"`,
+    `probe tmp-private "touch /tmp/mine && ! ls /tmp | grep -qvx -e mine ${tmpMounts.map((m) => `-e '${m}'`).join(' ')}"`,
     // HOME is empty but for the mount points of tools on PATH installed under it.
     `probe home-empty "! ls -A $HOME | grep -qv ${homeTools.map((d) => `-e '^${d}$'`).join(' ') || "-e '^$'"}"`,
   ].join('\n');
