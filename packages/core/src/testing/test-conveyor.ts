@@ -7,6 +7,8 @@ import knexFactory from 'knex';
 import { createConveyor, type Conveyor } from '../conveyor.js';
 import type { ConveyorPlugin } from '../plugin/define-plugin.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
+import type { GateContext } from '../pipeline/gate.js';
+import type { Task } from '../domain.js';
 import type { Clock } from '../tokens.js';
 import { CoreTokens } from '../tokens.js';
 import { FakeAgentRunner, FakeForge, FakeTracker, InMemoryArtifactReader, RecordingNotifier, TempWorkspace, type ScriptedRun } from './fakes.js';
@@ -171,4 +173,21 @@ export class ManualClock implements Clock {
   advance(ms: number): void {
     this.t += ms;
   }
+}
+
+/**
+ * A gate's context as the stage engine builds it, from the kit's stores and fakes,
+ * so a plugin's test can call its gate's `check` directly.
+ */
+export function gateContext(kit: TestConveyor, task: Task, stage: string, readOnly = false): GateContext {
+  const s = kit.conveyor.store;
+  return { task, stage, finishedAgent: null, readOnly, artifacts: kit.artifacts, agentRuns: s.agentRuns, ciStatuses: s.ciStatuses, forge: kit.forge, logger: kit.logger };
+}
+
+/** Files a task for `repo` and parks it at `stage` with its jobs done, as if the pipeline got it there. */
+export async function taskAtStage(kit: TestConveyor, repo: string, issue: string, stage: string): Promise<Task> {
+  const { task } = await kit.conveyor.intake.startPipeline({ repo, trackerIssueId: issue, title: `task ${issue}` });
+  await kit.conveyor.db.knex('jobs').where({ task_id: task.id }).update({ status: 'done' });
+  await kit.conveyor.db.knex('tasks').where({ id: task.id }).update({ stage });
+  return (await kit.conveyor.store.tasks.get(task.id))!;
 }

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { git, parseFrontMatter, type GateResult, type OwnedRoute, type Task } from '@conveyor/core';
-import { commitAll, createBareRepo, createTestConveyor, eventually, testDatabases, type BareRepo, type TestConveyor, type TestDialect } from '@conveyor/core/testing';
+import { commitAll, createBareRepo, createTestConveyor, eventually, testDatabases, type BareRepo, type TestConveyor, type TestDialect, gateContext, taskAtStage } from '@conveyor/core/testing';
 import { CoverageStore, coverageGatePlugin, coverageVerdict, readCoverage, readCoveragePy, readIstanbulSummary, readLcov } from '../src/index.js';
 
 const REPO = 'acme/app';
@@ -34,16 +34,12 @@ function kitWith(dialect: TestDialect, url: string, plugin: Record<string, unkno
   return createTestConveyor({ dialect, plugins: [coverageGatePlugin], config: { repos: { [REPO]: { url } }, plugins: { 'coverage-gate': { enabled: true, command: COMMAND, minimum: 50, ...plugin } } } });
 }
 
-async function taskOn(kit: TestConveyor, issue: string): Promise<Task> {
-  const { task } = await kit.conveyor.intake.startPipeline({ repo: REPO, trackerIssueId: issue, title: `task ${issue}` });
-  await kit.conveyor.db.knex('jobs').where({ task_id: task.id }).update({ status: 'done' });
-  await kit.conveyor.db.knex('tasks').where({ id: task.id }).update({ stage: 'deploy-staging' });
-  return (await kit.conveyor.store.tasks.get(task.id))!;
+function taskOn(kit: TestConveyor, issue: string): Promise<Task> {
+  return taskAtStage(kit, REPO, issue, 'deploy-staging');
 }
 
 function check(kit: TestConveyor, task: Task): Promise<GateResult> {
-  const s = kit.conveyor.store;
-  return kit.conveyor.gates.get('coverage_gate').check({ task, stage: 'deploy-staging', finishedAgent: null, readOnly: false, artifacts: kit.artifacts, agentRuns: s.agentRuns, ciStatuses: s.ciStatuses, forge: kit.forge, logger: kit.logger });
+  return kit.conveyor.gates.get('coverage_gate').check(gateContext(kit, task, 'deploy-staging'));
 }
 
 test('readers: istanbul summary, coverage.py JSON and lcov give line coverage; malformed reports are reading errors', () => {

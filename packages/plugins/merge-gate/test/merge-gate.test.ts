@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { git, type GateResult, type Task } from '@conveyor/core';
-import { commitAll, createBareRepo, createTestConveyor, eventually, testDatabases, type BareRepo, type TestConveyor, type TestDialect } from '@conveyor/core/testing';
+import { commitAll, createBareRepo, createTestConveyor, eventually, testDatabases, type BareRepo, type TestConveyor, type TestDialect, gateContext, taskAtStage } from '@conveyor/core/testing';
 import { PremergeCheckout, RetestStore, mergeGatePlugin } from '../src/index.js';
 
 const REPO = 'acme/app';
@@ -53,16 +53,12 @@ async function kitWith(dialect: TestDialect, origin: string, plugin: Record<stri
   });
 }
 
-async function taskOn(kit: TestConveyor, issue: string): Promise<Task> {
-  const { task } = await kit.conveyor.intake.startPipeline({ repo: REPO, trackerIssueId: issue, title: `task ${issue}` });
-  await kit.conveyor.db.knex('jobs').where({ task_id: task.id }).update({ status: 'done' });
-  await kit.conveyor.db.knex('tasks').where({ id: task.id }).update({ stage: 'deploy-staging' });
-  return (await kit.conveyor.store.tasks.get(task.id))!;
+function taskOn(kit: TestConveyor, issue: string): Promise<Task> {
+  return taskAtStage(kit, REPO, issue, 'deploy-staging');
 }
 
 function check(kit: TestConveyor, task: Task): Promise<GateResult> {
-  const s = kit.conveyor.store;
-  return kit.conveyor.gates.get('merge_gate').check({ task, stage: 'deploy-staging', finishedAgent: null, readOnly: false, artifacts: kit.artifacts, agentRuns: s.agentRuns, ciStatuses: s.ciStatuses, forge: kit.forge, logger: kit.logger });
+  return kit.conveyor.gates.get('merge_gate').check(gateContext(kit, task, 'deploy-staging'));
 }
 
 function assertMainNeverPushed(o: { refusals: string }): void {
