@@ -83,6 +83,7 @@ export * from './waiting/gate-wait-text.js';
 export { KnexGateWaitStore } from './persistence/knex/knex-gate-wait-store.js';
 
 export * from './util/safe-loop.js';
+export * from './util/fault-point.js';
 export * from './util/process-group.js';
 export * from './util/private-paths.js';
 export * from './usage/usage.js';
