@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { createBareRepo, dropTestSchema, eventually, PG_URL_ENV, testDatabases } from '@conveyor/core/testing';
 import { DEMO_AGENT, DEMO_STARTER_FILES } from '@conveyor/host';
@@ -16,7 +17,6 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 const BIN = path.join(root, 'packages/host/bin/conveyor.js');
 const PROFILE = path.join(root, 'examples/plane-gitea-claude/conveyor.config.yaml');
 const GITEA_SECRET = 'gitea-webhook-secret-for-tests';
-const run = promisify(execFile);
 
 type Profile = Record<string, Record<string, unknown> & { plugins?: never }> & { plugins: Record<string, Record<string, unknown>> };
 
@@ -41,37 +41,40 @@ function localise(profile: Profile, o: { dir: string; plane: string; gitea: stri
   return p;
 }
 
-/** Stands in for Gitea's CI: every branch head Conveyor pushes shows up on the fake Gitea with a green build. */
-function mirrorPushes(origin: string, gitea: FakeGitea, repo: string): () => Promise<void> {
-  const seen = new Map<string, string>();
-  let running = true;
-  let round = 0;
-  const loop = (async () => {
-    while (running) {
-      round++;
-      const { stdout } = await run('git', ['for-each-ref', '--format=%(refname:short) %(objectname)', 'refs/heads'], { cwd: origin });
-      for (const line of stdout.trim().split('\n').filter(Boolean)) {
-        const [branch, sha] = line.split(' ') as [string, string];
-        if (branch === 'main') continue;
-        if (seen.get(branch) === sha) {
-          // Conveyor pushes to the local origin and this mirror tells the fake Gitea a
-          // moment later, so a gate may have read the branch's previous head in between
-          // (on a real Gitea the push itself moves the head). The build's status is
-          // delivered again now and then, as a real CI's later statuses would be.
-          if (round % 20 === 0) await gitea.sendStatus(repo, sha, 'success', 'ci/build');
-          continue;
-        }
-        seen.set(branch, sha);
+/**
+ * Stands in for Gitea's hosting and CI. On a real Gitea a push moves the branch's head
+ * before the push returns; here the origin's `post-receive` hook tells the fake Gitea
+ * of every branch update before git answers Conveyor's push. The CI's statuses
+ * (pending, then success) follow a moment later, as a real CI's would.
+ */
+async function hostPushes(origin: string, gitea: FakeGitea, repo: string): Promise<() => Promise<void>> {
+  const builds = new Set<Promise<unknown>>();
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      for (const line of body.trim().split('\n').filter(Boolean)) {
+        const [, sha, ref] = line.split(' ') as [string, string, string];
+        const branch = ref.replace(/^refs\/heads\//, '');
+        if (branch === ref || branch === 'main' || /^0+$/.test(sha)) continue;
         gitea.push(repo, branch, sha);
-        await gitea.sendStatus(repo, sha, 'pending', 'ci/build');
-        await gitea.sendStatus(repo, sha, 'success', 'ci/build');
+        const build = (async () => {
+          await gitea.sendStatus(repo, sha, 'pending', 'ci/build');
+          await gitea.sendStatus(repo, sha, 'success', 'ci/build');
+        })().catch(() => undefined);
+        builds.add(build);
+        void build.finally(() => builds.delete(build));
       }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  })();
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const relay = `let d='';process.stdin.on('data',(c)=>(d+=c)).on('end',()=>fetch(${JSON.stringify(url)},{method:'POST',body:d}).then((r)=>process.exit(r.ok?0:1),()=>process.exit(1)))`;
+  fs.writeFileSync(path.join(origin, 'hooks', 'post-receive'), `#!/bin/sh\nexec "${process.execPath}" -e ${JSON.stringify(relay).replace(/\$/g, '\\$')}\n`, { mode: 0o755 });
   return async () => {
-    running = false;
-    await loop;
+    await Promise.all(builds);
+    await new Promise((r) => server.close(r));
   };
 }
 
@@ -99,6 +102,8 @@ for (const dialect of testDatabases()) {
     });
     gitea.addRepo('acme/shop');
     gitea.push('acme/shop', 'main', (await origin.head('main'))!);
+    const stopHosting = await hostPushes(origin.origin, gitea, 'acme/shop');
+    t.after(stopHosting);
     // Claude Code, played by the demo's scripted agent (it prints Claude's result JSON).
     const claude = path.join(dir, 'claude');
     fs.writeFileSync(claude, `#!/bin/sh\nexec "${process.execPath}" "${DEMO_AGENT}" "$CONVEYOR_ROLE"\n`, { mode: 0o755 });
@@ -116,25 +121,31 @@ for (const dialect of testDatabases()) {
       PLANE_WEBHOOK_SECRET: plane.webhookSecret,
       GITEA_TOKEN: gitea.token,
       GITEA_WEBHOOK_SECRET: GITEA_SECRET,
-      CONVEYOR_LOG_LEVEL: 'warn',
+      CONVEYOR_LOG_LEVEL: 'info',
     };
-    const host = spawn(process.execPath, [BIN, 'start', '--config', config], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const host = spawn(process.execPath, [BIN, 'start', '--config', config], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => host.on('exit', (code) => resolve(code)));
     t.after(() => void (host.exitCode === null && host.kill('SIGKILL')));
     let stderr = '';
     host.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // The host's JSON log (stdout), kept for a failure's diagnosis only.
+    let log = '';
+    host.stdout.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-400_000)));
     const url = await eventually(() => /listening on (http:\/\/\S+)/.exec(stderr)?.[1] ?? (host.exitCode !== null ? Promise.reject(new Error(stderr)) : null), 60_000, 'the host listening');
     plane.setWebhookUrl(`${url}/webhooks/plane`);
     gitea.webhooks.target = { secret: GITEA_SECRET, url: `${url}/webhooks/gitea` };
-    const stopMirror = mirrorPushes(origin.origin, gitea, 'acme/shop');
-    t.after(stopMirror);
 
     // Dana (the fixtures' person) files the work item and moves it, as in Plane's web app.
     const issue = plane.createIssue({ name: 'Add retry to webhook sender', state: 'Backlog' });
+    // What a timeout prints: the work item's state, the task as the API shows it, the host's log.
+    const diagnose = async (err: unknown): Promise<never> => {
+      const tasks = await fetch(`${url}/tasks`).then((r) => r.text(), (e: Error) => e.message);
+      throw new Error(`${(err as Error).message}\nwork item: ${plane.stateOf(plane.issue(issue.id)).name}\ntasks: ${tasks}\nhost stderr:\n${stderr.slice(-5_000)}\nhost log (tail):\n${log.slice(-60_000)}`);
+    };
     plane.moveIssue(issue.id, 'To Analyse');
-    await eventually(() => plane.stateOf(plane.issue(issue.id)).name === 'In Review', 90_000, `the work item In Review\n${stderr}`);
+    await eventually(() => plane.stateOf(plane.issue(issue.id)).name === 'In Review', 90_000, 'the work item In Review').catch(diagnose);
     plane.moveIssue(issue.id, 'Approved');
-    await eventually(() => plane.stateOf(plane.issue(issue.id)).name === 'Done', 150_000, `the work item Done\n${stderr}`);
+    await eventually(() => plane.stateOf(plane.issue(issue.id)).name === 'Done', 150_000, 'the work item Done').catch(diagnose);
 
     const res = await fetch(`${url}/tasks`);
     const { tasks } = (await res.json()) as { tasks: { workItemId: string; stage: string; prNumber: number | null; repo: string }[] };
@@ -144,7 +155,8 @@ for (const dialect of testDatabases()) {
     // Conveyor wrote back as its bot; those echoes were recognised and ignored.
     assert.ok(plane.comments.length > 0 && plane.comments.every((c) => c.actor === FAKE_BOT.id));
 
-    await stopMirror();
+    if (process.env.CONVEYOR_PROFILE_LOG) fs.writeFileSync(`${process.env.CONVEYOR_PROFILE_LOG}.${dialect}`, log);
+    await stopHosting();
     host.kill('SIGINT');
     assert.equal(await exited, 0, stderr);
     assert.match(stderr, /conveyor stopped/);
