@@ -35,7 +35,36 @@ export interface Database {
 type SqliteRawConnection = {
   pragma?: (sql: string) => unknown;
   exec?: (sql: string, cb?: (err: Error | null) => void) => unknown;
+  prepare?: (sql: string) => unknown;
 };
+
+/** How many distinct SQL texts one better-sqlite3 connection keeps prepared. */
+export const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * knex's better-sqlite3 dialect prepares every statement again on each call (a
+ * seventh of the host's CPU under webhook load). The connection's `prepare` is
+ * wrapped so that the same SQL text gets the same prepared statement, least
+ * recently used evicted first. Safe because knex runs a statement to completion
+ * (`all`/`run`) before the next one on the connection, never sets a statement's
+ * integer mode unless a query asks (Conveyor's never do), and SQLite re-compiles a
+ * prepared statement by itself after a schema change.
+ */
+export function cachePreparedStatements(conn: SqliteRawConnection, size = STATEMENT_CACHE_SIZE): void {
+  const prepare = conn.prepare!.bind(conn);
+  const cache = new Map<string, unknown>();
+  conn.prepare = (sql: string) => {
+    let statement = cache.get(sql);
+    if (statement) {
+      cache.delete(sql);
+    } else {
+      statement = prepare(sql);
+      if (cache.size >= size) cache.delete(cache.keys().next().value!);
+    }
+    cache.set(sql, statement);
+    return statement;
+  };
+}
 
 function sqlitePragmas(busyTimeoutMs: number): string[] {
   return [
@@ -129,6 +158,7 @@ async function openSqlite(config: DatabaseConfig): Promise<Database> {
         try {
           if (driver === 'better-sqlite3') {
             for (const p of pragmas) conn.pragma!(p.replace(/^PRAGMA /, ''));
+            cachePreparedStatements(conn);
             done(null, conn);
           } else {
             conn.exec!(pragmas.join(';'), (err) => done(err, conn));
