@@ -29,7 +29,11 @@ export interface TaskStore {
   findByIssue(repo: string, trackerIssueId: string, tx?: Tx): Promise<Task | null>;
   findByWorkItem(repo: string, workItemId: string): Promise<Task | null>;
   findByBranch(repo: string, branch: string): Promise<Task | null>;
-  list(filter?: { repo?: string; stage?: string; live?: boolean; limit?: number }): Promise<Task[]>;
+  /**
+   * Tasks in id order. `afterId` pages (keyset): a daemon that reads every live task
+   * reads them a page at a time, so one tick never holds the event loop for long.
+   */
+  list(filter?: { repo?: string; stage?: string; live?: boolean; limit?: number; afterId?: number }): Promise<Task[]>;
   /**
    * Inserts the task unless a live one exists for (repo, tracker issue); never throws on
    * that conflict. Returns the inserted row, or null when another creator won.

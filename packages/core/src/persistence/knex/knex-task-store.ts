@@ -6,6 +6,7 @@ import type { TaskStore, Tx } from '../ports.js';
 import { fromTask, num, toTask, date, type NewTaskRow } from './rows.js';
 
 const TERMINAL = ['done', 'cancelled'];
+const LIVE_SQL = `stage NOT IN (${TERMINAL.map((s) => `'${s}'`).join(', ')})`;
 
 @injectable()
 export class KnexTaskStore implements TaskStore {
@@ -42,11 +43,14 @@ export class KnexTaskStore implements TaskStore {
     return row ? toTask(row) : null;
   }
 
-  async list(filter: { repo?: string; stage?: string; live?: boolean; limit?: number } = {}): Promise<Task[]> {
+  async list(filter: { repo?: string; stage?: string; live?: boolean; limit?: number; afterId?: number } = {}): Promise<Task[]> {
     const q = this.#q().orderBy('id', 'asc').limit(filter.limit ?? 500);
     if (filter.repo) q.where('repo', filter.repo);
     if (filter.stage) q.where('stage', filter.stage);
-    if (filter.live) q.whereNotIn('stage', TERMINAL);
+    if (filter.afterId !== undefined) q.where('id', '>', filter.afterId);
+    // Literal, not bound: a planner uses the partial indexes of live tasks only when
+    // the query's condition is theirs word for word.
+    if (filter.live) q.whereRaw(LIVE_SQL);
     return (await q).map(toTask);
   }
 
