@@ -5,6 +5,12 @@ import type { Task } from '../domain.js';
 export interface StageEnterHook {
   readonly plugin: string;
   readonly stage: string;
+  /**
+   * Runs after every hook that is not late, whatever the plugin order: for what must
+   * come last, such as giving back the merge lease once the work done under it
+   * (the coverage baseline's ratchet) is recorded.
+   */
+  readonly late?: boolean;
   run(task: Task, change: { from: string; reason: string }): Promise<void>;
 }
 
@@ -23,8 +29,10 @@ export class StageHooks {
     this.#hooks.push(hook);
   }
 
+  /** The hooks of `stage`: registration order, late ones last. */
   for(stage: string): readonly StageEnterHook[] {
-    return this.#hooks.filter((h) => h.stage === stage);
+    const of = this.#hooks.filter((h) => h.stage === stage);
+    return [...of.filter((h) => !h.late), ...of.filter((h) => h.late)];
   }
 
   count(): number {

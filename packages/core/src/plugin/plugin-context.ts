@@ -83,7 +83,8 @@ export interface PluginContext<C extends PluginSection = PluginSection> {
   addDaemon(daemon: Daemon): void;
   /** A daemon built on the shared safe loop: per-tick isolation, backoff, clean stop. */
   loop(options: { name: string; intervalMs: number; tick: (signal: AbortSignal) => Promise<void> }): Daemon;
-  onStageEnter(stage: string, run: StageEnterHook['run']): void;
+  /** Runs `run` after a task moved into `stage` (by the mover only); `late` hooks run after all others. */
+  onStageEnter(stage: string, run: StageEnterHook['run'], options?: { late?: boolean }): void;
   addFinalizer(name: string, run: Finalizer['run']): void;
   addCommand(command: CliCommand): void;
   onStart(hook: LifecycleHook): void;
@@ -184,7 +185,7 @@ export function createPluginContext(name: string, deps: ContextDeps): PluginCont
       ext.daemons.push({ plugin: name, daemon });
       return daemon;
     },
-    onStageEnter: (stage, run) => deps.hooks.onEnter({ plugin: name, stage, run }),
+    onStageEnter: (stage, run, options) => deps.hooks.onEnter({ plugin: name, stage, run, ...(options?.late ? { late: true } : {}) }),
     addFinalizer: (finalizerName, run) => deps.finalizers.add({ plugin: name, name: finalizerName, run }),
     addCommand: (command) => {
       ext.commands.push({ plugin: name, command });

@@ -62,9 +62,11 @@ export const coverageGatePlugin = definePlugin({
     );
     ctx.gates.splice(COVERAGE_STAGE, 'coverage_gate', { rollbackTo: 'development' });
 
-    // The baseline ratchets when the change has landed (task done): a compare-and-set
-    // that never lowers it, whatever order concurrent merges finish in.
-    ctx.on('task.done', async ({ task }) => {
+    // The baseline ratchets when the change has landed (task done), while the task
+    // still holds the merge lease (merge-gate gives it back after the other hooks of
+    // done): the next task is judged against it. A compare-and-set that never lowers
+    // it, whatever order concurrent merges finish in.
+    ctx.onStageEnter('done', async (task) => {
       if (!ctx.inScope(task.repo)) return;
       const m = await store.latestForTask(task.id);
       if (m?.value === null || m === null || m.status === 'fail') return;

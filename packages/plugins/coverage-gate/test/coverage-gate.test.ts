@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { git, parseFrontMatter, type GateResult, type OwnedRoute, type Task } from '@conveyor/core';
+import { CoreTokens, definePlugin, git, parseFrontMatter, type Database, type GateResult, type OwnedRoute, type Task } from '@conveyor/core';
 import { commitAll, createBareRepo, createTestConveyor, eventually, testDatabases, type BareRepo, type TestConveyor, type TestDialect, gateContext, taskAtStage } from '@conveyor/core/testing';
 import { CoverageStore, coverageGatePlugin, coverageVerdict, readCoverage, readCoveragePy, readIstanbulSummary, readLcov } from '../src/index.js';
 
@@ -124,6 +124,27 @@ for (const dialect of testDatabases()) {
     assert.deepEqual(queue.plugins['coverage-gate']!.baselines.map((x) => x.value), [81.5]);
     assert.deepEqual(queue.plugins['coverage-gate']!.lastVerdicts.map((x) => x.status), ['fail']);
     assert.equal(fs.existsSync(o.refusals), false, 'main was never pushed');
+  });
+
+  test(`${t0} the ratchet on done is written before the late hooks of done run (where merge-gate gives the lease back), whatever the plugin order`, async (t) => {
+    const o = await origin(t);
+    const seen: (number | null)[] = [];
+    // Registered before coverage-gate: only lateness puts it after the ratchet.
+    const lateProbe = definePlugin({
+      name: 'late-probe',
+      register(ctx) {
+        const store = new CoverageStore(ctx.container.resolve<Database>(CoreTokens.Database).knex, { now: () => Date.now() });
+        ctx.onStageEnter('done', async (task) => void seen.push((await store.baseline(task.repo))?.value ?? null), { late: true });
+      },
+    });
+    const kit = await createTestConveyor({ dialect, plugins: [lateProbe, coverageGatePlugin], config: { repos: { [REPO]: { url: o.origin } }, plugins: { 'coverage-gate': { enabled: true, command: COMMAND, minimum: 50 } } } });
+    t.after(() => kit.cleanup());
+    const a = await taskOn(kit, 'A');
+    await pushBranch(o, a.branch, '83');
+    assert.equal((await check(kit, a)).verdict, 'pass');
+    await kit.conveyor.db.knex('tasks').where({ id: a.id }).update({ stage: 'deploy' });
+    assert.ok(await kit.conveyor.engine.completeByMerge(a.id, 'deploy', 'merged (test)'));
+    assert.deepEqual(seen, [83], 'the late hook saw the raised baseline');
   });
 
   test(`${t0} a coverage tool error fails open with a warning (skipped), or closed when configured`, async (t) => {

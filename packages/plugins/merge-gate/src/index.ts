@@ -76,8 +76,12 @@ export const mergeGatePlugin = definePlugin({
       if (await leases.release(repo, taskId)) ctx.logger.info({ repo, taskId, why }, 'merge lease released');
     };
     ctx.on('task.stage_changed', async ({ task, to }) => {
-      if (to !== 'deploy') await releaseFor(task.repo, task.id, `moved to ${to}`);
+      if (to !== 'deploy' && to !== 'done') await releaseFor(task.repo, task.id, `moved to ${to}`);
     });
+    // On done, last of the stage's hooks: what other plugins record under the lease
+    // when the change has landed (coverage-gate's baseline) is written before the next
+    // task can take the lease and be judged against it.
+    ctx.onStageEnter('done', (task) => releaseFor(task.repo, task.id, 'moved to done'), { late: true });
     ctx.on('task.cancelled', ({ task }) => releaseFor(task.repo, task.id, 'cancelled'));
     ctx.on('task.blocked', ({ task }) => releaseFor(task.repo, task.id, 'blocked'));
     ctx.snapshot(() => mergeSnapshot({ leases, retests }));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { git, type GateResult, type Task } from '@conveyor/core';
+import { definePlugin, git, type GateResult, type Task } from '@conveyor/core';
 import { commitAll, createBareRepo, createTestConveyor, eventually, testDatabases, type BareRepo, type TestConveyor, type TestDialect, gateContext, taskAtStage } from '@conveyor/core/testing';
 import { PremergeCheckout, RetestStore, mergeGatePlugin } from '../src/index.js';
 
@@ -105,6 +105,29 @@ for (const dialect of testDatabases()) {
     assert.equal((await git(['merge-base', '--is-ancestor', mainBefore!, rebasedHead], { cwd: o.origin, allowFailure: true })).exitCode, 0, 'the loser was rebased onto the new main and pushed');
     const attempts = await retests.forTask(loser.id);
     assert.deepEqual(attempts.map((r) => [r.attempt, r.passed, r.sha]), [[1, false, rebasedHead], [2, false, rebasedHead]], 'every attempt recorded with its sha');
+    assertMainNeverPushed(o);
+  });
+
+  test(`${t0} on done the lease is given back after the other hooks of done (what they record under it lands before the next task can take it)`, async (t) => {
+    const o = await guardedOrigin(t);
+    const held: (number | null)[] = [];
+    // Registered after merge-gate, not late: it runs before merge-gate's release.
+    const probe = definePlugin({
+      name: 'done-probe',
+      register(ctx) {
+        ctx.onStageEnter('done', async (task) => void held.push((await ctx.stores.leases.get(task.repo))?.taskId ?? null));
+      },
+    });
+    const kit = await createTestConveyor({ dialect, plugins: [mergeGatePlugin, probe], config: { repos: { [REPO]: { url: o.origin, testCommand: 'sh test.sh' } }, plugins: { 'merge-gate': { enabled: true, busyDelayMs: 100 } } } });
+    t.after(() => kit.cleanup());
+    const a = await taskOn(kit, 'A');
+    await pushBranch(o, a.branch, { 'a.txt': 'a\n' });
+    assert.equal((await check(kit, a)).verdict, 'pass');
+    await land(o, (await o.head(a.branch))!);
+    await kit.conveyor.db.knex('tasks').where({ id: a.id }).update({ stage: 'deploy' });
+    assert.ok(await kit.conveyor.engine.completeByMerge(a.id, 'deploy', 'merged (test)'));
+    assert.deepEqual(held, [a.id], 'still held while the hooks of done ran');
+    assert.equal(await kit.conveyor.store.leases.get(REPO), null, 'given back once they had');
     assertMainNeverPushed(o);
   });
 
