@@ -167,6 +167,8 @@ export interface LeaseStore {
   acquire(repo: string, holder: LeaseHolder, ttlMs: number): Promise<boolean>;
   /** Holder-aware: releases only if `taskId` holds it. */
   release(repo: string, taskId: number): Promise<boolean>;
+  /** Holder-aware: pushes the expiry to now + `ttlMs` only if `taskId` still holds it. */
+  refresh(repo: string, taskId: number, ttlMs: number): Promise<boolean>;
   get(repo: string): Promise<Lease | null>;
   /** Takes a stale lease back: deletes it only if it is still exactly `lease`. */
   reclaim(lease: Lease): Promise<boolean>;

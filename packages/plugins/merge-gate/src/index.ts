@@ -6,12 +6,14 @@
 import os from 'node:os';
 import { Type } from '@sinclair/typebox';
 import { CoreTokens, definePlugin, type AgentSandbox, type Clock, type Database, type MergePin } from '@conveyor/core';
+import { refreshHeldLeases } from './lease-refresh.js';
 import { mergeGate } from './merge-gate.js';
 import { testedMergePin } from './merge-pin.js';
 import { mergeGateMigrations } from './migrations.js';
 import { RetestStore } from './retest-store.js';
 import { mergeSnapshot } from './snapshot.js';
 
+export { LEASE_STAGES, refreshHeldLeases } from './lease-refresh.js';
 export { mergeGate, type MergeGateDeps } from './merge-gate.js';
 export { testedMergePin } from './merge-pin.js';
 export { mergeGateMigrations } from './migrations.js';
@@ -22,7 +24,7 @@ export { RetestStore, type StoredRetest } from './retest-store.js';
 export const mergeGateConfigSchema = Type.Object({
   premergeRebaseAlways: Type.Boolean({ default: true, description: 'Rebase onto the current main even when the branch already contains it (a no-op then); false rebases only a branch that is behind.' }),
   retestAttempts: Type.Integer({ minimum: 0, maximum: 10, default: 1, description: 'Retries of a red re-test before rollback; a pass on a retry is reported as flaky (`merge.flaky`, `/queue`).' }),
-  leaseTtlMs: Type.Integer({ minimum: 60_000, default: 3_600_000, description: 'How long the merge lease lasts without being refreshed; past it another task may take it over.' }),
+  leaseTtlMs: Type.Integer({ minimum: 60_000, default: 3_600_000, description: 'How long the merge lease lasts without being refreshed; past it another task may take it over. While its task is at deploy-staging or deploy the lease is refreshed every third of this.' }),
   busyDelayMs: Type.Integer({ minimum: 100, default: 30_000, description: 'Delay before a task that found the lease busy tries again (capped by `pipeline.maxDefers`).' }),
   retestTimeoutMs: Type.Integer({ minimum: 1_000, default: 1_800_000, description: 'Time limit of one re-test run (its whole process group is killed past it).' }),
 });
@@ -84,6 +86,15 @@ export const mergeGatePlugin = definePlugin({
     ctx.onStageEnter('done', (task) => releaseFor(task.repo, task.id, 'moved to done'), { late: true });
     ctx.on('task.cancelled', ({ task }) => releaseFor(task.repo, task.id, 'cancelled'));
     ctx.on('task.blocked', ({ task }) => releaseFor(task.repo, task.id, 'blocked'));
+    // A held lease lives as long as its task is at deploy-staging or deploy, however
+    // long the deploy takes: refreshed three times per lease length.
+    ctx.loop({
+      name: 'merge-lease-refresh',
+      intervalMs: Math.floor(cfg.leaseTtlMs / 3),
+      tick: async () => {
+        await refreshHeldLeases({ leases, task: (id) => ctx.stores.tasks.get(id), ttlMs: cfg.leaseTtlMs, logger: ctx.logger });
+      },
+    });
     ctx.snapshot(() => mergeSnapshot({ leases, retests }));
   },
 });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { definePlugin, git, type GateResult, type Task } from '@conveyor/core';
 import { commitAll, createBareRepo, createTestConveyor, eventually, testDatabases, type BareRepo, type TestConveyor, type TestDialect, gateContext, taskAtStage } from '@conveyor/core/testing';
-import { PremergeCheckout, RetestStore, mergeGatePlugin } from '../src/index.js';
+import { PremergeCheckout, RetestStore, mergeGatePlugin, refreshHeldLeases } from '../src/index.js';
 
 const REPO = 'acme/app';
 
@@ -129,6 +129,38 @@ for (const dialect of testDatabases()) {
     assert.deepEqual(held, [a.id], 'still held while the hooks of done ran');
     assert.equal(await kit.conveyor.store.leases.get(REPO), null, 'given back once they had');
     assertMainNeverPushed(o);
+  });
+
+  test(`${t0} a lease is refreshed while its task is at deploy-staging or deploy, never once the task moved on or is blocked, and never for another holder`, async (t) => {
+    const o = await guardedOrigin(t);
+    const kit = await kitWith(dialect, o.origin);
+    t.after(() => kit.cleanup());
+    assert.ok(kit.conveyor.extensions.daemons.some((d) => d.plugin === 'merge-gate' && d.daemon.name === 'merge-lease-refresh'), 'the refresher runs as a daemon');
+    const leases = kit.conveyor.store.leases;
+    const a = await taskOn(kit, 'A');
+    await pushBranch(o, a.branch, { 'a.txt': 'a\n' });
+    assert.equal((await check(kit, a)).verdict, 'pass');
+    const expiry = async () => (await leases.get(REPO))!.expiresAt.getTime();
+    const soon = Date.now() + 1_000;
+    const push = () => refreshHeldLeases({ leases, task: (id) => kit.conveyor.store.tasks.get(id), ttlMs: 600_000, logger: kit.logger });
+    await kit.conveyor.db.knex('merge_leases').where({ repo: REPO }).update({ expires_at: soon });
+    assert.equal(await push(), 1);
+    assert.ok((await expiry()) >= soon + 500_000, 'pushed out by the lease length');
+
+    await kit.conveyor.db.knex('tasks').where({ id: a.id }).update({ stage: 'deploy' });
+    await kit.conveyor.db.knex('merge_leases').where({ repo: REPO }).update({ expires_at: soon });
+    assert.equal(await push(), 1, 'at deploy too');
+
+    await kit.conveyor.db.knex('tasks').where({ id: a.id }).update({ blocked_reason: 'budget spent' });
+    await kit.conveyor.db.knex('merge_leases').where({ repo: REPO }).update({ expires_at: soon });
+    assert.equal(await push(), 0, 'a blocked holder is not kept');
+    await kit.conveyor.db.knex('tasks').where({ id: a.id }).update({ blocked_reason: null, stage: 'development' });
+    assert.equal(await push(), 0, 'a holder that moved on is not kept');
+    assert.equal(await expiry(), soon);
+
+    // Changed hands between the listing and the refresh: the new holder's expiry is not touched.
+    assert.equal(await leases.refresh(REPO, a.id + 1000, 600_000), false);
+    assert.equal(await expiry(), soon);
   });
 
   test(`${t0} two branches that conflict: the second does not rebase, fails with git's output and releases the lease; main untouched`, async (t) => {

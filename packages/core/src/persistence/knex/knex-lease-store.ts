@@ -47,6 +47,10 @@ export class KnexLeaseStore implements LeaseStore {
     return (await this.db.knex('merge_leases').where({ repo, holder_task_id: taskId }).delete()) === 1;
   }
 
+  async refresh(repo: string, taskId: number, ttlMs: number): Promise<boolean> {
+    return (await this.db.knex('merge_leases').where({ repo, holder_task_id: taskId }).update({ expires_at: this.clock.now() + ttlMs })) === 1;
+  }
+
   async get(repo: string): Promise<Lease | null> {
     const row = await this.db.knex('merge_leases').where({ repo }).first();
     return row ? toLease(row) : null;
