@@ -48,7 +48,7 @@ test('config check prints the effective config with secrets redacted; an invalid
 });
 
 test('every command has --help', async () => {
-  for (const cmd of [['start'], ['demo'], ['migrate'], ['config', 'check'], ['task', 'create'], ['task', 'list'], ['task', 'show'], ['task', 'stop'], ['doctor']]) {
+  for (const cmd of [['start'], ['demo'], ['migrate'], ['config', 'check'], ['task', 'create'], ['task', 'list'], ['task', 'show'], ['task', 'stop'], ['task', 'confirm-deploy'], ['doctor']]) {
     const io = capture();
     const code = await main(['node', 'conveyor', ...cmd, '--help'], io);
     assert.equal(code, 0, cmd.join(' '));
@@ -154,6 +154,9 @@ test('with host.readAuth token, every CLI command that reads still works (it sen
     assert.equal(res.status, 0, `${args.join(' ')}: ${res.stderr}`);
     assert.match(res.stdout, /Add a farewell/, args.join(' '));
   }
+  const confirm = cli('task', 'confirm-deploy', '1');
+  assert.equal(confirm.status, 1, 'nothing to confirm: the task is not at deploy');
+  assert.match(confirm.stderr, /^error 409: .* does not ask for a deploy confirmation/m);
   assert.equal(cli('task', 'stop', '1').status, 0);
   assert.equal(fs.statSync(dataDir).mode & 0o777, 0o700);
   for (const file of ['token', 'conveyor.db']) assert.equal(fs.statSync(path.join(dataDir, file)).mode & 0o777, 0o600, file);
