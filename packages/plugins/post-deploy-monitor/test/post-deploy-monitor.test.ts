@@ -146,6 +146,31 @@ for (const dialect of testDatabases()) {
     assert.equal(await kit.conveyor.deployStatus.set(task.id, 'monitoring', { caller: 'late', reason: 'cancelled (test)' }), 'SUPPRESS');
   });
 
+  test(`${t0} one window that cannot be visited does not stop the others; it is visited again next tick`, async (t) => {
+    const server = await healthServer(200);
+    const clock = new ManualClock();
+    const kit = await kitWith({ dialect, clock, monitor: { checks: { a: { url: server.url } }, intervalMs: 20 } });
+    t.after(async () => {
+      await kit.cleanup();
+      await server.close();
+    });
+    await kit.conveyor.start();
+    const poisoned = await deployed(kit, 'a', 'p1');
+    const healthy = await deployed(kit, 'a', 'p2');
+    const tasks = kit.conveyor.store.tasks;
+    const get = tasks.get.bind(tasks);
+    tasks.get = async (id) => {
+      if (id === poisoned.id) throw new Error('row unreadable (test)');
+      return get(id);
+    };
+    await nextCheck(kit, clock, healthy);
+    assert.equal((await windowOf(kit, poisoned))!.checks, 0);
+    assert.ok(kit.logger.lines.some((l) => l.msg === 'post-deploy window visit failed; tried again next tick' && l.obj.taskId === poisoned.id));
+    tasks.get = get;
+    await nextCheck(kit, clock, poisoned);
+    assert.equal((await windowOf(kit, poisoned))!.status, 'active');
+  });
+
   test(`${t0} the window survives a restart: the next instance goes on counting where the first stopped`, async (t) => {
     const server = await healthServer(503);
     const clock = new ManualClock();
