@@ -38,7 +38,8 @@ for (const dialect of testDatabases()) {
   });
 
   test(`${t0} with deploy.confirm the deployer waits at deploy until a person moves the issue to Confirm Deploy`, async (t) => {
-    const kit = await kitAt(dialect, { worker: { enabled: true }, repos: { a: { deploy: { confirm: true } }, b: {} } });
+    // A poll that never comes in the test's time: the confirmation itself wakes the worker.
+    const kit = await kitAt(dialect, { worker: { enabled: true, pollIntervalMs: 600_000 }, repos: { a: { deploy: { confirm: true } }, b: {} } });
     t.after(() => kit.cleanup());
     const task = await atDeployStaging(kit, 'a', 'c1');
     await kit.conveyor.start();
@@ -56,6 +57,7 @@ for (const dialect of testDatabases()) {
 
     const res = await kit.conveyor.intake.trackerStatus({ repo: 'a', trackerIssueId: 'c1', status: 'Confirm Deploy' });
     assert.equal(res.action, 'deploy_confirmed');
+    assert.equal(kit.events.of('deploy.confirmed').length, 1);
     await kit.events.waitFor('task.done', (p) => p.task.id === task.id);
     await eventually(() => statusesOf(kit, 'c1').includes('Done'), 5_000, 'Done');
     assert.deepEqual(statusesOf(kit, 'c1'), ['Awaiting Deploy', 'Deploying', 'Done']);

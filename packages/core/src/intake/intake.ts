@@ -91,7 +91,7 @@ export class Intake {
    * "Confirm Deploy" (the tracker status, `POST /tasks/:id/confirm-deploy`): a person
    * lets the deployer run. A compare-and-set on the task at deploy, so a repeat is
    * recognised; nothing changes for a task elsewhere or a repo that does not ask for
-   * confirmation (`deploy.confirm`). The held job is claimed on the worker's next look.
+   * confirmation (`deploy.confirm`). `deploy.confirmed` wakes the worker for the held job.
    */
   async confirmDeploy(taskId: number): Promise<ConfirmDeployResult> {
     const task = await this.#task(taskId);
@@ -100,7 +100,10 @@ export class Intake {
       return this.#confirmOutcome('not_required', `${task.repo} does not ask for a deploy confirmation (deploy.confirm is off)`, log);
     }
     if (task.stage !== 'deploy') return this.#confirmOutcome('not_at_deploy', `task ${task.workItemId} is at ${task.stage}, not at deploy`, log);
-    if (await this.tasks.confirmDeploy(task.id)) return this.#confirmOutcome('confirmed', `deploy of ${task.workItemId} confirmed; the deployer runs next`, log);
+    if (await this.tasks.confirmDeploy(task.id)) {
+      this.events.emit('deploy.confirmed', { task: await this.#task(taskId) });
+      return this.#confirmOutcome('confirmed', `deploy of ${task.workItemId} confirmed; the deployer runs next`, log);
+    }
     const fresh = await this.#task(taskId);
     if (fresh.stage === 'deploy' && fresh.deployConfirmedAt) return this.#confirmOutcome('already_confirmed', `deploy of ${task.workItemId} was already confirmed at ${fresh.deployConfirmedAt.toISOString()}`, log);
     return this.#confirmOutcome('not_at_deploy', `task ${task.workItemId} left deploy (now at ${fresh.stage})`, log);
