@@ -52,6 +52,8 @@ import { TemplatePromptBuilder } from './prompts/template-prompt-builder.js';
 import { coreFinalizers } from './finalize/core-finalizers.js';
 import { prMergedGate } from './finalize/merge-gate-core.js';
 import { installTrackerSync } from './tracker-sync.js';
+import { DeployPhaseStatus } from './deploy/deploy-status.js';
+import { deployConfirmClause } from './deploy/deploy-confirm.js';
 
 export interface CreateConveyorOptions {
   /** Raw configuration (validated here) or an already resolved one. */
@@ -87,6 +89,8 @@ export interface Conveyor {
   readonly db: Database;
   readonly engine: StageEngine;
   readonly intake: Intake;
+  /** The one writer of deploy-phase tracker statuses (guarded when deploy-status-guard is on). */
+  readonly deployStatus: DeployPhaseStatus;
   /** Cost budgets: a task's spend and budgets, and the raise that resumes a budget stop. */
   readonly budgets: BudgetService;
   /** Accepted webhook deliveries (recorded, then processed after the reply). */
@@ -229,7 +233,11 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   for (const f of coreFinalizers({ ports, tasks: store.tasks, pipeline, config, logger })) finalizers.add(f);
   const inbox = new WebhookInbox(store.inbox, logger);
   c.register(CoreTokens.WebhookInbox, { useValue: inbox });
-  c.register(CoreTokens.TrackerSync, { useValue: installTrackerSync({ events, ports, tasks: store.tasks, agentRuns: store.agentRuns, config, pipeline, logger }) });
+  const deployStatus = new DeployPhaseStatus({ ports, tasks: store.tasks, config, logger });
+  c.register(CoreTokens.DeployPhaseStatus, { useValue: deployStatus });
+  c.register(CoreTokens.TrackerSync, { useValue: installTrackerSync({ events, ports, tasks: store.tasks, agentRuns: store.agentRuns, config, pipeline, logger, deployStatus }) });
+  const confirmClause = deployConfirmClause(config);
+  if (confirmClause) clauses.add('core', confirmClause);
 
   for (const plugin of all.filter((p) => !enabled.includes(p))) {
     for (const url of plugin.offRoutes ?? []) {
@@ -348,6 +356,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     db,
     engine: c.resolve(CoreTokens.StageEngine),
     intake: c.resolve(CoreTokens.Intake),
+    deployStatus,
     budgets: c.resolve(CoreTokens.Budgets),
     webhooks: inbox,
     worker,

@@ -62,6 +62,11 @@ export interface Task {
   /** INITIATED marker of the irreversible merge. */
   mergeInitiatedAt: Date | null;
   mergedAt: Date | null;
+  /**
+   * When a person confirmed the deploy (`deploy.confirm`); cleared each time the task
+   * enters deploy, so a task that comes back to deploy waits for a new confirmation.
+   */
+  deployConfirmedAt: Date | null;
 }
 
 export interface Job {

@@ -59,6 +59,8 @@ export * from './ports/workspace.js';
 export * from './ports/ports.js';
 export * from './ports/canceller.js';
 export * from './ports/merge-pin.js';
+export * from './deploy/deploy-status.js';
+export * from './deploy/deploy-confirm.js';
 
 export * from './queue/claim-clause.js';
 export * from './queue/claim-clause-registry.js';

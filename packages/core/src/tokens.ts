@@ -64,6 +64,12 @@ export const CoreTokens = Object.freeze({
   Canceller: Symbol.for('conveyor.port.Canceller'),
   /** `MergePin`: which head may merge (the sha a re-test passed on; merge-gate). */
   MergePin: Symbol.for('conveyor.port.MergePin'),
+  /** `DeployStatusGuard`: decides deploy-phase tracker writes (deploy-status-guard). */
+  DeployStatusGuard: Symbol.for('conveyor.port.DeployStatusGuard'),
+  /** `PostDeployWindow`: the watch after a deploy (post-deploy-monitor). */
+  PostDeployWindow: Symbol.for('conveyor.port.PostDeployWindow'),
+  /** `DeployPhaseStatus`: the one writer of deploy-phase tracker statuses. */
+  DeployPhaseStatus: Symbol.for('conveyor.DeployPhaseStatus'),
   ArtifactReader: Symbol.for('conveyor.port.ArtifactReader'),
   PromptBuilder: Symbol.for('conveyor.PromptBuilder'),
   /** `AgentSandbox`: whether and how agent processes are sandboxed (`workspaces.sandbox`). */

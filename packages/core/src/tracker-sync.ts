@@ -8,6 +8,7 @@ import type { TrackerRef } from './ports/tracker.js';
 import type { Task } from './domain.js';
 import { stageIndex, type Pipeline } from './pipeline/pipeline.js';
 import { formatCostSummary, summarizeCosts } from './usage/usage.js';
+import type { DeployPhaseStatus } from './deploy/deploy-status.js';
 
 export interface TrackerSyncDeps {
   events: EventBus;
@@ -17,14 +18,17 @@ export interface TrackerSyncDeps {
   config: ConveyorConfig;
   pipeline: Pipeline;
   logger: Logger;
+  deployStatus: DeployPhaseStatus;
 }
 
 /**
  * Tells the tracker what happened: the analyst started; the analyst finished (In
  * Review, the artefact link, a request for Approved/Rejected — never parsed back);
- * the task entered deploy (Awaiting Deploy); done (Done and the cost summary);
- * blocked (the reason). These are observers: a tracker that is down costs a line
- * in the log, never a stage. Also removes the task's worktree at done.
+ * the deploy phases (Awaiting Deploy on entering deploy, Deploying when the deployer
+ * starts, Monitoring after Deploy when a post-deploy window opens, all through the
+ * deploy-status writer); done (Done and the cost summary); blocked (the reason).
+ * These are observers: a tracker that is down costs a line in the log, never a
+ * stage. Also removes the task's worktree at done.
  */
 export function installTrackerSync(d: TrackerSyncDeps): TrackerSync {
   const s = d.config.statuses;
@@ -40,15 +44,39 @@ export function installTrackerSync(d: TrackerSyncDeps): TrackerSync {
 
 
   d.events.on('task.stage_changed', async ({ task, to }) => {
-    const t = tracker();
-    if (!t || to !== 'deploy') return;
-    await t.setStatus(ref(task), s.awaitingDeploy, { reason: 'entered deploy' });
+    if (to !== 'deploy') return;
+    await d.deployStatus.set(task.id, 'awaitingDeploy', { caller: 'tracker-sync', reason: 'entered deploy' });
+  });
+
+  d.events.on('agent.started', async ({ job }) => {
+    if (job.stage !== 'deploy' || job.kind !== 'agent') return;
+    await d.deployStatus.set(job.taskId, 'deploying', { caller: 'tracker-sync', reason: `the ${job.role ?? 'deployer'} started (attempt ${job.attempt})` });
+  });
+
+  // The post-deploy window is armed *before* the tracker hears of done, so the first
+  // "Monitoring after Deploy" is legitimate (the task is already done by then); a
+  // task that was not deployed (merged earlier) or whose repo is not watched goes to Done.
+  d.events.on('task.stage_changed', async ({ task, from, to }) => {
+    if (to !== 'done') return;
+    const window = d.ports.postDeployWindow();
+    let armed = false;
+    if (from === 'deploy' && window) {
+      try {
+        armed = await window.arm(task);
+      } catch (err) {
+        d.logger.error({ taskId: task.id, err }, 'the post-deploy window could not be armed; the tracker goes to Done');
+      }
+    }
+    if (armed) {
+      await d.deployStatus.set(task.id, 'monitoring', { caller: 'tracker-sync', reason: 'deployed; post-deploy window opened' });
+      return;
+    }
+    await tracker()?.setStatus(ref(task), s.done, { reason: 'task done' });
   });
 
   d.events.on('task.done', async ({ task }) => {
     const t = tracker();
     if (!t) return;
-    await t.setStatus(ref(task), s.done, { reason: 'task done' });
     const summary = formatCostSummary(task.workItemId, summarizeCosts(await d.agentRuns.listForTask(task.id)));
     await t.addComment(ref(task), summary);
   });

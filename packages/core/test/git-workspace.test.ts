@@ -14,7 +14,7 @@ function fakeTask(over: Partial<Task> = {}): Task {
     id: 1, repo: 'acme/app', trackerIssueId: 'I-1', workItemId: 'ET-001', title: 'Fix login', description: '', stage: 'analysis',
     branch: 'et-001-fix-login', branchCut: true, humanVerdict: null, humanReviewStartedAt: null, humanReviewEndedAt: null,
     developerRetries: 0, createdAt: new Date(), updatedAt: new Date(), cancelRequestedAt: null, cancelledAt: null,
-    trackerMessageId: null, blockedReason: null, blockedAt: null, blockedKind: null, budgetUsd: null, stageBudgets: {}, prNumber: null, prUrl: null, mergeInitiatedAt: null, mergedAt: null,
+    trackerMessageId: null, blockedReason: null, blockedAt: null, blockedKind: null, budgetUsd: null, stageBudgets: {}, prNumber: null, prUrl: null, mergeInitiatedAt: null, mergedAt: null, deployConfirmedAt: null,
     ...over,
   };
 }

@@ -48,7 +48,7 @@ test('config check prints the effective config with secrets redacted; an invalid
 });
 
 test('every command has --help', async () => {
-  for (const cmd of [['start'], ['demo'], ['migrate'], ['config', 'check'], ['task', 'create'], ['task', 'list'], ['task', 'show'], ['task', 'stop'], ['doctor']]) {
+  for (const cmd of [['start'], ['demo'], ['migrate'], ['config', 'check'], ['task', 'create'], ['task', 'list'], ['task', 'show'], ['task', 'stop'], ['task', 'confirm-deploy'], ['doctor']]) {
     const io = capture();
     const code = await main(['node', 'conveyor', ...cmd, '--help'], io);
     assert.equal(code, 0, cmd.join(' '));
@@ -61,7 +61,7 @@ test('migrate brings a fresh database up to date, then says so', async (t) => {
   fs.writeFileSync(path.join(dir, 'c.yaml'), `instance:\n  dataDir: ${dir}\ndatabase:\n  filename: ${path.join(dir, 'db.sqlite3')}\nplugins:\n  agent-claude:\n    enabled: false\n`);
   const first = capture();
   assert.equal(await main(['node', 'conveyor', 'migrate', '--config', path.join(dir, 'c.yaml')], first), 0);
-  assert.match(first.stdout[0]!, /^applied: core\/0001_init, core\/0002_pull_requests, core\/0003_gate_waits, core\/0004_budgets, core\/0005_agent_run_diagnostics, tracker-local\/0001_issues, forge-git\/0001_pull_requests, lessons\/0001_lessons, task-deps\/0001_task_deps$/);
+  assert.match(first.stdout[0]!, /^applied: core\/0001_init, core\/0002_pull_requests, core\/0003_gate_waits, core\/0004_budgets, core\/0005_agent_run_diagnostics, core\/0007_deploy_phases, tracker-local\/0001_issues, forge-git\/0001_pull_requests, lessons\/0001_lessons, task-deps\/0001_task_deps, post-deploy-monitor\/0001_windows$/);
   const again = capture();
   await main(['node', 'conveyor', 'migrate', '--config', path.join(dir, 'c.yaml')], again);
   assert.equal(again.stdout[0], 'the database is up to date');
@@ -154,6 +154,9 @@ test('with host.readAuth token, every CLI command that reads still works (it sen
     assert.equal(res.status, 0, `${args.join(' ')}: ${res.stderr}`);
     assert.match(res.stdout, /Add a farewell/, args.join(' '));
   }
+  const confirm = cli('task', 'confirm-deploy', '1');
+  assert.equal(confirm.status, 1, 'nothing to confirm: the task is not at deploy');
+  assert.match(confirm.stderr, /^error 409: .* does not ask for a deploy confirmation/m);
   assert.equal(cli('task', 'stop', '1').status, 0);
   assert.equal(fs.statSync(dataDir).mode & 0o777, 0o700);
   for (const file of ['token', 'conveyor.db']) assert.equal(fs.statSync(path.join(dataDir, file)).mode & 0o777, 0o600, file);

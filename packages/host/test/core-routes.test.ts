@@ -213,6 +213,35 @@ for (const dialect of testDatabases()) {
     assert.deepEqual(unknown.json(), { error: 'not_found', message: 'task 999999 does not exist' });
   });
 
+  test(`${d} POST /tasks/:id/confirm-deploy confirms a task waiting at deploy; nothing to confirm is a 409 that changes nothing`, async (t) => {
+    const { app, kit } = await startHost(t, { dialect, config: { repos: { acme: { deploy: { confirm: true } }, other: {} } } });
+    const auth = { authorization: 'Bearer test-token-0123456789abcdef' };
+    const { task } = await kit.conveyor.intake.startPipeline({ repo: 'acme', trackerIssueId: '20', title: 'Ship me' });
+    const confirmedAt = async () => (await kit.conveyor.store.tasks.get(task.id))!.deployConfirmedAt;
+
+    assert.equal((await app.inject({ method: 'POST', url: `/tasks/${task.id}/confirm-deploy` })).statusCode, 401);
+    const early = await app.inject({ method: 'POST', url: `/tasks/${task.id}/confirm-deploy`, headers: auth });
+    assert.equal(early.statusCode, 409);
+    assert.deepEqual(early.json(), { error: 'conflict', message: `task ${task.workItemId} is at analysis, not at deploy` });
+    assert.equal(await confirmedAt(), null);
+
+    await kit.conveyor.db.knex('tasks').where({ id: task.id }).update({ stage: 'deploy' });
+    const ok = await app.inject({ method: 'POST', url: `/tasks/${task.id}/confirm-deploy`, headers: auth });
+    assert.equal(ok.statusCode, 200);
+    assert.deepEqual(ok.json(), { outcome: 'confirmed', confirmed: true, detail: `deploy of ${task.workItemId} confirmed; the deployer runs next` });
+    assert.notEqual(await confirmedAt(), null);
+    const again = await app.inject({ method: 'POST', url: `/tasks/${task.id}/confirm-deploy`, headers: auth });
+    assert.equal(again.statusCode, 200);
+    assert.equal(again.json().outcome, 'already_confirmed');
+
+    const { task: other } = await kit.conveyor.intake.startPipeline({ repo: 'other', trackerIssueId: '21', title: 'No confirm' });
+    await kit.conveyor.db.knex('tasks').where({ id: other.id }).update({ stage: 'deploy' });
+    const refused = await app.inject({ method: 'POST', url: `/tasks/${other.id}/confirm-deploy`, headers: auth });
+    assert.equal(refused.statusCode, 409);
+    assert.match(refused.json().message, /other does not ask for a deploy confirmation/);
+    assert.equal((await app.inject({ method: 'POST', url: '/tasks/999999/confirm-deploy', headers: auth })).statusCode, 404);
+  });
+
   test(`${d} unknown routes answer 404 JSON`, async (t) => {
     const { app } = await startHost(t, { dialect });
     const res = await app.inject({ method: 'GET', url: '/nope?x=1' });

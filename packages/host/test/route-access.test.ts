@@ -37,7 +37,7 @@ const COMPOSITIONS: Record<string, TestConveyorOptions> = {
 
 /** The routes each composition must serve, so an empty table cannot pass. */
 const EXPECTED: Record<string, string[]> = {
-  'embedded default (tracker-local, forge-git, agent-script)': ['POST /tasks', 'POST /tasks/:id/stop', 'POST /tasks/:id/approve', 'POST /tasks/:id/reject', 'GET /local-tracker/issues/:id', 'GET /health', 'GET /status', 'GET /queue', 'GET /tasks', 'GET /tasks/:id', 'GET /tasks/:id/artefacts/:stage', 'GET /tasks/:id/logs'],
+  'embedded default (tracker-local, forge-git, agent-script)': ['POST /tasks', 'POST /tasks/:id/stop', 'POST /tasks/:id/confirm-deploy', 'POST /tasks/:id/approve', 'POST /tasks/:id/reject', 'GET /local-tracker/issues/:id', 'GET /health', 'GET /status', 'GET /queue', 'GET /tasks', 'GET /tasks/:id', 'GET /tasks/:id/artefacts/:stage', 'GET /tasks/:id/logs'],
   'production (tracker-plane, forge-gitea, agent-claude)': ['POST /webhooks/plane', 'POST /webhooks/gitea', 'POST /tasks/:id/stop', 'GET /tasks/:id'],
 };
 

@@ -100,8 +100,26 @@ export const RepoSchema = Type.Object(
     mainBranch: Type.String({ default: 'main', description: 'The branch Conveyor never pushes to directly.' }),
     protectedBranches: Type.Array(Type.String(), { default: [], description: 'More branches Conveyor never deletes or force-pushes.' }),
     prompts: Type.Optional(Type.Record(Type.String(), Type.String({ ...PATH_KEY, minLength: 1 }), { description: 'Prompt template file per role (analyst, architect, …) replacing the default; `{{title}}`, `{{artifactPath}}`, `{{reason}}` … are filled in.' })),
+    deploy: Type.Optional(
+      Type.Object(
+        {
+          confirm: Type.Optional(Type.Boolean({ description: 'This repo\'s own `deploy.confirm`: the deployer waits for a person\'s confirmation (true) or not (false). Unset: the instance-wide `deploy.confirm`.' })),
+        },
+        { additionalProperties: false, description: 'Deploy settings of this repo, replacing the instance-wide `deploy` keys.' },
+      ),
+    ),
   },
   { additionalProperties: false },
+);
+
+export const DeploySchema = Type.Object(
+  {
+    confirm: Type.Boolean({
+      default: false,
+      description: 'Manual deploy confirmation: a task that enters deploy waits (tracker "Awaiting Deploy") until a person confirms — the tracker status "Confirm Deploy", `POST /tasks/:id/confirm-deploy` or `conveyor task confirm-deploy <id>` — before the deployer runs. A repo may say otherwise (`repos.<name>.deploy.confirm`).',
+    }),
+  },
+  { additionalProperties: false, default: {} },
 );
 
 export const StatusNamesSchema = Type.Object(
@@ -113,10 +131,10 @@ export const StatusNamesSchema = Type.Object(
     approved: Type.String({ default: 'Approved', description: 'Human verdict: approve.' }),
     rejected: Type.String({ default: 'Rejected', description: 'Human verdict: reject (relaunch the analyst).' }),
     stop: Type.String({ default: 'STOP', description: 'Cancel the task (cancel plugin).' }),
-    confirmDeploy: Type.String({ default: 'Confirm Deploy', description: 'Manual deploy confirmation.' }),
+    confirmDeploy: Type.String({ default: 'Confirm Deploy', description: 'Manual deploy confirmation (where `deploy.confirm` is on; otherwise ignored).' }),
     awaitingDeploy: Type.String({ default: 'Awaiting Deploy', description: 'Set when the task enters deploy.' }),
-    deploying: Type.String({ default: 'Deploying', description: 'Set while the deployer runs.' }),
-    monitoring: Type.String({ default: 'Monitoring after Deploy', description: 'Post-deploy window.' }),
+    deploying: Type.String({ default: 'Deploying', description: 'Set when the deployer starts.' }),
+    monitoring: Type.String({ default: 'Monitoring after Deploy', description: 'Set after a successful deploy while the post-deploy window is open (post-deploy-monitor).' }),
     done: Type.String({ default: 'Done', description: 'Terminal Done.' }),
   },
   { additionalProperties: false, default: {} },
@@ -137,6 +155,7 @@ export const CoreConfigSchema = Type.Object(
     worker: WorkerSchema,
     pipeline: PipelineConfigSchema,
     budgets: BudgetsSchema,
+    deploy: DeploySchema,
     workItemPrefix: Type.String({ default: 'ET', pattern: '^[A-Za-z][A-Za-z0-9]*$', description: 'Default work item prefix.' }),
     repos: Type.Record(Type.String(), RepoSchema, { default: {}, description: 'Per-repo settings, by repo name.' }),
     statuses: StatusNamesSchema,
@@ -148,3 +167,4 @@ export type CoreConfig = Static<typeof CoreConfigSchema>;
 export type RepoConfig = Static<typeof RepoSchema>;
 export type BudgetsConfig = Static<typeof BudgetsSchema>;
 export type StatusNames = Static<typeof StatusNamesSchema>;
+export type DeployConfig = Static<typeof DeploySchema>;

@@ -45,6 +45,8 @@ export interface ConveyorEvents {
   'merge.flaky': { taskId: number; repo: string; sha: string; attempts: number };
   /** merge-gate: the task branch landed in main. */
   'merge.completed': { taskId: number; repo: string; sha: string | null };
+  /** A person confirmed the deploy of a task waiting at deploy (`deploy.confirm`); its deployer may run. */
+  'deploy.confirmed': { task: Task };
   /** post-deploy-monitor: health checks failed after a deploy. */
   'deploy.degraded': { taskId: number; repo: string; reason: string };
   /** The analyst finished; a person must approve or reject. */
@@ -66,6 +68,6 @@ export const EVENT_NAMES: readonly ConveyorEventName[] = [
   'task.created', 'task.stage_changed', 'task.blocked', 'task.unblocked', 'task.cancelled', 'task.done',
   'job.enqueued', 'job.claimed', 'job.finished', 'job.retried', 'job.retry_exhausted',
   'agent.started', 'agent.finished', 'gate.evaluated', 'gate.failed',
-  'merge.deferred', 'merge.flaky', 'merge.completed', 'deploy.degraded', 'human.approval_needed',
+  'merge.deferred', 'merge.flaky', 'merge.completed', 'deploy.confirmed', 'deploy.degraded', 'human.approval_needed',
   'lease.reclaimed', 'reconciler.unstuck', 'loop.error', 'listener.error',
 ];

@@ -10,6 +10,7 @@ import type { AdvanceOutcome, StageEngine } from '../pipeline/stage-engine.js';
 import type { CreateTaskResult, TaskService } from '../tasks/task-service.js';
 import { CoreTokens } from '../tokens.js';
 import type { Ports } from '../ports/ports.js';
+import { deployConfirmRequired } from '../deploy/deploy-confirm.js';
 
 /**
  * Intake: what external events mean, as domain commands. Webhook routes verify and
@@ -87,6 +88,33 @@ export class Intake {
   }
 
   /**
+   * "Confirm Deploy" (the tracker status, `POST /tasks/:id/confirm-deploy`): a person
+   * lets the deployer run. A compare-and-set on the task at deploy, so a repeat is
+   * recognised; nothing changes for a task elsewhere or a repo that does not ask for
+   * confirmation (`deploy.confirm`). `deploy.confirmed` wakes the worker for the held job.
+   */
+  async confirmDeploy(taskId: number): Promise<ConfirmDeployResult> {
+    const task = await this.#task(taskId);
+    const log = { taskId, workItem: task.workItemId, stage: task.stage };
+    if (!deployConfirmRequired(this.config, task.repo)) {
+      return this.#confirmOutcome('not_required', `${task.repo} does not ask for a deploy confirmation (deploy.confirm is off)`, log);
+    }
+    if (task.stage !== 'deploy') return this.#confirmOutcome('not_at_deploy', `task ${task.workItemId} is at ${task.stage}, not at deploy`, log);
+    if (await this.tasks.confirmDeploy(task.id)) {
+      this.events.emit('deploy.confirmed', { task: await this.#task(taskId) });
+      return this.#confirmOutcome('confirmed', `deploy of ${task.workItemId} confirmed; the deployer runs next`, log);
+    }
+    const fresh = await this.#task(taskId);
+    if (fresh.stage === 'deploy' && fresh.deployConfirmedAt) return this.#confirmOutcome('already_confirmed', `deploy of ${task.workItemId} was already confirmed at ${fresh.deployConfirmedAt.toISOString()}`, log);
+    return this.#confirmOutcome('not_at_deploy', `task ${task.workItemId} left deploy (now at ${fresh.stage})`, log);
+  }
+
+  #confirmOutcome(outcome: ConfirmDeployResult['outcome'], detail: string, log: object): ConfirmDeployResult {
+    this.logger.info({ ...log, outcome, detail }, 'deploy confirmation');
+    return { outcome, confirmed: outcome === 'confirmed' || outcome === 'already_confirmed', detail };
+  }
+
+  /**
    * A tracker status change, by Conveyor's configured status names (spec 01 §6).
    * "To Analyse" is the only entry; the others act on an existing live task.
    */
@@ -127,6 +155,10 @@ export class Intake {
     if (e.status === s.stop) {
       const res = await this.requestStop(live.id);
       return outcome('stop', live.id, res.detail, this.logger, log);
+    }
+    if (e.status === s.confirmDeploy) {
+      const res = await this.confirmDeploy(live.id);
+      return outcome(res.outcome === 'confirmed' ? 'deploy_confirmed' : 'ignored', live.id, res.detail, this.logger, log);
     }
     return outcome('ignored', live.id, `status "${e.status}" does not drive the pipeline`, this.logger, log);
   }
@@ -198,8 +230,15 @@ export class Intake {
 
 /** What intake did with an event, for the webhook's log line and the tests. */
 export interface IntakeOutcome {
-  action: 'created' | 'exists' | 'relaunched' | 'verdict' | 'stop' | 'done' | 'informational' | 'ignored';
+  action: 'created' | 'exists' | 'relaunched' | 'verdict' | 'stop' | 'deploy_confirmed' | 'done' | 'informational' | 'ignored';
   taskId: number | null;
+  detail: string;
+}
+
+/** What a deploy confirmation did. `confirmed` is true when the deployer may run (now or already). */
+export interface ConfirmDeployResult {
+  outcome: 'confirmed' | 'already_confirmed' | 'not_at_deploy' | 'not_required';
+  confirmed: boolean;
   detail: string;
 }
 

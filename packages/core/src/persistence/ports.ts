@@ -75,6 +75,8 @@ export interface TaskStore {
    * claim) and the task is not merged; a takeover by another actor is left alone.
    */
   clearMergeInitiated(id: number, seen: Date): Promise<boolean>;
+  /** Stamps the deploy confirmation while the task is at deploy; true only for the first confirmation. */
+  confirmDeploy(id: number): Promise<boolean>;
   /** Stamps `cancel_requested_at`; true only for the first request. */
   requestCancel(id: number): Promise<boolean>;
   setTrackerMessageId(id: number, messageId: string | null): Promise<void>;

@@ -9,6 +9,7 @@ import type { WorkspacePort } from './workspace.js';
 import type { PromptBuilder } from '../queue/prompt.js';
 import type { Canceller } from './canceller.js';
 import type { MergePin } from './merge-pin.js';
+import type { DeployStatusGuard, PostDeployWindow } from '../deploy/deploy-status.js';
 
 /**
  * Optional ports, looked up lazily in the instance's container: an integration
@@ -42,6 +43,12 @@ export class Ports {
   }
   canceller(): Canceller | null {
     return this.#get(CoreTokens.Canceller);
+  }
+  deployStatusGuard(): DeployStatusGuard | null {
+    return this.#get(CoreTokens.DeployStatusGuard);
+  }
+  postDeployWindow(): PostDeployWindow | null {
+    return this.#get(CoreTokens.PostDeployWindow);
   }
   promptBuilder(): PromptBuilder | null {
     return this.#get(CoreTokens.PromptBuilder);

@@ -79,7 +79,9 @@ export class Worker {
       tick: () => this.#beat(),
       onError: (error, consecutive) => this.events.emit('loop.error', { loop: 'worker.heartbeat', error, consecutive }),
     });
-    this.#unsubscribe = this.events.on('job.enqueued', () => this.wake());
+    // A confirmed deploy releases a job held by the deploy-confirm clause: look now, not at the next poll.
+    const offs = [this.events.on('job.enqueued', () => this.wake()), this.events.on('deploy.confirmed', () => this.wake())];
+    this.#unsubscribe = () => offs.forEach((off) => off());
     this.#loop.start();
     this.#heartbeat.start();
     this.#listening = this.#wakeup.start(() => this.wake());

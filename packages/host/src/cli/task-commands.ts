@@ -26,7 +26,7 @@ export function report(io: Output, res: { status: number; body: unknown }, ok: (
   return 0;
 }
 
-/** `conveyor task create|list|show|stop|approve|reject`, against the running host's API. */
+/** `conveyor task create|list|show|stop|confirm-deploy|approve|reject`, against the running host's API. */
 export function registerTaskCommands(program: Command, io: Output, setCode: (n: number) => void): void {
   const task = program
     .command('task')
@@ -108,6 +108,13 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
       setCode(
         report(io, res, (b: { firstRequest: boolean; applied: boolean; detail: string }) => `task ${id}: stop ${b.firstRequest ? 'requested' : 'was already requested'}; ${b.applied ? 'applied' : b.detail}`, o.json),
       );
+    });
+
+  common(task.command('confirm-deploy').description('the Confirm Deploy status: let the deployer run a task waiting at deploy (deploy.confirm)'))
+    .argument('<id>', 'task id')
+    .action(async (id: string, o: Global) => {
+      const res = await (await client(o)).request('POST', `/tasks/${encodeURIComponent(id)}/confirm-deploy`);
+      setCode(report(io, res, (b: { outcome: string; detail: string }) => `task ${id}: ${b.detail}`, o.json));
     });
 
   common(task.command('budget').description('set the task\'s budget in USD (or one stage\'s); a task stopped by its budget resumes'))

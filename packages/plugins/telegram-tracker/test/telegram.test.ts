@@ -128,7 +128,7 @@ test('render: stateless, ≤ 4096 characters however many runs, budget and human
     id: 1, repo: 'r', trackerIssueId: '1', workItemId: 'ET-7', title: 'x'.repeat(300), description: '', stage: 'development', branch: 'b', branchCut: true,
     humanVerdict: 'approved', humanReviewStartedAt: new Date(now.getTime() - 3_600_000), humanReviewEndedAt: new Date(now.getTime() - 3_000_000), developerRetries: 0,
     createdAt: new Date(now.getTime() - 7_200_000), updatedAt: now, cancelRequestedAt: null, cancelledAt: null, trackerMessageId: null, blockedReason: null, blockedAt: null,
-    blockedKind: null, budgetUsd: 10, stageBudgets: {}, prNumber: 3, prUrl: 'https://git/pr/3', mergeInitiatedAt: null, mergedAt: null,
+    blockedKind: null, budgetUsd: 10, stageBudgets: {}, prNumber: 3, prUrl: 'https://git/pr/3', mergeInitiatedAt: null, mergedAt: null, deployConfirmedAt: null,
   } satisfies Task;
   const run = (i: number, stage: string): AgentRun => ({ id: i, jobId: i, taskId: 1, stage, role: 'developer', attempt: 1, pid: 1, startedAt: new Date(0), exitCode: 0, finishedAt: new Date(60_000), result: 'ok', usage: fakeUsage({ costUsd: 0.5, model: `model-${'m'.repeat(i % 40)}` }), logPath: null, permissionDenials: [] });
   const many = Array.from({ length: 400 }, (_, i) => run(i, DEFAULT_PIPELINE.stages[i % 7]!.name));

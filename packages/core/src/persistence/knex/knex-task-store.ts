@@ -105,6 +105,8 @@ export class KnexTaskStore implements TaskStore {
       q.andWhere('developer_retries', change.developerRetries.expected);
     }
     if (change.humanVerdict !== undefined) patch.human_verdict = change.humanVerdict;
+    // A task that comes back to deploy (after a rollback) waits for a new confirmation.
+    if (to === 'deploy') patch.deploy_confirmed_at = null;
     if (change.endHumanReview) patch.human_review_ended_at = tx.raw('COALESCE(human_review_ended_at, ?)', [now]);
     const n = await q.update(patch);
     if (n !== 1) return false;
@@ -163,6 +165,12 @@ export class KnexTaskStore implements TaskStore {
   async requestCancel(id: number): Promise<boolean> {
     const now = this.clock.now();
     const n = await this.#q().where({ id }).whereNull('cancel_requested_at').update({ cancel_requested_at: now, updated_at: now });
+    return n === 1;
+  }
+
+  async confirmDeploy(id: number): Promise<boolean> {
+    const now = this.clock.now();
+    const n = await this.#q().where({ id, stage: 'deploy' }).whereNull('deploy_confirmed_at').update({ deploy_confirmed_at: now, updated_at: now });
     return n === 1;
   }
 

@@ -41,10 +41,11 @@ export function toTask(r: Row): Task {
     prUrl: strOrNull(r.pr_url),
     mergeInitiatedAt: dateOrNull(r.merge_initiated_at),
     mergedAt: dateOrNull(r.merged_at),
+    deployConfirmedAt: dateOrNull(r.deploy_confirmed_at),
   };
 }
 
-export type NewTaskRow = Omit<Task, 'id' | 'createdAt' | 'updatedAt' | 'prNumber' | 'prUrl' | 'mergeInitiatedAt' | 'mergedAt' | 'blockedKind' | 'budgetUsd' | 'stageBudgets'>;
+export type NewTaskRow = Omit<Task, 'id' | 'createdAt' | 'updatedAt' | 'prNumber' | 'prUrl' | 'mergeInitiatedAt' | 'mergedAt' | 'deployConfirmedAt' | 'blockedKind' | 'budgetUsd' | 'stageBudgets'>;
 
 // A stage budget column that is not a JSON object of positive numbers reads as
 // "no overrides": a hand-edited row must not stop every read of the task.

@@ -3,6 +3,7 @@ import { corePullRequests } from './core-0002-pull-requests.js';
 import { coreGateWaits } from './core-0003-gate-waits.js';
 import { coreBudgets } from './core-0004-budgets.js';
 import { coreAgentRunDiagnostics } from './core-0005-agent-run-diagnostics.js';
+import { coreDeployPhases } from './core-0007-deploy-phases.js';
 import { coreLiveTaskOrder } from './core-0011-live-task-order.js';
 
 /**
@@ -160,4 +161,4 @@ export const coreInit: Migration = {
   },
 };
 
-export const coreMigrations: readonly Migration[] = [coreInit, corePullRequests, coreGateWaits, coreBudgets, coreAgentRunDiagnostics, coreLiveTaskOrder];
+export const coreMigrations: readonly Migration[] = [coreInit, corePullRequests, coreGateWaits, coreBudgets, coreAgentRunDiagnostics, coreDeployPhases, coreLiveTaskOrder];

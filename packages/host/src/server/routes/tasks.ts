@@ -6,9 +6,9 @@ import { BudgetBody, TaskIdParams, TaskListQuery } from '../schemas.js';
 
 /**
  * The task routes: list, inspect (jobs, runs, costs, budget, what it waits for), stop,
- * and raise a budget.
- * Reads go straight to the stores; stop goes through intake, like the tracker's
- * STOP status, so both land on the same compare-and-set.
+ * confirm a deploy, and raise a budget.
+ * Reads go straight to the stores; stop and confirm-deploy go through intake, like
+ * the tracker's STOP and Confirm Deploy statuses, so both land on the same compare-and-set.
  */
 export function registerTaskRoutes(app: FastifyInstance, conveyor: Conveyor, guards: RouteGuards): void {
   app.get<{ Querystring: TaskListQuery }>('/tasks', { schema: { querystring: TaskListQuery }, ...accessOptions('read', guards) }, async (request) => {
@@ -44,5 +44,13 @@ export function registerTaskRoutes(app: FastifyInstance, conveyor: Conveyor, gua
     const result = await conveyor.intake.requestStop(request.params.id);
     request.log.info({ taskId: request.params.id, ...result }, 'stop requested over HTTP');
     return reply.code(202).send(result);
+  });
+
+  app.post<{ Params: TaskIdParams }>('/tasks/:id/confirm-deploy', { schema: { params: TaskIdParams }, ...accessOptions('token', guards) }, async (request, reply) => {
+    const result = await conveyor.intake.confirmDeploy(request.params.id);
+    request.log.info({ taskId: request.params.id, ...result }, 'deploy confirmation over HTTP');
+    // Nothing to confirm (not at deploy, or the repo does not ask): a clear 409, nothing changed.
+    if (!result.confirmed) return sendError(reply, 409, result.detail);
+    return reply.code(200).send(result);
   });
 }
