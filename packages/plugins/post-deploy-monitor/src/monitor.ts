@@ -65,6 +65,12 @@ export class PostDeployMonitor implements PostDeployWindow {
       if (await this.d.windows.close(w.taskId, 'healthy', now)) await this.#done(task, `post-deploy window ended after ${w.checks} checks`);
       return;
     }
+    // Enough failures were recorded but the window was not closed (a crash between the
+    // two writes): report it now, before another check could reset the count.
+    if (w.failures >= this.d.config.failuresToDegrade) {
+      await this.#degraded(task, w.failures, { healthy: false, detail: w.lastError ?? 'unknown' });
+      return;
+    }
     const check = this.d.config.checks[w.repo];
     if (!check) return; // the check was taken out of the config: the window just runs to its end
     const result = await runHealthCheck(check, { timeoutMs: this.d.config.checkTimeoutMs, cwd: this.d.baseDir, passEnv: this.d.config.passEnv, signal, fetch: this.d.fetch });

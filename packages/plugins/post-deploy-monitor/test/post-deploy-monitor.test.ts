@@ -110,7 +110,11 @@ for (const dialect of testDatabases()) {
     await nextCheck(kit, clock, task);
     assert.equal(kit.events.of('deploy.degraded').length, 0, 'two failures in a row are not three');
     await nextCheck(kit, clock, task);
-    const w = (await windowOf(kit, task))!;
+    // The third failure is recorded, then the window is closed as degraded: wait for the second write.
+    const w = (await eventually(async () => {
+      const now = (await windowOf(kit, task))!;
+      return now.status !== 'active' ? now : null;
+    }, 10_000, 'the window closed'))!;
     assert.deepEqual([w.status, w.failures, w.checks, w.lastError], ['degraded', 3, 6, 'HTTP 503']);
     const degraded = await kit.events.waitFor('deploy.degraded');
     assert.deepEqual(degraded, { taskId: task.id, repo: 'a', reason: `health check failed 3 times in a row after the deploy of ${task.workItemId} (last: HTTP 503)` });
@@ -122,6 +126,24 @@ for (const dialect of testDatabases()) {
     clock.advance(INTERVAL * 3);
     assert.deepEqual(await new WindowStore(kit.conveyor.db.knex).due(clock.now()), []);
     assert.equal(kit.events.of('deploy.degraded').length, 1);
+  });
+
+  test(`${t0} enough failures recorded but the window left open (a crash between the two writes): the next visit reports degraded without another check`, async (t) => {
+    const server = await healthServer(200);
+    const clock = new ManualClock();
+    const kit = await kitWith({ dialect, clock, monitor: { checks: { a: { url: server.url } }, intervalMs: 20 } });
+    t.after(async () => {
+      await kit.cleanup();
+      await server.close();
+    });
+    await kit.conveyor.start();
+    const task = await deployed(kit, 'a', 'c1');
+    await kit.conveyor.db.knex('post_deploy_windows').where({ task_id: task.id }).update({ failures: 3, last_error: 'HTTP 502' });
+    await nextCheck(kit, clock, task);
+    const w = (await windowOf(kit, task))!;
+    assert.deepEqual([w.status, w.failures], ['degraded', 3]);
+    assert.equal(server.hits, 0, 'no check could reset the count first');
+    assert.match((await kit.events.waitFor('deploy.degraded')).reason, /last: HTTP 502/);
   });
 
   test(`${t0} a tick for a task cancelled during its window does nothing: no check, no status, no event`, async (t) => {
