@@ -119,6 +119,7 @@ test('the dashboard shows a task created from the CLI live, approves it, shows i
   assert.match((await page.locator('.cost-total').textContent()) ?? '', /Spent \$\d+\.\d\d/);
   assert.ok((await page.locator('table.runs tbody tr').count()) >= 6, 'one row per agent run');
   await page.locator('details.artefact[data-stage="development"]').waitFor();
+  await page.locator('ul.ci li[data-state="success"]').first().waitFor();
   // The log tail is read with the token, never put in a URL.
   await page.locator('tr[data-run-id="1"] button[data-log-url]').click();
   await page.locator('#log-1:not([hidden])').waitFor();

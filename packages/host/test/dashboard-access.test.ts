@@ -51,9 +51,15 @@ for (const dialect of testDatabases()) {
     const missing = await app.inject({ method: 'GET', url: '/ui/tasks/999' });
     assert.equal(missing.statusCode, 404);
     assert.match(missing.body, /Task 999 does not exist/);
+    await kit.conveyor.store.ciStatuses.record({ repo: 'acme/app', sha: 'a'.repeat(40), branch: task.branch, context: 'ci/old', state: 'success', targetUrl: null, updatedAt: new Date(Date.now() - 60_000) });
+    await kit.conveyor.store.ciStatuses.record({ repo: 'acme/app', sha: 'b'.repeat(40), branch: task.branch, context: 'ci/test', state: 'failure', targetUrl: 'javascript:alert(1)' });
+    await kit.conveyor.store.ciStatuses.record({ repo: 'acme/app', sha: 'c'.repeat(40), branch: 'another-branch', context: 'ci/test', state: 'error', targetUrl: null });
     const detail = await app.inject({ method: 'GET', url: `/ui/tasks/${task.id}` });
     assert.equal(detail.statusCode, 200);
     assert.match(detail.body, /data-action="stop"/);
+    const ci = /<ul class="ci">(.*?)<\/ul>/s.exec(detail.body)?.[1] ?? '';
+    assert.deepEqual([...ci.matchAll(/data-state="(\w+)"/g)].map((m) => m[1]), ['failure', 'success'], 'the branch\'s statuses, newest first');
+    assert.doesNotMatch(detail.body, /href="javascript/);
     for (const url of ['/ui/queue', '/ui/cost']) assert.equal((await app.inject({ method: 'GET', url })).statusCode, 200, url);
   });
 }

@@ -1,4 +1,4 @@
-import { budgetStatus, summarizeCosts, TERMINAL_STAGES, type AgentRun, type ArtifactReader, type BudgetStatus, type BudgetsConfig, type CostSummary, type InstanceView, type Job, type Lease, type Pipeline, type QueueSnapshot, type Stores, type Task, type WaitingFor } from '@conveyor/core';
+import { budgetStatus, summarizeCosts, TERMINAL_STAGES, type AgentRun, type CiStatus, type ArtifactReader, type BudgetStatus, type BudgetsConfig, type CostSummary, type InstanceView, type Job, type Lease, type Pipeline, type QueueSnapshot, type Stores, type Task, type WaitingFor } from '@conveyor/core';
 
 /** What the pages read: the stored state, never git, a forge or a tracker (artefacts aside). */
 export interface DashboardSources {
@@ -34,6 +34,8 @@ export interface TaskDetail extends TaskRow {
   transitions: { from: string; to: string; reason: string; at: Date }[];
   costs: CostSummary;
   artefacts: { stage: string; path: string; body: string }[];
+  /** The CI statuses of the task branch's commits, newest first. */
+  ci: CiStatus[];
 }
 
 const isTerminal = (t: Task): boolean => (TERMINAL_STAGES as readonly string[]).includes(t.stage);
@@ -70,7 +72,7 @@ export async function loadTaskRows(src: DashboardSources, filter: TaskFilter, li
 export async function loadTaskDetail(src: DashboardSources, id: number): Promise<TaskDetail | null> {
   const task = await src.stores.tasks.get(id);
   if (!task) return null;
-  const [base, jobs, transitions] = await Promise.all([row(src, task), src.stores.jobs.listForTask(id), src.stores.tasks.transitions(id)]);
+  const [base, jobs, transitions, ci] = await Promise.all([row(src, task), src.stores.jobs.listForTask(id), src.stores.tasks.transitions(id), task.branch ? src.stores.ciStatuses.forBranch(task.repo, task.branch, 20) : Promise.resolve([])]);
   const reader = src.artefacts();
   const reached = new Set([task.stage, ...transitions.flatMap((t) => [t.from, t.to])]);
   const stages = src.pipeline.stages.filter((s) => s.agent && reached.has(s.name));
@@ -82,7 +84,7 @@ export async function loadTaskDetail(src: DashboardSources, id: number): Promise
       if (a) artefacts.push({ stage: s.name, path: a.path, body: a.body });
     }
   }
-  return { ...base, jobs, transitions, costs: summarizeCosts(base.runs), artefacts };
+  return { ...base, jobs, transitions, costs: summarizeCosts(base.runs), artefacts, ci };
 }
 
 export interface QueueView {

@@ -42,6 +42,11 @@ ${d.runs.map((r) => html`<tr data-run-id="${r.id}">
 </tbody></table></div>`;
 }
 
+function ciStatuses(d: TaskDetail): Html {
+  if (d.ci.length === 0) return html`<p class="muted">No CI status reported for the task branch yet.</p>`;
+  return html`<ul class="ci">${d.ci.map((c) => html`<li data-state="${c.state}"><strong>${c.state}</strong> ${c.context} on <code>${c.sha.slice(0, 10)}</code>, ${when(c.updatedAt)}${c.targetUrl && /^https?:\/\//i.test(c.targetUrl) ? html` · <a href="${c.targetUrl}" rel="noopener noreferrer">details</a>` : ''}</li>`)}</ul>`;
+}
+
 function actions(list: readonly TaskAction[]): Html {
   return html`<div class="actions">${list.map((a) => html`<form class="action" data-action="${a.id}" data-method="${a.method}" data-url="${a.url}">
 ${a.input === 'comment' ? html`<label>Comment <input name="comment" type="text" required${a.enabled ? '' : html` disabled`}></label>` : ''}
@@ -63,6 +68,7 @@ export function taskPage(d: TaskDetail, list: readonly TaskAction[], pipeline: P
 <p class="cost-total">Spent <strong>${usd(b.task.spentUsd)}</strong>${b.task.limitUsd !== null ? ` of the task's ${usd(b.task.limitUsd)}` : ' (no task budget)'}; at ${b.stage.name}: ${usd(b.stage.spentUsd)}${b.stage.limitUsd !== null ? ` of ${usd(b.stage.limitUsd)}` : ''}.${b.exhausted ? html` <strong class="over">The ${b.exhausted} budget is spent.</strong>` : ''}</p>
 ${d.costs.perRole.length ? html`<ul>${d.costs.perRole.map((r) => html`<li>${r.role}: ${usd(r.costUsd)} over ${r.runs} run${r.runs === 1 ? '' : 's'} (${tokens(r.fullInputTokens)} in / ${tokens(r.outputTokens)} out)</li>`)}</ul>` : ''}
 </section>
+<section aria-labelledby="ci-h"><h2 id="ci-h">CI</h2>${ciStatuses(d)}</section>
 <section aria-labelledby="timeline-h"><h2 id="timeline-h">Timeline</h2>${timeline(d, pipeline, now)}</section>
 <section aria-labelledby="runs-h"><h2 id="runs-h">Agent runs</h2>${runs(d)}</section>
 <section aria-labelledby="artefacts-h"><h2 id="artefacts-h">Artefacts</h2>
