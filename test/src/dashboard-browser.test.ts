@@ -137,6 +137,8 @@ test('the dashboard shows a task created from the CLI live, approves it, shows i
   await row.waitFor();
   const overflow = (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
   assert.ok(overflow <= 0, `readable at 360 px: no sideways scrolling of the page (${overflow} px)`);
+  const tableOverflow = (await page.evaluate("(() => { const t = document.querySelector('table.tasks'); return t.scrollWidth - t.parentElement.clientWidth; })()")) as number;
+  assert.ok(tableOverflow <= 0, `nor of the tasks table (${tableOverflow} px)`);
   await shot(page, 'tasks-360px');
   assert.deepEqual(scriptErrors, []);
 });

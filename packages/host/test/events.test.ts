@@ -56,6 +56,9 @@ for (const dialect of testDatabases()) {
     const base = await listen(host);
     const refused = await subscribe(t, base);
     assert.equal(refused.status, 401);
+    const head = await host.app.inject({ method: 'HEAD', url: '/events', headers: AUTH });
+    assert.equal(head.statusCode, 200, 'HEAD answers the headers and ends');
+    assert.match(head.headers['content-type'] as string, /^text\/event-stream/);
     const stream = await subscribe(t, base, AUTH);
     assert.equal(stream.status, 200);
     const { task } = await host.kit.conveyor.intake.startPipeline({ repo: 'acme/app', trackerIssueId: '1', title: 'Secret title', description: 'secret text' });

@@ -29,6 +29,8 @@ export function registerEventsRoute(app: FastifyInstance, conveyor: Conveyor, gu
   app.addHook('onClose', async () => journal.close());
 
   app.get('/events', accessOptions('read', guards), async (request, reply) => {
+    // HEAD: the headers a stream would get, and no stream (nothing would ever end it).
+    if (request.method === 'HEAD') return reply.header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-store').send();
     if (open.size >= MAX_EVENT_STREAMS) return sendError(reply, 503, `this host already serves ${MAX_EVENT_STREAMS} event streams; close one and retry`);
     const header = request.headers['last-event-id'];
     const lastId = Array.isArray(header) ? header[0] : header;

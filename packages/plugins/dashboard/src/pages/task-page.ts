@@ -61,7 +61,7 @@ export function taskPage(d: TaskDetail, list: readonly TaskAction[], pipeline: P
   const t = d.task;
   const b = d.budget;
   return html`<h1><span class="work-item">${t.workItemId}</span> ${t.title}</h1>
-<p>${t.repo} · ${stageBar(pipeline, t.stage)} · created ${when(t.createdAt)}${t.prUrl ? (/^https?:\/\//i.test(t.prUrl) ? html` · <a href="${t.prUrl}" rel="noopener noreferrer">pull request${t.prNumber ? ` #${t.prNumber}` : ''}</a>` : html` · pull request${t.prNumber ? ` #${t.prNumber}` : ''} <code>${t.prUrl}</code>`) : ''}${t.branch ? html` · branch <code>${t.branch}</code>` : ''}</p>
+<p>${t.repo} · ${stageBar(pipeline, t.stage)} · created ${when(t.createdAt)}${t.prUrl ? (/^https?:\/\//i.test(t.prUrl) ? html` · <a href="${t.prUrl}" rel="noopener noreferrer">pull request${t.prNumber ? ` #${t.prNumber}` : ''}</a>` : html` · <span title="${t.prUrl}">pull request${t.prNumber ? ` #${t.prNumber}` : ''}</span>`) : ''}${t.branch ? html` · branch <code>${t.branch}</code>` : ''}</p>
 <section aria-labelledby="waiting-h"><h2 id="waiting-h">Waiting for</h2><p class="waiting" data-kind="${d.waitingFor.kind}">${d.waitingFor.sentence || 'nothing'}</p></section>
 <section aria-labelledby="actions-h"><h2 id="actions-h">Actions</h2>${actions(list)}</section>
 <section aria-labelledby="cost-h"><h2 id="cost-h">Cost</h2>

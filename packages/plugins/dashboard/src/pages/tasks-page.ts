@@ -40,13 +40,13 @@ ${input.rows.length === 0
 <thead><tr><th scope="col">Work item</th><th scope="col">Title</th><th scope="col">Repo</th><th scope="col">Stage</th><th scope="col">Waiting for</th><th scope="col">Spend</th><th scope="col">Age</th></tr></thead>
 <tbody>
 ${input.rows.map((r) => html`<tr data-task-id="${r.task.id}" data-stage="${r.task.stage}">
-<td><a href="/ui/tasks/${r.task.id}">${r.task.workItemId}</a></td>
-<td>${r.task.title}</td>
-<td>${r.task.repo}</td>
-<td>${stageBar(input.pipeline, r.task.stage)}</td>
-<td class="waiting">${waitingText(r)}</td>
-<td>${spend(r)}</td>
-<td>${duration(input.now.getTime() - r.task.createdAt.getTime())}</td>
+<td data-label="Work item"><a href="/ui/tasks/${r.task.id}">${r.task.workItemId}</a></td>
+<td data-label="Title">${r.task.title}</td>
+<td data-label="Repo">${r.task.repo}</td>
+<td data-label="Stage">${stageBar(input.pipeline, r.task.stage)}</td>
+<td data-label="Waiting for" class="waiting">${waitingText(r)}</td>
+<td data-label="Spend">${spend(r)}</td>
+<td data-label="Age">${duration(input.now.getTime() - r.task.createdAt.getTime())}</td>
 </tr>`)}
 </tbody></table></div>`}`;
 }
