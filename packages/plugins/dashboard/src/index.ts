@@ -17,7 +17,7 @@ export const dashboardConfigSchema = Type.Object({
   title: Type.String({ default: 'Conveyor', minLength: 1, maxLength: 80, description: 'The name in the page header and the browser tab.' }),
   taskLimit: Type.Integer({ default: 200, minimum: 1, maximum: 500, description: 'At most this many tasks (newest first) on the Tasks page.' }),
   costDays: Type.Integer({ default: 14, minimum: 1, maximum: 366, description: 'Days shown in the Cost page\'s spend-per-day chart.' }),
-  costTasks: Type.Integer({ default: 500, minimum: 1, maximum: 500, description: 'The Cost page sums the agent runs and stage times of this many newest tasks.' }),
+  costTasks: Type.Integer({ default: 200, minimum: 1, maximum: 500, description: 'The Cost page sums the agent runs and stage times of this many newest tasks.' }),
 });
 
 /**
