@@ -244,9 +244,27 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
       extensions.routes.push(Object.freeze({ method: 'GET' as const, url, auth: 'none' as const, plugin: plugin.name, description: `plugin "${plugin.name}" is disabled`, handler: async () => ({ status: 200, body: { enabled: false } }) }));
     }
   }
+  const takeSnapshot = async (): Promise<QueueSnapshot> => {
+    const [counts, running] = await Promise.all([store.jobs.countByStatus(), store.jobs.running()]);
+    const plugins: Record<string, unknown> = {};
+    for (const { plugin, block } of extensions.snapshots) {
+      try {
+        plugins[plugin] = await block();
+      } catch (err) {
+        // One broken block must not take `GET /queue` down with it.
+        plugins[plugin] = { error: toError(err).message };
+      }
+    }
+    return {
+      counts,
+      running: running.map((j) => ({ jobId: j.id, taskId: j.taskId, stage: j.stage, role: j.role, hostId: j.hostId, pid: j.pid, startedAt: j.startedAt?.toISOString() ?? null })),
+      plugins,
+    };
+  };
+  const instanceView = { snapshot: takeSnapshot, routes: () => extensions.routes };
   const providers = new Map<unknown, string>();
   for (const plugin of ordered) {
-    const ctx = createPluginContext(plugin.name, { instanceConfig: config, baseDir, logger, container: c, stores: store, events, gates, clauses, hooks, finalizers, extensions, inbox, providers, creationHooks, explainers, waiting });
+    const ctx = createPluginContext(plugin.name, { instanceConfig: config, baseDir, logger, container: c, stores: store, events, gates, clauses, hooks, finalizers, extensions, inbox, providers, creationHooks, explainers, waiting, instance: instanceView });
     try {
       await plugin.register(ctx);
     } catch (err) {
@@ -377,23 +395,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
       return starting;
     },
     stop,
-    async snapshot() {
-      const [counts, running] = await Promise.all([store.jobs.countByStatus(), store.jobs.running()]);
-      const plugins: Record<string, unknown> = {};
-      for (const { plugin, block } of extensions.snapshots) {
-        try {
-          plugins[plugin] = await block();
-        } catch (err) {
-          // One broken block must not take `GET /queue` down with it.
-          plugins[plugin] = { error: toError(err).message };
-        }
-      }
-      return {
-        counts,
-        running: running.map((j) => ({ jobId: j.id, taskId: j.taskId, stage: j.stage, role: j.role, hostId: j.hostId, pid: j.pid, startedAt: j.startedAt?.toISOString() ?? null })),
-        plugins,
-      };
-    },
+    snapshot: takeSnapshot,
   };
   return instance;
 }

@@ -139,6 +139,8 @@ export interface CiStatusStore {
    */
   record(status: { repo: string; sha: string; branch: string | null; context: string; state: CiState; targetUrl: string | null; updatedAt?: Date }): Promise<void>;
   forSha(repo: string, sha: string): Promise<CiStatus[]>;
+  /** The statuses recorded for a branch's commits, newest first, at most `limit` (for people: the dashboard). */
+  forBranch(repo: string, branch: string, limit: number): Promise<CiStatus[]>;
 }
 
 export interface InboxStore {

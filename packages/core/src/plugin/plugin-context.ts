@@ -13,7 +13,8 @@ import type { Finalizer, Finalizers } from '../queue/finalizers.js';
 import { SafeLoop } from '../util/safe-loop.js';
 import type { CliCommand, Daemon } from './daemon.js';
 import type { Extensions, LifecycleHook, SnapshotBlock } from './extensions.js';
-import type { RouteDescriptor } from './route.js';
+import type { OwnedRoute, RouteDescriptor } from './route.js';
+import type { QueueSnapshot } from '../conveyor.js';
 import { routeAccess } from './route-access.js';
 import type { WebhookInbox } from '../intake/webhook-inbox.js';
 import { ConveyorError } from '../errors.js';
@@ -27,6 +28,17 @@ import type { Waiting } from '../waiting/waiting-service.js';
  * plugin as owner, so the instance can list (and the tests count) exactly what a
  * plugin added, and a disabled plugin, never registered, adds nothing.
  */
+/**
+ * What a plugin may read of the whole instance once it runs (call these from a
+ * route or a listener, not while registering: other plugins are not all in yet).
+ */
+export interface InstanceView {
+  /** `GET /queue`'s answer: job counts, running jobs, every plugin's block. */
+  snapshot(): Promise<QueueSnapshot>;
+  /** Every plugin route of the instance, with its owner. */
+  routes(): readonly OwnedRoute[];
+}
+
 export interface PluginContext<C extends PluginSection = PluginSection> {
   readonly name: string;
   /** The plugin's own validated section, `plugins.<name>`. */
@@ -78,6 +90,8 @@ export interface PluginContext<C extends PluginSection = PluginSection> {
    */
   readonly waiting: Pick<Waiting, 'forTask' | 'heldBackBy'>;
   addRoute(route: RouteDescriptor): void;
+  /** The whole instance, read-only: its queue snapshot and its routes. */
+  readonly instance: InstanceView;
   /** This plugin's block in `GET /queue`. */
   snapshot(block: SnapshotBlock): void;
   addDaemon(daemon: Daemon): void;
@@ -109,6 +123,7 @@ export interface ContextDeps {
   creationHooks: TaskCreationHooks;
   explainers: WaitExplainers;
   waiting: Waiting;
+  instance: InstanceView;
 }
 
 export function createPluginContext(name: string, deps: ContextDeps): PluginContext {
@@ -154,6 +169,7 @@ export function createPluginContext(name: string, deps: ContextDeps): PluginCont
       routeAccess(route);
       ext.routes.push(Object.freeze({ ...route, plugin: name }));
     },
+    instance: deps.instance,
     snapshot: (block) => {
       ext.snapshots.push({ plugin: name, block });
     },

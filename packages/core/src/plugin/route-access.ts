@@ -3,10 +3,11 @@ import type { RouteDescriptor } from './route.js';
 
 /**
  * How the host guards a plugin route: `read` (a `GET`, open or token-guarded by
- * `host.readAuth`), `token` (the bearer token, always) or `webhook` (the route's
- * own signature verifier, run by the host before the handler).
+ * `host.readAuth`), `public` (a `GET` open to anyone, whatever `host.readAuth`),
+ * `token` (the bearer token, always) or `webhook` (the route's own signature
+ * verifier, run by the host before the handler).
  */
-export type RouteAccess = 'read' | 'token' | 'webhook';
+export type RouteAccess = 'public' | 'read' | 'token' | 'webhook';
 
 /** The only method a route may serve without the token or a verifier: reads change nothing. */
 export const READ_METHOD = 'GET';
@@ -32,7 +33,12 @@ export function routeAccess(route: Pick<RouteDescriptor, 'method' | 'url' | 'aut
         throw new ConveyorError('CONVEYOR_ROUTE_ACCESS', `${where} changes state but has auth "none": give it auth "token" (the API's bearer token) or, for a webhook, auth "webhook" with a verify function that checks the sender's signature`);
       }
       return 'read';
+    case 'public':
+      if (route.method !== READ_METHOD) {
+        throw new ConveyorError('CONVEYOR_ROUTE_ACCESS', `${where} changes state but has auth "public": only a GET may be public; give it auth "token" (the API's bearer token)`);
+      }
+      return 'public';
     default:
-      throw new ConveyorError('CONVEYOR_ROUTE_ACCESS', `${where} has auth ${JSON.stringify(route.auth)}: expected "none" (GET only), "token" or "webhook"`);
+      throw new ConveyorError('CONVEYOR_ROUTE_ACCESS', `${where} has auth ${JSON.stringify(route.auth)}: expected "none" or "public" (GET only), "token" or "webhook"`);
   }
 }

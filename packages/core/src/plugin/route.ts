@@ -14,6 +14,12 @@ export interface RouteRequest {
   body: unknown;
   /** The exact bytes received, for webhook signatures (routes with `rawBody: true`). */
   rawBody?: Buffer;
+  /**
+   * True when this host serves reads without the token (`host.readAuth: none`). A
+   * `public` route answers with the instance's data only when it is true; otherwise
+   * it sends what carries none (a page shell that asks for the token).
+   */
+  readsOpen?: boolean;
 }
 
 /** What a webhook route's verifier says about one delivery. */
@@ -42,11 +48,13 @@ export interface RouteDescriptor {
   /**
    * `token`: the bearer token from config (every mutating API route);
    * `webhook`: the sender's signature, checked by `verify` before the handler runs;
-   * `none`: a `GET` route (a read, guarded by `host.readAuth`). A route that changes
-   * state (any method but `GET`) with `none`, or a `webhook` route without `verify`,
-   * is refused when the plugin registers it.
+   * `none`: a `GET` route (a read, guarded by `host.readAuth`);
+   * `public`: a `GET` route open to anyone, for what carries nothing of the instance
+   * (static assets, a page shell): it may show data only when `request.readsOpen`.
+   * A route that changes state (any method but `GET`) with `none` or `public`, or a
+   * `webhook` route without `verify`, is refused when the plugin registers it.
    */
-  auth: 'none' | 'token' | 'webhook';
+  auth: 'none' | 'public' | 'token' | 'webhook';
   /**
    * Required with `auth: 'webhook'`: checks the sender's signature over the exact
    * bytes (HMAC, timing-safe). The host calls it before the handler and answers 401

@@ -18,3 +18,5 @@ export { TaskIdParams, TaskListQuery } from './schemas.js';
 export { HEALTH_DB_TIMEOUT_MS } from './routes/health.js';
 export { mountPluginRoutes, wantsRawBody } from './routes/plugin-routes.js';
 export { installValidators } from './validators.js';
+export { EventJournal, JOURNAL_SIZE, STREAMED_EVENTS, type StreamedEvent } from './event-journal.js';
+export { EVENT_STREAM_BACKLOG_BYTES, MAX_EVENT_STREAMS } from './routes/events.js';

@@ -6,6 +6,7 @@ import { installEmptyBodyDefault, installJsonParser } from './json-body-parser.j
 import { installValidators } from './validators.js';
 import { resolveReadAuth, type ReadAuth } from './read-auth.js';
 import { createRouteGuards, installAccessCheck, type RouteGuards } from './route-access.js';
+import { registerEventsRoute } from './routes/events.js';
 import { registerHealthRoute } from './routes/health.js';
 import { mountPluginRoutes } from './routes/plugin-routes.js';
 import { registerQueueRoute } from './routes/queue.js';
@@ -30,7 +31,7 @@ export interface MountConveyorOptions {
 /**
  * Everything the bundled host serves, installed into `scope`: the access check, the
  * validators, the JSON body parser, the JSON error handler, core's routes (`/health`,
- * `/status`, `/queue`, `/tasks…`) and every enabled plugin's routes, each with its
+ * `/status`, `/queue`, `/tasks…`, `/events`) and every enabled plugin's routes, each with its
  * declared access. `buildServer` calls it on its root; `mountConveyor` on an
  * encapsulated child of an embedder's app, so both enforce the same access.
  */
@@ -51,6 +52,7 @@ export async function installConveyorRoutes(scope: FastifyInstance, o: { conveyo
   registerTaskRoutes(scope, o.conveyor, o.guards);
   registerTaskArtefactRoute(scope, o.conveyor, o.guards);
   registerTaskLogsRoute(scope, o.conveyor, o.guards);
+  registerEventsRoute(scope, o.conveyor, o.guards);
   await mountPluginRoutes(scope, o.conveyor.routes, o.guards);
 }
 

@@ -6,8 +6,8 @@ import { rawBodyOf } from './json-body-parser.js';
 import type { ReadAuth } from './read-auth.js';
 
 /**
- * Who may call a route: `public` (only `GET /health`: a load balancer has no
- * token), `read` (a `GET`: the token when `host.readAuth` is `token`), `token` (the
+ * Who may call a route: `public` (`GET /health`: a load balancer has no token;
+ * a plugin's `auth: 'public'` page shell or asset), `read` (a `GET`: the token when `host.readAuth` is `token`), `token` (the
  * bearer token, always) or `webhook` (the sender's signature, by the route's verifier).
  */
 export type HostRouteAccess = 'public' | 'read' | 'token' | 'webhook';

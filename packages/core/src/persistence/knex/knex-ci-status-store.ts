@@ -26,4 +26,9 @@ export class KnexCiStatusStore implements CiStatusStore {
   async forSha(repo: string, sha: string): Promise<CiStatus[]> {
     return (await this.db.knex('ci_statuses').where({ repo, sha }).orderBy('context', 'asc')).map(toCiStatus);
   }
+
+  // Reached through the (repo, sha, context) unique index's repo prefix; a page reads it, never a gate.
+  async forBranch(repo: string, branch: string, limit: number): Promise<CiStatus[]> {
+    return (await this.db.knex('ci_statuses').where({ repo, branch }).orderBy([{ column: 'updated_at', order: 'desc' }, { column: 'context', order: 'asc' }]).limit(limit)).map(toCiStatus);
+  }
 }

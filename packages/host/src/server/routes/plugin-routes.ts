@@ -16,12 +16,13 @@ function schemaOf(route: OwnedRoute): FastifySchema | undefined {
   return { ...(s.body ? { body: s.body } : {}), ...(s.params ? { params: s.params } : {}), ...(s.querystring ? { querystring: s.querystring } : {}) };
 }
 
-function toRouteRequest(route: OwnedRoute, request: FastifyRequest): RouteRequest {
+function toRouteRequest(route: OwnedRoute, request: FastifyRequest, readsOpen: boolean): RouteRequest {
   const out: RouteRequest = {
     params: request.params as Record<string, string>,
     query: request.query as Record<string, unknown>,
     headers: request.headers,
     body: request.body,
+    readsOpen,
   };
   // A webhook with no body still gets bytes to verify: zero of them.
   if (wantsRawBody(route)) out.rawBody = rawBodyOf(request) ?? Buffer.alloc(0);
@@ -29,6 +30,7 @@ function toRouteRequest(route: OwnedRoute, request: FastifyRequest): RouteReques
 }
 
 function routeOptions(route: OwnedRoute, guards: RouteGuards): RouteOptions {
+  const g = guards;
   const schema = schemaOf(route);
   // Checked again here: a route list may be built by hand, not only by `ctx.addRoute`.
   const access = routeAccess(route);
@@ -41,7 +43,7 @@ function routeOptions(route: OwnedRoute, guards: RouteGuards): RouteOptions {
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
       let res: RouteResponse;
       try {
-        res = await route.handler(toRouteRequest(route, request));
+        res = await route.handler(toRouteRequest(route, request, g.read === null));
       } catch (err) {
         const http = toHttpError(err, request);
         if (http.clientError) request.log.info({ plugin: route.plugin, route: route.url, status: http.status, reason: http.message }, 'plugin route rejected the request');
