@@ -1,12 +1,13 @@
 import type { ConveyorConfig } from './config/resolve-config.js';
 import type { EventBus } from './events/event-bus.js';
 import type { Logger } from './logger.js';
-import type { AgentRunStore, TaskStore } from './persistence/ports.js';
+import type { AgentRunStore, NewOutboxEntry, OutboxEntry, TaskStore } from './persistence/ports.js';
 import { artifactPath } from './ports/artifact-reader.js';
 import type { Ports } from './ports/ports.js';
 import type { TrackerRef } from './ports/tracker.js';
 import type { Task } from './domain.js';
 import { stageIndex, type Pipeline } from './pipeline/pipeline.js';
+import type { Outbox } from './outbox/outbox.js';
 import { formatCostSummary, summarizeCosts } from './usage/usage.js';
 
 export interface TrackerSyncDeps {
@@ -17,45 +18,80 @@ export interface TrackerSyncDeps {
   config: ConveyorConfig;
   pipeline: Pipeline;
   logger: Logger;
+  outbox: Outbox;
+}
+
+type NewEffect = Omit<NewOutboxEntry, 'claimedBy' | 'claimedUntil'>;
+
+const ref = (t: { repo: string; trackerIssueId: string }): TrackerRef => ({ repo: t.repo, trackerIssueId: t.trackerIssueId });
+
+/**
+ * What a stage move must cause outside the database, as outbox rows written in the
+ * move's own transaction: entering deploy sets the tracker to Awaiting Deploy; done
+ * sets Done, posts the cost summary and removes the worktree. Written with the move,
+ * a crash right after it loses none of them (they were once fire-and-forget
+ * listeners, and a kill at the wrong moment left an issue In Progress for good).
+ *
+ * `moveId` tells two entries into the same stage apart (a task rolled back enters
+ * deploy again); done happens once per task, so its keys need none.
+ */
+export function transitionEffects(config: ConveyorConfig, task: Task, to: string, moveId: string): NewEffect[] {
+  const s = config.statuses;
+  const at = (effect: string, suffix = '') => `${effect}:task-${task.id}:${to}${suffix}`;
+  if (to === 'deploy') return [{ taskId: task.id, effect: 'tracker.status', key: at('tracker.status', `:${moveId}`), payload: { status: s.awaitingDeploy, reason: 'entered deploy' } }];
+  if (to !== 'done') return [];
+  return [
+    { taskId: task.id, effect: 'tracker.status', key: at('tracker.status'), payload: { status: s.done, reason: 'task done' } },
+    { taskId: task.id, effect: 'cost-summary', key: at('cost-summary'), payload: {} },
+    { taskId: task.id, effect: 'workspace.cleanup', key: at('workspace.cleanup'), payload: {} },
+  ];
+}
+
+/**
+ * The handlers of the tracker and workspace effects. Each is safe to run twice:
+ * a status set twice is the same status, a comment carries its row's key as the
+ * tracker's idempotency key, a removed worktree is removed again as a no-op.
+ */
+export function registerTrackerEffects(d: TrackerSyncDeps): void {
+  const task = async (e: OutboxEntry): Promise<Task | null> => (e.taskId === null ? null : d.tasks.get(e.taskId));
+  d.outbox.register('core', 'tracker.status', async (e) => {
+    const [t, tracker] = [await task(e), d.ports.tracker()];
+    if (t && tracker) await tracker.setStatus(ref(t), String(e.payload.status), { reason: String(e.payload.reason ?? '') });
+  });
+  d.outbox.register('core', 'tracker.comment', async (e) => {
+    const [t, tracker] = [await task(e), d.ports.tracker()];
+    if (t && tracker) await tracker.addComment(ref(t), String(e.payload.body), { idempotencyKey: e.key });
+  });
+  d.outbox.register('core', 'cost-summary', async (e) => {
+    const [t, tracker] = [await task(e), d.ports.tracker()];
+    if (!t || !tracker) return;
+    const summary = formatCostSummary(t.workItemId, summarizeCosts(await d.agentRuns.listForTask(t.id)));
+    await tracker.addComment(ref(t), summary, { idempotencyKey: e.key });
+  });
+  d.outbox.register('core', 'workspace.cleanup', async (e) => {
+    const t = await task(e);
+    if (t) await d.ports.workspace()?.cleanup(t);
+  });
 }
 
 /**
  * Tells the tracker what happened: the analyst started; the analyst finished (In
  * Review, the artefact link, a request for Approved/Rejected — never parsed back);
- * the task entered deploy (Awaiting Deploy); done (Done and the cost summary);
  * blocked (the reason). These are observers: a tracker that is down costs a line
- * in the log, never a stage. Also removes the task's worktree at done.
+ * in the log, never a stage. What a stage move causes (Awaiting Deploy, Done, the
+ * cost summary, the worktree's removal) is stored with the move: see
+ * `transitionEffects`.
  */
 export function installTrackerSync(d: TrackerSyncDeps): TrackerSync {
   const s = d.config.statuses;
   const first = d.pipeline.stages[0]!.name;
-  const ref = (t: { repo: string; trackerIssueId: string }): TrackerRef => ({ repo: t.repo, trackerIssueId: t.trackerIssueId });
   const tracker = () => d.ports.tracker();
+  registerTrackerEffects(d);
 
   d.events.on('agent.started', async ({ job }) => {
     if (job.stage !== first || job.attempt !== 1 || !tracker()) return;
     const task = await d.tasks.get(job.taskId);
-    if (task) await tracker()!.addComment(ref(task), `Conveyor: the ${job.role ?? 'analyst'} started on ${task.workItemId} (branch ${task.branch}).`);
-  });
-
-
-  d.events.on('task.stage_changed', async ({ task, to }) => {
-    const t = tracker();
-    if (!t || to !== 'deploy') return;
-    await t.setStatus(ref(task), s.awaitingDeploy, { reason: 'entered deploy' });
-  });
-
-  d.events.on('task.done', async ({ task }) => {
-    const t = tracker();
-    if (!t) return;
-    await t.setStatus(ref(task), s.done, { reason: 'task done' });
-    const summary = formatCostSummary(task.workItemId, summarizeCosts(await d.agentRuns.listForTask(task.id)));
-    await t.addComment(ref(task), summary);
-  });
-
-  // Its own listener: a tracker that is down must not keep the worktree around.
-  d.events.on('task.done', async ({ task }) => {
-    await d.ports.workspace()?.cleanup(task);
+    if (task) await tracker()!.addComment(ref(task), `Conveyor: the ${job.role ?? 'analyst'} started on ${task.workItemId} (branch ${task.branch}).`, { idempotencyKey: `agent-started:task-${task.id}:${job.stage}:job-${job.id}` });
   });
 
   d.events.on('task.blocked', async ({ task, reason }) => {
@@ -73,7 +109,8 @@ export function installTrackerSync(d: TrackerSyncDeps): TrackerSync {
         await t.setStatus(ref(task), s.inReview, { reason: 'analyst finished' });
         const file = artifactPath(task.workItemId, stageIndex(d.pipeline, task.stage), task.stage);
         const link = d.ports.forge()?.publicUrl(task.repo, file, task.branch) ?? file;
-        await t.addComment(ref(task), `The analysis of ${task.workItemId} is ready: ${link}\nMove the issue to "${s.approved}" to go on, or "${s.rejected}" to have it redone.`);
+        const started = task.humanReviewStartedAt?.getTime() ?? 0;
+        await t.addComment(ref(task), `The analysis of ${task.workItemId} is ready: ${link}\nMove the issue to "${s.approved}" to go on, or "${s.rejected}" to have it redone.`, { idempotencyKey: `approval-request:task-${task.id}:${task.stage}:${started}` });
       } catch (err) {
         d.logger.warn({ taskId: task.id, err }, 'tracker update for the approval request failed');
       }

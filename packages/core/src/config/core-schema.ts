@@ -42,6 +42,16 @@ export const WorkerSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+export const OutboxSchema = Type.Object(
+  {
+    pollIntervalMs: Int(2000, 'How often pending effects (an advance, a tracker update, a worktree removal) left by a crash or a failed call are looked for.', 10),
+    leaseMs: Int(60000, 'How long a host owns an effect it is running; past it, any host may run the effect again.', 100),
+    maxAttempts: Int(8, 'Failed runs of one effect before it is given up (logged as an error).', 1),
+    retryBaseMs: Int(2000, 'First delay before a failed effect is tried again; doubles per attempt, up to five minutes.', 1),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const PipelineConfigSchema = Type.Object(
   {
     maxDeveloperRetries: Int(3, 'Rollbacks to development before the task is blocked.'),
@@ -135,6 +145,7 @@ export const CoreConfigSchema = Type.Object(
     host: HostSchema,
     workspaces: WorkspacesSchema,
     worker: WorkerSchema,
+    outbox: OutboxSchema,
     pipeline: PipelineConfigSchema,
     budgets: BudgetsSchema,
     workItemPrefix: Type.String({ default: 'ET', pattern: '^[A-Za-z][A-Za-z0-9]*$', description: 'Default work item prefix.' }),
