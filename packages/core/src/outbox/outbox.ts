@@ -15,6 +15,10 @@ export type EffectHandler = (entry: OutboxEntry) => Promise<unknown>;
 export type EffectRun = { ran: false } | { ran: true; ok: true; value: unknown } | { ran: true; ok: false; error: Error };
 
 const BATCH = 20;
+
+/** Owners of the instances alive in this process (tests run several, one after another). */
+const liveOwners = new Set<string>();
+let instances = 0;
 const MAX_RETRY_MS = 300_000;
 
 /**
@@ -30,13 +34,22 @@ export class Outbox {
   readonly #inflight = new Set<Promise<unknown>>();
   #frozen = false;
   #loop: SafeLoop | null = null;
-  /** This process: `<hostId>#<pid>`, so the next start of the same host can tell a dead owner. */
+  /** This instance: `<hostId>#<pid>#<n>`, so the next start of the same host can tell a dead owner. */
   readonly owner: string;
 
   constructor(
     private readonly d: { store: OutboxStore; config: ConveyorConfig; logger: Logger; clock: Clock; events: EventBus; hostId: string },
   ) {
-    this.owner = `${d.hostId}#${process.pid}`;
+    this.owner = `${d.hostId}#${process.pid}#${++instances}`;
+    liveOwners.add(this.owner);
+  }
+
+  /** An owner of this host whose process is gone, or an instance of this process that stopped. */
+  #isDead(owner: string): boolean {
+    const [pidText] = owner.slice(this.d.hostId.length + 1).split('#');
+    const pid = Number(pidText);
+    if (!Number.isInteger(pid) || pid <= 0) return false;
+    return pid === process.pid ? !liveOwners.has(owner) : !pidAlive(pid);
   }
 
   register(plugin: string, effect: string, handler: EffectHandler): void {
@@ -142,8 +155,7 @@ export class Outbox {
     let n = 0;
     const prefix = `${this.d.hostId}#`;
     for (const entry of await this.d.store.heldBy(prefix)) {
-      const pid = Number(entry.claimedBy!.slice(prefix.length));
-      if (entry.claimedBy === this.owner || !Number.isInteger(pid) || pidAlive(pid)) continue;
+      if (entry.claimedBy === this.owner || !this.#isDead(entry.claimedBy!)) continue;
       const now = this.d.clock.now();
       if (!(await this.d.store.claim(entry.id, this.owner, now + this.d.config.outbox.leaseMs, now, entry.claimedBy!))) continue;
       this.d.logger.warn({ effect: entry.effect, key: entry.key, taskId: entry.taskId, deadOwner: entry.claimedBy }, 'outbox: completing an effect a previous start left unfinished');
@@ -170,5 +182,6 @@ export class Outbox {
     await this.#loop?.stop();
     this.#loop = null;
     await Promise.allSettled([...this.#inflight]);
+    liveOwners.delete(this.owner);
   }
 }
