@@ -316,6 +316,9 @@ export class StageEngine {
 
   async #openHumanReview(task: Task): Promise<void> {
     if (!(await this.tasks.startHumanReview(task.id, task.stage))) return;
+    // Crash window: the review is open, nobody was told. Whatever must answer it
+    // (autoApprove) reads the open review from stored state, not from this event.
+    faultPoint('engine.human-review-opened');
     const fresh = (await this.tasks.get(task.id))!;
     await this.trackerSync.approvalNeeded(fresh);
     this.events.emit('human.approval_needed', { task: fresh });
