@@ -174,6 +174,7 @@ test('a kill during the first creation of the mirror leaves nothing half-made: t
   const dir = await ws.prepare(fakeTask());
   assert.equal((await git(['rev-parse', '--abbrev-ref', 'HEAD'], { cwd: dir })).stdout, 'et-001-fix-login');
   assert.deepEqual(fs.readdirSync(path.join(root, 'mirrors')), ['acme_app.git'], 'repaired, and the dead build\'s leftover removed');
+  assert.doesNotMatch(fs.readFileSync(path.join(ws.mirrorDir('acme/app'), 'config'), 'utf8'), /remote|url/, 'the origin URL is stored in no file of the new mirror');
 });
 
 /** The pid of a process that has exited. */
