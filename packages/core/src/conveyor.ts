@@ -77,6 +77,8 @@ export interface CreateConveyorOptions {
 
 export interface QueueSnapshot {
   counts: Record<string, number>;
+  /** Stored effects by status (`pending`, `done`, `failed`): what follows state changes, and what a crash left. */
+  effects: Record<string, number>;
   running: { jobId: number; taskId: number; stage: string; role: string | null; hostId: string | null; pid: number | null; startedAt: string | null }[];
   plugins: Record<string, unknown>;
 }
@@ -385,7 +387,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     },
     stop,
     async snapshot() {
-      const [counts, running] = await Promise.all([store.jobs.countByStatus(), store.jobs.running()]);
+      const [counts, running, effects] = await Promise.all([store.jobs.countByStatus(), store.jobs.running(), store.outbox.countByStatus()]);
       const plugins: Record<string, unknown> = {};
       for (const { plugin, block } of extensions.snapshots) {
         try {
@@ -397,6 +399,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
       }
       return {
         counts,
+        effects,
         running: running.map((j) => ({ jobId: j.id, taskId: j.taskId, stage: j.stage, role: j.role, hostId: j.hostId, pid: j.pid, startedAt: j.startedAt?.toISOString() ?? null })),
         plugins,
       };

@@ -48,6 +48,7 @@ export const OutboxSchema = Type.Object(
     leaseMs: Int(60000, 'How long a host owns an effect it is running; past it, any host may run the effect again.', 100),
     maxAttempts: Int(8, 'Failed runs of one effect before it is given up (logged as an error).', 1),
     retryBaseMs: Int(2000, 'First delay before a failed effect is tried again; doubles per attempt, up to five minutes.', 1),
+    retentionDays: Int(7, 'Effects done longer ago than this are deleted (failed ones are kept for a person to look at).', 1),
   },
   { additionalProperties: false, default: {} },
 );

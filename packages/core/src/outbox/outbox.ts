@@ -15,6 +15,9 @@ export type EffectHandler = (entry: OutboxEntry) => Promise<unknown>;
 export type EffectRun = { ran: false } | { ran: true; ok: true; value: unknown } | { ran: true; ok: false; error: Error };
 
 const BATCH = 20;
+const DAY_MS = 86_400_000;
+/** Retention runs at most this often (it is a delete over an index, not worth every tick). */
+const PRUNE_EVERY_MS = 3_600_000;
 
 /** Owners of the instances alive in this process (tests run several, one after another). */
 const liveOwners = new Set<string>();
@@ -34,6 +37,7 @@ export class Outbox {
   readonly #inflight = new Set<Promise<unknown>>();
   #frozen = false;
   #loop: SafeLoop | null = null;
+  #prunedAt = 0;
   /** This instance: `<hostId>#<pid>#<n>`, so the next start of the same host can tell a dead owner. */
   readonly owner: string;
 
@@ -144,6 +148,7 @@ export class Outbox {
       logger: this.d.logger,
       tick: async () => {
         await this.drain();
+        await this.prune();
       },
       onError: (error, consecutive) => this.d.events.emit('loop.error', { loop: 'outbox', error, consecutive }),
     });
@@ -171,6 +176,16 @@ export class Outbox {
     for (const entry of await this.d.store.due(this.d.clock.now(), BATCH)) {
       if ((await this.run(entry)).ran) n++;
     }
+    return n;
+  }
+
+  /** Deletes effects done more than `outbox.retentionDays` ago (at most once an hour unless `force`). */
+  async prune(force = false): Promise<number> {
+    const now = this.d.clock.now();
+    if (!force && now - this.#prunedAt < PRUNE_EVERY_MS) return 0;
+    this.#prunedAt = now;
+    const n = await this.d.store.pruneDone(now - this.d.config.outbox.retentionDays * DAY_MS);
+    if (n) this.d.logger.info({ deleted: n, retentionDays: this.d.config.outbox.retentionDays }, 'outbox: old done effects deleted');
     return n;
   }
 

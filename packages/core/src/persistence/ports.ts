@@ -231,6 +231,8 @@ export interface OutboxStore {
   release(id: number, owner: string, outcome: { error: string; availableAt: number; final: boolean }): Promise<boolean>;
   listForTask(taskId: number): Promise<OutboxEntry[]>;
   countByStatus(): Promise<Record<string, number>>;
+  /** Deletes `done` rows finished before `before`; returns how many. */
+  pruneDone(before: number): Promise<number>;
 }
 
 /** All stores of one instance. */

@@ -115,6 +115,10 @@ export class KnexOutboxStore implements OutboxStore {
     return (await this.#q().where({ task_id: taskId }).orderBy('id', 'asc')).map(toEntry);
   }
 
+  async pruneDone(before: number): Promise<number> {
+    return this.#q().where({ status: 'done' }).andWhere('done_at', '<', before).delete();
+  }
+
   async countByStatus(): Promise<Record<string, number>> {
     const rows = await this.#q().select('status').count({ n: '*' }).groupBy('status');
     const out: Record<string, number> = { pending: 0, done: 0, failed: 0 };
