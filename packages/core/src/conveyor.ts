@@ -21,6 +21,7 @@ import { KnexGateWaitStore } from './persistence/knex/knex-gate-wait-store.js';
 import { KnexOutboxStore } from './persistence/knex/knex-outbox-store.js';
 import { Outbox } from './outbox/outbox.js';
 import { registerAdvanceEffect } from './outbox/advance-effect.js';
+import { registerApprovalRequest } from './outbox/approval-request-effect.js';
 import { TaskCreationHooks } from './tasks/task-creation-hooks.js';
 import { WaitExplainers } from './waiting/wait-explainers.js';
 import { Waiting } from './waiting/waiting-service.js';
@@ -242,6 +243,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   c.register(CoreTokens.WebhookInbox, { useValue: inbox });
   c.register(CoreTokens.TrackerSync, { useValue: installTrackerSync({ events, ports, tasks: store.tasks, agentRuns: store.agentRuns, config, pipeline, logger, outbox }) });
   registerAdvanceEffect(outbox, () => c.resolve(CoreTokens.StageEngine));
+  registerApprovalRequest(outbox, { tasks: store.tasks, trackerSync: () => c.resolve(CoreTokens.TrackerSync), events });
 
   for (const plugin of all.filter((p) => !enabled.includes(p))) {
     for (const url of plugin.offRoutes ?? []) {

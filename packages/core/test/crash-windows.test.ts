@@ -130,6 +130,23 @@ for (const dialect of testDatabases()) {
     assert.equal(second.tracker.comments[0]!.idempotencyKey, `cost-summary:task-${task.id}:done`);
   });
 
+  test(`${d} a crash right after the review window opened: the restart puts the issue In Review and asks the person once`, async (t) => {
+    crashAt(t, 'engine.human-review-opened');
+    const { first, restart } = await pair(t, dialect, { config: { worker: { enabled: true } } });
+    const { task } = await first.conveyor.intake.startPipeline({ repo: 'acme/app', trackerIssueId: '1', title: 't' });
+    await first.conveyor.start();
+    await eventually(async () => (await first.conveyor.store.tasks.get(task.id))!.humanReviewStartedAt !== null, 10_000, 'the review opened');
+    await eventually(async () => (await first.conveyor.store.jobs.activeForTask(task.id)) === null, 10_000, 'the analyst job over');
+    assert.equal(first.tracker.statuses.length, 0, 'the window: the issue is not In Review');
+    assert.equal(first.events.of('human.approval_needed').length, 0);
+
+    let asked = 0;
+    const second = await restart({}, (k) => k.conveyor.events.on('human.approval_needed', () => void asked++));
+    assert.deepEqual(second.tracker.statuses.map((s) => s.status), ['In Review']);
+    assert.equal(second.tracker.comments.filter((c) => /is ready/.test(c.body)).length, 1, 'one request to the person');
+    assert.equal(asked, 1, 'human.approval_needed once');
+  });
+
   test(`${d} finalizers run again after a crash post the finish comment once`, async (t) => {
     const kit = await createTestConveyor({ dialect, agent: happy });
     t.after(() => kit.cleanup());

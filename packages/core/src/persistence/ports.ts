@@ -57,7 +57,7 @@ export interface TaskStore {
   /** Records the person's verdict at the human gate; false if the task left `stage`. */
   setHumanVerdict(id: number, stage: string, verdict: HumanVerdict | null): Promise<boolean>;
   /** Starts the human-review clock once; true only for the call that started it. */
-  startHumanReview(id: number, stage: string): Promise<boolean>;
+  startHumanReview(id: number, stage: string, tx?: Tx): Promise<boolean>;
   markBranchCut(id: number): Promise<boolean>;
   setPullRequest(id: number, number: number, url: string): Promise<void>;
   /** Writes the INITIATED marker before a merge; true only for the first writer. */

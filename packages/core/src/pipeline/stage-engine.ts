@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
 import type { Job, Task } from '../domain.js';
 import { ConveyorError, toError } from '../errors.js';
@@ -15,6 +16,7 @@ import { nextStage, stageDef, type Pipeline } from './pipeline.js';
 import type { StageHooks } from './stage-hooks.js';
 import { transitionEffects, type TrackerSync } from '../tracker-sync.js';
 import type { Outbox } from '../outbox/outbox.js';
+import { APPROVAL_REQUEST_EFFECT } from '../outbox/approval-request-effect.js';
 import type { OutboxEntry } from '../persistence/ports.js';
 import { faultPoint } from '../util/fault-point.js';
 
@@ -314,14 +316,19 @@ export class StageEngine {
     return { kind: 'deferred', gate, delayMs };
   }
 
+  /**
+   * Opens the review window once and asks the person, through an `approval-request`
+   * outbox row written with the window: a kill right after the window opened used to
+   * leave the issue out of In Review and nobody told (see `registerApprovalRequest`).
+   */
   async #openHumanReview(task: Task): Promise<void> {
-    if (!(await this.tasks.startHumanReview(task.id, task.stage))) return;
-    // Crash window: the review is open, nobody was told. Whatever must answer it
-    // (autoApprove) reads the open review from stored state, not from this event.
+    const entry = await this.db.knex.transaction(async (tx: Tx) => {
+      if (!(await this.tasks.startHumanReview(task.id, task.stage, tx))) return null;
+      return this.outbox.add({ taskId: task.id, effect: APPROVAL_REQUEST_EFFECT, key: `approval-request:task-${task.id}:${task.stage}:${randomUUID()}`, payload: { stage: task.stage } }, tx);
+    });
+    if (!entry) return;
     faultPoint('engine.human-review-opened');
-    const fresh = (await this.tasks.get(task.id))!;
-    await this.trackerSync.approvalNeeded(fresh);
-    this.events.emit('human.approval_needed', { task: fresh });
+    await this.outbox.run(entry);
   }
 
   async #alert(task: Task, text: string): Promise<void> {

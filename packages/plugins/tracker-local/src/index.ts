@@ -4,7 +4,7 @@
  */
 import { TrackerLocalTokens } from './tokens.js';
 import { Type } from '@sinclair/typebox';
-import { CoreTokens, definePlugin, type Clock, type Database, type Intake, type JobStore, type Pipeline, type Task, type TaskStore } from '@conveyor/core';
+import { CoreTokens, definePlugin, faultPoint, type Clock, type Database, type Intake, type JobStore, type Pipeline, type Task, type TaskStore } from '@conveyor/core';
 import { LocalTracker } from './local-tracker.js';
 import { trackerLocalMigrations } from './migrations.js';
 import { trackerLocalRoutes } from './routes.js';
@@ -47,6 +47,9 @@ export const trackerLocalPlugin = definePlugin({
     const approve = async (task: Task): Promise<void> => {
       ctx.logger.info({ taskId: task.id, workItem: task.workItemId }, 'auto-approving the analysis (plugins.tracker-local.autoApprove)');
       await tracker.setStatus({ repo: task.repo, trackerIssueId: task.trackerIssueId }, statuses.approved, { reason: 'autoApprove' });
+      // Crash window: the issue says Approved, the task has no verdict, and the event
+      // that brought us here will not fire again for this review.
+      faultPoint('tracker-local.auto-approve');
       const res = await intake().humanVerdict(task.id, 'approved');
       if (res.kind !== 'ignored') derived.autoApproved++;
     };

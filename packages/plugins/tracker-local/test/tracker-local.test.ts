@@ -78,8 +78,8 @@ for (const dialect of testDatabases()) {
   };
   const sameDb = (kit: TestConveyor) => (dialect === 'pg' ? { schema: kit.conveyor.config.database.schema } : { filename: kit.conveyor.config.database.filename });
 
-  test(`${t0} autoApprove answers an open review from stored state: a crash before its event leaves nothing waiting for a person`, async (t) => {
-    crashAt(t, 'engine.human-review-opened');
+  test(`${t0} autoApprove answers an open review from stored state: a crash while answering its event leaves nothing waiting for a person`, async (t) => {
+    crashAt(t, 'tracker-local.auto-approve');
     const config = { repos: { r: {} }, instance: { hostId: 'box-1' }, plugins: { 'tracker-local': { autoApprove: true, deriveIntervalMs: 20 } } };
     const first = await createTestConveyor({ dialect, plugins: [trackerLocalPlugin], config: { ...config, worker: { enabled: true } } });
     let second: TestConveyor | null = null;
@@ -90,8 +90,9 @@ for (const dialect of testDatabases()) {
     await first.conveyor.start();
     const created = await route(first.conveyor.routes, 'POST', '/tasks').handler(req({ body: { title: 'Fix login', repo: 'r' } }));
     const { task } = created.body as { task: { id: number } };
-    await eventually(async () => (await first.conveyor.store.tasks.get(task.id))!.humanReviewStartedAt !== null, 10_000, 'the review opened');
-    assert.equal(first.events.of('human.approval_needed').length, 0, 'the window: the event never fired');
+    await first.events.waitFor('human.approval_needed');
+    await eventually(() => first.events.of('listener.error').length === 1, 10_000, 'the listener died at the crash point');
+    assert.equal((await first.conveyor.store.tasks.get(task.id))!.humanVerdict, null, 'the window: no verdict');
     await first.conveyor.stop();
     second = await createTestConveyor({ dialect, plugins: [trackerLocalPlugin], config: { ...config, database: sameDb(first) } });
     // The analysis is in the branch, which outlives the crash.
