@@ -100,7 +100,7 @@ export function installTrackerSync(d: TrackerSyncDeps): TrackerSync {
 
   d.logger.debug({}, 'tracker sync installed');
   return {
-    // Awaited by the engine *before* it emits `human.approval_needed`, so the issue
+    // Awaited by the approval-request effect *before* it emits `human.approval_needed`, so the issue
     // is In Review before anyone (a person, autoApprove) can answer.
     async approvalNeeded(task) {
       const t = tracker();
