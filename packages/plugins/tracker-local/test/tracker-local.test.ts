@@ -81,7 +81,8 @@ for (const dialect of testDatabases()) {
   test(`${t0} autoApprove answers an open review from stored state: a crash while answering its event leaves nothing waiting for a person`, async (t) => {
     crashAt(t, 'tracker-local.auto-approve');
     const config = { repos: { r: {} }, instance: { hostId: 'box-1' }, plugins: { 'tracker-local': { autoApprove: true, deriveIntervalMs: 20 } } };
-    const first = await createTestConveyor({ dialect, plugins: [trackerLocalPlugin], config: { ...config, worker: { enabled: true } } });
+    // The first instance's loop ticks once, at start (no task yet): only the listener answers there.
+    const first = await createTestConveyor({ dialect, plugins: [trackerLocalPlugin], config: { ...config, worker: { enabled: true }, plugins: { 'tracker-local': { autoApprove: true, deriveIntervalMs: 600_000 } } } });
     let second: TestConveyor | null = null;
     t.after(async () => {
       await second?.cleanup();
