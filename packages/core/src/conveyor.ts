@@ -18,6 +18,10 @@ import { KnexJobStore } from './persistence/knex/knex-job-store.js';
 import { KnexLeaseStore } from './persistence/knex/knex-lease-store.js';
 import { KnexTaskStore } from './persistence/knex/knex-task-store.js';
 import { KnexGateWaitStore } from './persistence/knex/knex-gate-wait-store.js';
+import { KnexOutboxStore } from './persistence/knex/knex-outbox-store.js';
+import { Outbox } from './outbox/outbox.js';
+import { registerAdvanceEffect } from './outbox/advance-effect.js';
+import { registerApprovalRequest } from './outbox/approval-request-effect.js';
 import { TaskCreationHooks } from './tasks/task-creation-hooks.js';
 import { WaitExplainers } from './waiting/wait-explainers.js';
 import { Waiting } from './waiting/waiting-service.js';
@@ -76,6 +80,8 @@ export interface CreateConveyorOptions {
 
 export interface QueueSnapshot {
   counts: Record<string, number>;
+  /** Stored effects by status (`pending`, `done`, `failed`): what follows state changes, and what a crash left. */
+  effects: Record<string, number>;
   running: { jobId: number; taskId: number; stage: string; role: string | null; hostId: string | null; pid: number | null; startedAt: string | null }[];
   plugins: Record<string, unknown>;
 }
@@ -107,6 +113,8 @@ export interface Conveyor {
   readonly waiting: Waiting;
   /** Enabled plugins in start order. */
   readonly plugins: readonly string[];
+  /** Effects stored with the state changes that cause them (run now, and again after a crash). */
+  readonly outbox: Outbox;
   /** Migrations this composition applied (empty when the database was up to date). */
   readonly migrationsRun: readonly string[];
   readonly hostId: string;
@@ -183,6 +191,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   c.registerSingleton(CoreTokens.InboxStore, KnexInboxStore);
   c.registerSingleton(CoreTokens.LeaseStore, KnexLeaseStore);
   c.registerSingleton(CoreTokens.GateWaitStore, KnexGateWaitStore);
+  c.registerSingleton(CoreTokens.OutboxStore, KnexOutboxStore);
   c.registerSingleton(CoreTokens.StageEngine, StageEngine);
   c.registerSingleton(CoreTokens.TaskService, TaskService);
   c.registerSingleton(CoreTokens.Budgets, BudgetService);
@@ -222,7 +231,10 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     inbox: c.resolve(CoreTokens.InboxStore),
     leases: c.resolve(CoreTokens.LeaseStore),
     gateWaits: c.resolve(CoreTokens.GateWaitStore),
+    outbox: c.resolve(CoreTokens.OutboxStore),
   };
+  const outbox = new Outbox({ store: store.outbox, config, logger, clock, events, hostId });
+  c.register(CoreTokens.Outbox, { useValue: outbox });
   explainers.add('core', mergeLeaseExplainer);
   explainers.add('core', budgetStopExplainer);
   const waiting = new Waiting({ stores: store, config, clock, gates, clauses, explainers, logger });
@@ -230,12 +242,14 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
 
   for (const g of DEFAULT_GATES) gates.register(g);
   gates.register(prMergedGate({ ports, tasks: store.tasks, events, clock }));
-  for (const f of coreFinalizers({ ports, tasks: store.tasks, pipeline, config, logger })) finalizers.add(f);
+  for (const f of coreFinalizers({ ports, tasks: store.tasks, pipeline, config, logger, outbox })) finalizers.add(f);
   const inbox = new WebhookInbox(store.inbox, logger);
   c.register(CoreTokens.WebhookInbox, { useValue: inbox });
   const deployStatus = new DeployPhaseStatus({ ports, tasks: store.tasks, config, logger });
   c.register(CoreTokens.DeployPhaseStatus, { useValue: deployStatus });
-  c.register(CoreTokens.TrackerSync, { useValue: installTrackerSync({ events, ports, tasks: store.tasks, agentRuns: store.agentRuns, config, pipeline, logger, deployStatus }) });
+  c.register(CoreTokens.TrackerSync, { useValue: installTrackerSync({ events, ports, tasks: store.tasks, agentRuns: store.agentRuns, config, pipeline, logger, deployStatus, outbox }) });
+  registerAdvanceEffect(outbox, () => c.resolve(CoreTokens.StageEngine));
+  registerApprovalRequest(outbox, { tasks: store.tasks, trackerSync: () => c.resolve(CoreTokens.TrackerSync), events });
   const confirmClause = deployConfirmClause(config);
   if (confirmClause) clauses.add('core', confirmClause);
 
@@ -245,7 +259,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     }
   }
   const takeSnapshot = async (): Promise<QueueSnapshot> => {
-    const [counts, running] = await Promise.all([store.jobs.countByStatus(), store.jobs.running()]);
+    const [counts, running, effects] = await Promise.all([store.jobs.countByStatus(), store.jobs.running(), store.outbox.countByStatus()]);
     const plugins: Record<string, unknown> = {};
     for (const { plugin, block } of extensions.snapshots) {
       try {
@@ -257,6 +271,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     }
     return {
       counts,
+      effects,
       running: running.map((j) => ({ jobId: j.id, taskId: j.taskId, stage: j.stage, role: j.role, hostId: j.hostId, pid: j.pid, startedAt: j.startedAt?.toISOString() ?? null })),
       plugins,
     };
@@ -285,6 +300,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   finalizers.freeze();
   creationHooks.freeze();
   explainers.freeze();
+  outbox.freeze();
 
   const worker = c.resolve<Worker>(CoreTokens.Worker);
   let starting: Promise<void> | null = null;
@@ -301,6 +317,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
       // Deliveries already acknowledged are processed before the database closes.
       await inbox.stop();
       if (workerStarted) await worker.stop(options.deadlineMs);
+      await outbox.stop();
       for (const { plugin, daemon } of [...startedDaemons].reverse()) {
         try {
           await daemon.stop();
@@ -348,6 +365,9 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
       }
       startedDaemons.push(entry);
     }
+    // Effects a crash left behind (an advance after a finish, Done on the tracker)
+    // run before new work is claimed.
+    await outbox.start();
     if (config.worker.enabled) {
       // Decided before the first agent runs: a broken bubblewrap fails the start, a missing one warns once.
       try {
@@ -386,6 +406,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     hooks,
     finalizers,
     waiting,
+    outbox,
     plugins: ordered.map((p) => p.name),
     migrationsRun,
     hostId,

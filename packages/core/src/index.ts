@@ -106,3 +106,4 @@ export * from './agent/claude-result.js';
 export type { Knex } from 'knex';
 export * from './prompts/role-templates.js';
 export * from './prompts/template-prompt-builder.js';
+export { createAtomically, isBareRepository } from './workspace/atomic-repo.js';

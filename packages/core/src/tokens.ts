@@ -25,6 +25,10 @@ export const CoreTokens = Object.freeze({
   LeaseStore: Symbol.for('conveyor.LeaseStore'),
   /** `GateWaitStore`: the last non-passing verdict of each task's edge. */
   GateWaitStore: Symbol.for('conveyor.GateWaitStore'),
+  /** `OutboxStore`: effects stored with the state change that causes them. */
+  OutboxStore: Symbol.for('conveyor.OutboxStore'),
+  /** `Outbox`: runs stored effects now, and after a crash on the next start. */
+  Outbox: Symbol.for('conveyor.Outbox'),
   /** `TaskCreationHooks`: plugins' say in a new task (deferred branch cut). */
   TaskCreationHooks: Symbol.for('conveyor.TaskCreationHooks'),
   /** `WaitExplainers`: plugins' explanations of waits beyond clauses and gates. */

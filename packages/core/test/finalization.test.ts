@@ -53,8 +53,9 @@ for (const dialect of testDatabases()) {
     assert.equal(kit.forge.pulls.length, 1, 'one PR for the whole task');
     assert.equal(kit.forge.pulls[0]!.merged, true);
     assert.equal(kit.events.of('merge.completed').length, 1);
+    // Done and the summary are stored with the move and run right after it: wait for them, not for the event.
+    await eventually(() => kit.tracker.statuses.length === 4, 10_000, 'the tracker set Done');
     assert.deepEqual(kit.tracker.statuses.map((s) => s.status), ['In Review', 'Awaiting Deploy', 'Deploying', 'Done']);
-    // The summary is posted by a task.done listener that reads the runs first: wait for it, not for the event.
     const summary = (await eventually(() => kit.tracker.comments.find((c) => /cost summary/.test(c.body))?.body, 10_000, 'the cost summary comment'))!;
     assert.equal(kit.tracker.comments.at(-1)!.body, summary, 'the summary is the last comment');
     assert.match(summary, /^ET-001 cost summary\n- Analyst ×1: .*\n- Architect ×1/);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,6 +8,7 @@ import type { Task } from '../src/domain.js';
 import { DEFAULT_PIPELINE } from '../src/pipeline/pipeline.js';
 import { GitWorkspace } from '../src/workspace/git-workspace.js';
 import { git } from '../src/workspace/git.js';
+import { armFaultPoint } from '../src/util/fault-point.js';
 import { commitAll, createBareRepo, RecordingLogger } from '../src/testing/index.js';
 
 function fakeTask(over: Partial<Task> = {}): Task {
@@ -156,3 +158,27 @@ test('a branch name that could reach main by another spelling is refused', async
   for (const ok of ['et-001-fix-login', 'feature/et-001', 'et-001-x-b77']) assert.doesNotThrow(() => assertTaskBranch(ok, repo), ok);
   assert.throws(() => assertTaskBranch('refs/heads/main', repo), /main or a protected branch/);
 });
+
+test('a kill during the first creation of the mirror leaves nothing half-made: the next prepare works', async (t) => {
+  const { ws, root } = await setup(t);
+  const disarm = armFaultPoint('workspace.mirror-init', { action: () => { throw new Error('simulated kill'); } });
+  await assert.rejects(ws.prepare(fakeTask()), /simulated kill/);
+  disarm();
+  assert.equal(fs.existsSync(ws.mirrorDir('acme/app')), false, 'no mirror at its final name');
+  // What a kill during `git init` of an older version left: a HEAD and nothing else.
+  fs.mkdirSync(ws.mirrorDir('acme/app'), { recursive: true });
+  fs.writeFileSync(path.join(ws.mirrorDir('acme/app'), 'HEAD'), 'ref: refs/heads/main\n');
+  // And the temporary directory of a build whose process died.
+  const dead = deadPid();
+  fs.mkdirSync(`${ws.mirrorDir('acme/app')}.tmp-${dead}-abcd`);
+  const dir = await ws.prepare(fakeTask());
+  assert.equal((await git(['rev-parse', '--abbrev-ref', 'HEAD'], { cwd: dir })).stdout, 'et-001-fix-login');
+  assert.deepEqual(fs.readdirSync(path.join(root, 'mirrors')), ['acme_app.git'], 'repaired, and the dead build\'s leftover removed');
+  assert.doesNotMatch(fs.readFileSync(path.join(ws.mirrorDir('acme/app'), 'config'), 'utf8'), /remote|url/, 'the origin URL is stored in no file of the new mirror');
+});
+
+/** The pid of a process that has exited. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(child.stdout);
+}

@@ -42,6 +42,17 @@ export const WorkerSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+export const OutboxSchema = Type.Object(
+  {
+    pollIntervalMs: Int(2000, 'How often pending effects (an advance, a tracker update, a worktree removal) left by a crash or a failed call are looked for.', 10),
+    leaseMs: Int(60000, 'How long a host owns an effect it is running; past it, any host may run the effect again.', 100),
+    maxAttempts: Int(8, 'Failed runs of one effect before it is given up (logged as an error).', 1),
+    retryBaseMs: Int(2000, 'First delay before a failed effect is tried again; doubles per attempt, up to five minutes.', 1),
+    retentionDays: Int(7, 'Effects done longer ago than this are deleted (failed ones are kept for a person to look at).', 1),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const PipelineConfigSchema = Type.Object(
   {
     maxDeveloperRetries: Int(3, 'Rollbacks to development before the task is blocked.'),
@@ -153,6 +164,7 @@ export const CoreConfigSchema = Type.Object(
     host: HostSchema,
     workspaces: WorkspacesSchema,
     worker: WorkerSchema,
+    outbox: OutboxSchema,
     pipeline: PipelineConfigSchema,
     budgets: BudgetsSchema,
     deploy: DeploySchema,

@@ -55,14 +55,15 @@ export interface DeployPhaseStatusDeps {
 /**
  * The one way to write a deploy-phase status (Awaiting Deploy, Deploying,
  * Monitoring after Deploy) to the tracker. The task is read again and the bound
- * guard decides; without a guard every write goes through as asked. A tracker
- * that is down, or a guard that throws, costs a log line, never the caller.
+ * guard decides; without a guard every write goes through as asked. A guard that
+ * throws costs a log line, never the caller; so does a tracker that is down, unless
+ * the caller asks for the error (`rethrow`, the outbox's effects, which try again).
  */
 export class DeployPhaseStatus {
   constructor(private readonly d: DeployPhaseStatusDeps) {}
 
   /** The verdict acted on, or null when nothing could be decided (no tracker, no task). */
-  async set(taskId: number, phase: DeployPhase, by: { caller: string; reason: string }): Promise<DeployStatusVerdict | null> {
+  async set(taskId: number, phase: DeployPhase, by: { caller: string; reason: string }, opts: { rethrow?: boolean } = {}): Promise<DeployStatusVerdict | null> {
     const tracker = this.d.ports.tracker();
     const task = await this.d.tasks.get(taskId);
     if (!tracker || !task) return null;
@@ -83,6 +84,8 @@ export class DeployPhaseStatus {
       if (verdict === 'ALLOW') await tracker.setStatus(ref, status, { reason: by.reason });
       else if (verdict === 'CONVERGE_DONE') await tracker.setStatus(ref, this.d.config.statuses.done, { reason: `converged to Done instead of "${status}" (${by.reason})` });
     } catch (err) {
+      // A stored effect (`rethrow`) is tried again by the outbox; a listener's write is not.
+      if (opts.rethrow) throw err;
       this.d.logger.warn({ taskId, phase, verdict, err: toError(err) }, 'deploy-phase tracker update failed');
     }
     return verdict;

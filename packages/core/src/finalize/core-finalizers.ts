@@ -5,6 +5,7 @@ import { artifactPath } from '../ports/artifact-reader.js';
 import type { Ports } from '../ports/ports.js';
 import { stageIndex, type Pipeline } from '../pipeline/pipeline.js';
 import type { Finalizer } from '../queue/finalizers.js';
+import type { Outbox } from '../outbox/outbox.js';
 import { finishLine } from '../usage/usage.js';
 import { describeDenials } from '../agent/permission-denials.js';
 
@@ -14,6 +15,7 @@ export interface CoreFinalizerDeps {
   pipeline: Pipeline;
   config: ConveyorConfig;
   logger: Logger;
+  outbox: Outbox;
 }
 
 /**
@@ -21,7 +23,9 @@ export interface CoreFinalizerDeps {
  * are recorded): commit and push the branch, open or update the PR, post the
  * tracker's finish comment. Each step is skipped when its port is not bound.
  * A failing push or PR throws (the attempt is retried: an unpushed stage is not
- * finished); a failing comment is logged only (people miss a line, nothing breaks).
+ * finished); a failing comment is logged and left to the outbox. Each step is safe
+ * to run again after a crash: the push of the same tree is a no-op, the forge keeps
+ * one PR per branch, the comment is keyed by (task, stage, run).
  */
 export function coreFinalizers(d: CoreFinalizerDeps): Finalizer[] {
   return [
@@ -71,11 +75,16 @@ export function coreFinalizers(d: CoreFinalizerDeps): Finalizer[] {
         else if (forge && ctx.state.headSha) lines.push(`Artefact: ${forge.publicUrl(ctx.task.repo, file, ctx.task.branch)}`);
         if (denied.length) lines.push(`Refused tool calls: ${denied.length} (${describeDenials(denied)})`);
         if (ctx.state.pullRequest) lines.push(`PR: ${ctx.state.pullRequest.url}`);
-        try {
-          await tracker.addComment({ repo: ctx.task.repo, trackerIssueId: ctx.task.trackerIssueId }, lines.join('\n'));
-        } catch (err) {
-          d.logger.warn({ taskId: ctx.task.id, err }, 'finish comment failed; continuing');
-        }
+        // One comment per (task, stage, agent run): a recovery that runs this
+        // finalizer again finds the stored row and posts nothing; a tracker that is
+        // down gets the comment later from the outbox, never twice.
+        const run = await d.outbox.perform({
+          taskId: ctx.task.id,
+          effect: 'tracker.comment',
+          key: `finish-comment:task-${ctx.task.id}:${ctx.job.stage}:job-${ctx.run.jobId}:attempt-${ctx.run.attempt}`,
+          payload: { body: lines.join('\n') },
+        });
+        if (run.ran && !run.ok) d.logger.warn({ taskId: ctx.task.id, err: run.error }, 'finish comment failed; it will be posted later');
       },
     },
   ];

@@ -1,10 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
 import { isTerminalStage, type CiState, type Task } from '../domain.js';
 import type { ConveyorConfig } from '../config/resolve-config.js';
 import { ConveyorError } from '../errors.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../logger.js';
-import type { CiStatusStore, JobStore, LeaseStore, NewTask, TaskStore } from '../persistence/ports.js';
+import type { CiStatusStore, JobStore, LeaseStore, NewTask, TaskStore, Tx } from '../persistence/ports.js';
+import type { Database } from '../persistence/database.js';
+import type { Outbox } from '../outbox/outbox.js';
+import { ADVANCE_EFFECT } from '../outbox/advance-effect.js';
+import { faultPoint } from '../util/fault-point.js';
 import { firstStage, type Pipeline } from '../pipeline/pipeline.js';
 import type { AdvanceOutcome, StageEngine } from '../pipeline/stage-engine.js';
 import type { CreateTaskResult, TaskService } from '../tasks/task-service.js';
@@ -31,6 +36,8 @@ export class Intake {
     @inject(CoreTokens.Ports) private readonly ports: Ports,
     @inject(CoreTokens.Config) private readonly config: ConveyorConfig,
     @inject(CoreTokens.LeaseStore) private readonly leases: LeaseStore,
+    @inject(CoreTokens.Database) private readonly db: Database,
+    @inject(CoreTokens.Outbox) private readonly outbox: Outbox,
   ) {}
 
   /** "To Analyse": the only entry point. Idempotent per (repo, tracker issue). */
@@ -175,11 +182,22 @@ export class Intake {
    */
   async ciStatus(input: { repo: string; sha: string; branch: string | null; context: string; state: CiState; targetUrl: string | null; updatedAt?: Date }): Promise<AdvanceOutcome | null> {
     const branch = input.branch ?? (await this.#branchOfSha(input.repo, input.sha));
-    await this.ci.record({ ...input, branch });
-    if (!branch) return null;
-    const task = await this.tasks.findByBranch(input.repo, branch);
-    if (!task || isTerminalStage(task.stage)) return null;
-    return this.engine.advance(task.id, { from: task.stage, finishedAgent: null, reason: `CI ${input.context}: ${input.state}` });
+    const found = branch ? await this.tasks.findByBranch(input.repo, branch) : null;
+    const task = found && !isTerminalStage(found.stage) ? found : null;
+    // The status and the re-evaluation it owes are stored together: a crash right
+    // after recording a green CI must not leave the task waiting for a status that
+    // already came (the forge will not send it again).
+    const advance = await this.db.knex.transaction(async (tx: Tx) => {
+      await this.ci.record({ ...input, branch }, tx);
+      if (!task) return null;
+      const payload = { from: task.stage, finishedAgent: null, reason: `CI ${input.context}: ${input.state}` };
+      return this.outbox.add({ taskId: task.id, effect: ADVANCE_EFFECT, key: `advance:task-${task.id}:${task.stage}:ci-${randomUUID()}`, payload }, tx);
+    });
+    if (!advance) return null;
+    faultPoint('intake.ci-advance');
+    const run = await this.outbox.run(advance);
+    if (run.ran && !run.ok) throw run.error;
+    return run.ran ? (run.value as AdvanceOutcome | null) : null;
   }
 
   async #branchOfSha(repo: string, sha: string): Promise<string | null> {

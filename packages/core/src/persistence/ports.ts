@@ -61,7 +61,7 @@ export interface TaskStore {
   /** Records the person's verdict at the human gate; false if the task left `stage`. */
   setHumanVerdict(id: number, stage: string, verdict: HumanVerdict | null): Promise<boolean>;
   /** Starts the human-review clock once; true only for the call that started it. */
-  startHumanReview(id: number, stage: string): Promise<boolean>;
+  startHumanReview(id: number, stage: string, tx?: Tx): Promise<boolean>;
   markBranchCut(id: number): Promise<boolean>;
   setPullRequest(id: number, number: number, url: string): Promise<void>;
   /** Writes the INITIATED marker before a merge; true only for the first writer. */
@@ -107,7 +107,7 @@ export interface JobStore {
   heartbeat(id: number, attempt: number): Promise<boolean>;
   setPid(id: number, attempt: number, pid: number | null): Promise<boolean>;
   /** running → done|failed for this attempt only (the fence). */
-  finish(id: number, attempt: number, status: 'done' | 'failed', error?: string | null): Promise<boolean>;
+  finish(id: number, attempt: number, status: 'done' | 'failed', error?: string | null, tx?: Tx): Promise<boolean>;
   /** running → queued after a transient failure, spending one retry. */
   retry(id: number, attempt: number, delayMs: number, error: string): Promise<boolean>;
   /** running → queued when the attempt's heartbeat went stale (reaper). */
@@ -137,7 +137,7 @@ export interface CiStatusStore {
    * forge's time of the status), an older state delivered late never overwrites a
    * newer one.
    */
-  record(status: { repo: string; sha: string; branch: string | null; context: string; state: CiState; targetUrl: string | null; updatedAt?: Date }): Promise<void>;
+  record(status: { repo: string; sha: string; branch: string | null; context: string; state: CiState; targetUrl: string | null; updatedAt?: Date }, tx?: Tx): Promise<void>;
   forSha(repo: string, sha: string): Promise<CiStatus[]>;
   /** The statuses recorded for a branch's commits, newest first, at most `limit` (for people: the dashboard). */
   forBranch(repo: string, branch: string, limit: number): Promise<CiStatus[]>;
@@ -190,6 +190,61 @@ export interface GateWaitStore {
   get(taskId: number): Promise<GateWait | null>;
 }
 
+/** An effect to run after a state change, written in that change's transaction. */
+export interface NewOutboxEntry {
+  taskId: number | null;
+  /** The handler's name (`advance`, `tracker.status`, `tracker.comment` …). */
+  effect: string;
+  /**
+   * Idempotency key, unique: (task, stage, attempt, effect). A second insert with
+   * the same key is a no-op and returns the stored row.
+   */
+  key: string;
+  payload: Record<string, unknown>;
+  /** Inserted already claimed by this owner until `claimedUntil` (the caller runs it right after the commit). */
+  claimedBy?: string | null;
+  claimedUntil?: number | null;
+}
+
+export interface OutboxEntry {
+  id: number;
+  taskId: number | null;
+  effect: string;
+  key: string;
+  payload: Record<string, unknown>;
+  status: 'pending' | 'done' | 'failed';
+  attempts: number;
+  availableAt: Date;
+  claimedBy: string | null;
+  claimedUntil: Date | null;
+  lastError: string | null;
+  createdAt: Date;
+  doneAt: Date | null;
+}
+
+export interface OutboxStore {
+  /** Inserts unless the key exists; returns the stored row either way. */
+  add(entry: NewOutboxEntry, tx?: Tx): Promise<OutboxEntry>;
+  get(id: number): Promise<OutboxEntry | null>;
+  /**
+   * Compare-and-set claim of a pending row: free, past its lease, already `owner`'s,
+   * or (with `from`) still held by exactly `from` (a dead process of this host).
+   */
+  claim(id: number, owner: string, until: number, now: number, from?: string): Promise<boolean>;
+  /** Pending rows due by `now` that nobody holds (or whose lease ran out). */
+  due(now: number, limit: number): Promise<OutboxEntry[]>;
+  /** Pending rows held by an owner whose name starts with `prefix`. */
+  heldBy(prefix: string): Promise<OutboxEntry[]>;
+  /** pending → done, only for the owner of the claim. */
+  complete(id: number, owner: string): Promise<boolean>;
+  /** Gives the claim back after a failed run: retried at `availableAt`, or `failed` for good. */
+  release(id: number, owner: string, outcome: { error: string; availableAt: number; final: boolean }): Promise<boolean>;
+  listForTask(taskId: number): Promise<OutboxEntry[]>;
+  countByStatus(): Promise<Record<string, number>>;
+  /** Deletes `done` rows finished before `before`; returns how many. */
+  pruneDone(before: number): Promise<number>;
+}
+
 /** All stores of one instance. */
 export interface Stores {
   tasks: TaskStore;
@@ -199,4 +254,5 @@ export interface Stores {
   inbox: InboxStore;
   leases: LeaseStore;
   gateWaits: GateWaitStore;
+  outbox: OutboxStore;
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
 import type { Job, Task } from '../domain.js';
 import { ConveyorError, toError } from '../errors.js';
@@ -13,7 +14,11 @@ import type { GateContext, GateResult, GateVerdict } from './gate.js';
 import type { GateRegistry } from './gate-registry.js';
 import { nextStage, stageDef, type Pipeline } from './pipeline.js';
 import type { StageHooks } from './stage-hooks.js';
-import type { TrackerSync } from '../tracker-sync.js';
+import { transitionEffects, type TrackerSync } from '../tracker-sync.js';
+import type { Outbox } from '../outbox/outbox.js';
+import { APPROVAL_REQUEST_EFFECT } from '../outbox/approval-request-effect.js';
+import type { OutboxEntry } from '../persistence/ports.js';
+import { faultPoint } from '../util/fault-point.js';
 
 class MoveAborted extends Error {}
 
@@ -67,6 +72,7 @@ export class StageEngine {
     @inject(CoreTokens.Ports) private readonly ports: Ports,
     @inject(CoreTokens.TrackerSync) private readonly trackerSync: TrackerSync,
     @inject(CoreTokens.GateWaitStore) private readonly gateWaits: GateWaitStore,
+    @inject(CoreTokens.Outbox) private readonly outbox: Outbox,
   ) {}
 
   /**
@@ -197,11 +203,12 @@ export class StageEngine {
       if (!ok) return null;
       // A deferred re-evaluation of the old stage is moot once the task moves.
       await this.jobs.cancelQueued(task.id, 'advance', tx);
-      if (!def?.agent) return { job: null };
+      const effects = await this.#storeEffects(task, from, to, tx);
+      if (!def?.agent) return { job: null, effects };
       const job = await this.jobs.enqueue({ taskId: task.id, stage: to, kind: 'agent', role: def.agent, reason: extra.jobReason ?? null }, tx);
       // Never commit a move that leaves the new stage with nobody to run it.
       if (!job) throw new MoveAborted();
-      return { job };
+      return { job, effects };
     }).catch((err: unknown) => {
       if (err instanceof MoveAborted) return null;
       throw err;
@@ -210,17 +217,28 @@ export class StageEngine {
       this.logger.info({ taskId: task.id, from, to }, 'advance: lost the compare-and-set; another actor moved the task');
       return false;
     }
-    await this.#announce(task.id, from, to, reason, result.job);
+    faultPoint('engine.move-effects');
+    await this.#announce(task.id, from, to, reason, result.job, result.effects);
     return true;
   }
 
+  /** The move's effects outside the database, stored in its transaction (see `transitionEffects`). */
+  async #storeEffects(task: Task, from: string, to: string, tx: Tx): Promise<OutboxEntry[]> {
+    const moveId = `${this.outbox.owner}:${Date.now()}:${Math.random().toString(36).slice(2, 10)}`;
+    const out: OutboxEntry[] = [];
+    for (const e of transitionEffects(task, from, to, moveId)) out.push(await this.outbox.add(e, tx));
+    return out;
+  }
+
   /** What only the winner of a move does: log, emit, enqueue's event, stage hooks. */
-  async #announce(taskId: number, from: string, to: string, reason: string, job: Job | null): Promise<void> {
+  async #announce(taskId: number, from: string, to: string, reason: string, job: Job | null, effects: readonly OutboxEntry[]): Promise<void> {
     const moved = (await this.tasks.get(taskId))!;
     this.logger.info({ taskId, workItem: moved.workItemId, from, to, reason }, 'task stage changed');
     this.events.emit('task.stage_changed', { task: moved, from, to, reason });
     if (job) this.events.emit('job.enqueued', { job });
     if (to === 'done') this.events.emit('task.done', { task: moved });
+    // Observers' work, already stored: run now without holding the caller up.
+    this.outbox.runInBackground(effects);
     for (const hook of this.hooks.for(to)) {
       try {
         await hook.run(moved, { from, reason });
@@ -237,13 +255,15 @@ export class StageEngine {
    */
   async completeByMerge(taskId: number, from: string, reason: string): Promise<boolean> {
     const moved = await this.db.knex.transaction(async (tx: Tx) => {
-      if (!(await this.tasks.moveStage(taskId, from, 'done', { reason }, tx))) return false;
+      if (!(await this.tasks.moveStage(taskId, from, 'done', { reason }, tx))) return null;
       await this.jobs.cancelActive(taskId, tx);
-      return true;
+      const task = (await this.tasks.get(taskId, tx))!;
+      return { effects: await this.#storeEffects(task, from, 'done', tx) };
     });
     if (!moved) return false;
     await this.tasks.markMerged(taskId);
-    await this.#announce(taskId, from, 'done', reason, null);
+    faultPoint('engine.move-effects');
+    await this.#announce(taskId, from, 'done', reason, null, moved.effects);
     return true;
   }
 
@@ -296,11 +316,19 @@ export class StageEngine {
     return { kind: 'deferred', gate, delayMs };
   }
 
+  /**
+   * Opens the review window once and asks the person, through an `approval-request`
+   * outbox row written with the window: a kill right after the window opened used to
+   * leave the issue out of In Review and nobody told (see `registerApprovalRequest`).
+   */
   async #openHumanReview(task: Task): Promise<void> {
-    if (!(await this.tasks.startHumanReview(task.id, task.stage))) return;
-    const fresh = (await this.tasks.get(task.id))!;
-    await this.trackerSync.approvalNeeded(fresh);
-    this.events.emit('human.approval_needed', { task: fresh });
+    const entry = await this.db.knex.transaction(async (tx: Tx) => {
+      if (!(await this.tasks.startHumanReview(task.id, task.stage, tx))) return null;
+      return this.outbox.add({ taskId: task.id, effect: APPROVAL_REQUEST_EFFECT, key: `approval-request:task-${task.id}:${task.stage}:${randomUUID()}`, payload: { stage: task.stage } }, tx);
+    });
+    if (!entry) return;
+    faultPoint('engine.human-review-opened');
+    await this.outbox.run(entry);
   }
 
   async #alert(task: Task, text: string): Promise<void> {

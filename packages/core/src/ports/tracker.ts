@@ -15,6 +15,11 @@ export interface TrackerIssue {
   updatedAt: string | null;
 }
 
+/** Options of `TrackerPort.addComment`. */
+export interface CommentOptions {
+  idempotencyKey?: string;
+}
+
 /**
  * The tracker port (Plane, the local tracker …). Status names are Conveyor's
  * configured names; the implementation maps them to the tracker's own.
@@ -22,7 +27,13 @@ export interface TrackerIssue {
 export interface TrackerPort {
   readonly name: string;
   setStatus(ref: TrackerRef, status: string, options: { reason: string }): Promise<void>;
-  addComment(ref: TrackerRef, body: string): Promise<void>;
+  /**
+   * Posts a comment. With `idempotencyKey` (one per task, stage, attempt and effect),
+   * a tracker that can remember it posts a second call with the same key only once:
+   * a crash between the post and Conveyor's record of it must not show people the
+   * same comment twice.
+   */
+  addComment(ref: TrackerRef, body: string, options?: CommentOptions): Promise<void>;
   /** Issues currently in one of `statuses` (for the reconciler); may page internally. */
   listIssuesInStatus?(repo: string, statuses: readonly string[]): AsyncIterable<TrackerIssue>;
   /**

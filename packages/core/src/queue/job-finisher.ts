@@ -3,10 +3,14 @@ import type { Job } from '../domain.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Logger } from '../logger.js';
 import type { ConveyorConfig } from '../config/resolve-config.js';
-import type { JobStore, TaskStore } from '../persistence/ports.js';
+import type { JobStore, TaskStore, Tx } from '../persistence/ports.js';
+import type { Database } from '../persistence/database.js';
+import type { Outbox } from '../outbox/outbox.js';
+import { advanceAfterJob } from '../outbox/advance-effect.js';
+import { faultPoint } from '../util/fault-point.js';
 import type { Ports } from '../ports/ports.js';
 import { notifySafely } from '../ports/notifier.js';
-import type { AdvanceOutcome, StageEngine } from '../pipeline/stage-engine.js';
+import type { AdvanceOutcome } from '../pipeline/stage-engine.js';
 import { CoreTokens } from '../tokens.js';
 import { backoffDelay } from './backoff.js';
 
@@ -16,45 +20,46 @@ export type FinishOutcome = { won: false } | { won: true; advance: AdvanceOutcom
  * Finishing a job is claim-before-act: the compare-and-set `running → done|failed`
  * fenced by the attempt number decides one winner, and only the winner advances
  * the task. The worker uses this routine; the reaper uses the same one, so a
- * finalizing worker and a reaper can never both advance.
+ * finalizing worker and a reaper can never both advance. The advance is stored
+ * (outbox) in the finish's transaction and run right after it.
  */
 @injectable()
 export class JobFinisher {
   constructor(
     @inject(CoreTokens.JobStore) private readonly jobs: JobStore,
-    @inject(CoreTokens.StageEngine) private readonly engine: StageEngine,
     @inject(CoreTokens.Events) private readonly events: EventBus,
     @inject(CoreTokens.Logger) private readonly logger: Logger,
     @inject(CoreTokens.Config) private readonly config: ConveyorConfig,
     @inject(CoreTokens.TaskStore) private readonly tasks: TaskStore,
     @inject(CoreTokens.Ports) private readonly ports: Ports,
+    @inject(CoreTokens.Database) private readonly db: Database,
+    @inject(CoreTokens.Outbox) private readonly outbox: Outbox,
   ) {}
 
   async finish(job: Job, status: 'done' | 'failed', error?: string | null): Promise<FinishOutcome> {
-    const won = await this.jobs.finish(job.id, job.attempt, status, error ?? null);
+    // The finish and the advance it owes are one transaction: a crash after the
+    // commit leaves a stored advance that the next start runs, never a finished job
+    // whose task has no job and no transition (seen: a kill 2 ms after a green CI
+    // stranded three tasks of three).
+    const won = await this.db.knex.transaction(async (tx: Tx) => {
+      if (!(await this.jobs.finish(job.id, job.attempt, status, error ?? null, tx))) return null;
+      // Only a job that did its work moves the task: the gates may still see an
+      // earlier attempt's successful run, and a failed attempt must not ride on it.
+      return { advance: status === 'done' ? await this.outbox.add(advanceAfterJob(job), tx) : null };
+    });
     if (!won) {
       this.logger.warn({ jobId: job.id, attempt: job.attempt, status }, 'finish lost: the job is no longer this attempt\'s (re-claimed, reaped or cancelled)');
       return { won: false };
     }
     const finished = { ...job, status, error: error ?? null };
     this.events.emit('job.finished', { job: finished, status });
-    // Only a job that did its work moves the task: the gates may still see an
-    // earlier attempt's successful run, and a failed attempt must not ride on it.
-    if (status !== 'done') return { won: true, advance: null };
-    try {
-      const advance = await this.engine.advance(job.taskId, {
-        from: job.stage,
-        finishedAgent: job.kind === 'agent' ? job.role : null,
-        reason: job.kind === 'agent' ? `${job.role ?? 'agent'} finished` : 'deferred re-evaluation',
-      });
-      return { won: true, advance };
-    } catch (err) {
-      // The job is already done: without a re-drive the task would sit with no job.
-      const redrive = await this.jobs.enqueue({ taskId: job.taskId, stage: job.stage, kind: 'advance', role: null, delayMs: this.config.pipeline.deferDelayMs, reason: 'advance failed after the job finished; re-evaluating' }).catch(() => null);
-      if (redrive) this.events.emit('job.enqueued', { job: redrive });
-      this.logger.error({ jobId: job.id, taskId: job.taskId, err, redriveJobId: redrive?.id ?? null }, 'advance after finishing a job failed; a re-evaluation is queued');
-      return { won: true, advance: null };
-    }
+    if (!won.advance) return { won: true, advance: null };
+    faultPoint('job.finish-advance');
+    const run = await this.outbox.run(won.advance);
+    if (run.ran && run.ok) return { won: true, advance: run.value as AdvanceOutcome };
+    // The stored advance stays pending: the outbox tries it again with backoff.
+    this.logger.error({ jobId: job.id, taskId: job.taskId, err: run.ran ? run.error : null }, 'advance after finishing a job failed; it is stored and will be tried again');
+    return { won: true, advance: null };
   }
 
   /**

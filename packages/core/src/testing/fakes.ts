@@ -7,7 +7,7 @@ import { artifactPath, type Artifact, type ArtifactReader } from '../ports/artif
 import { DEFAULT_PIPELINE, stageIndex, type Pipeline } from '../pipeline/pipeline.js';
 import type { CombinedStatus, ForgePort, MergeOptions, PullRequest } from '../ports/forge.js';
 import type { Notification, NotifierPort } from '../ports/notifier.js';
-import type { TrackerPort, TrackerRef } from '../ports/tracker.js';
+import type { CommentOptions, TrackerPort, TrackerRef } from '../ports/tracker.js';
 import type { CommitResult, WorkspacePort } from '../ports/workspace.js';
 
 export type ScriptedRun = Partial<AgentRunResult> & {
@@ -149,12 +149,14 @@ export class FakeForge implements ForgePort {
 export class FakeTracker implements TrackerPort {
   readonly name = 'fake-tracker';
   readonly statuses: { ref: TrackerRef; status: string; reason: string }[] = [];
-  readonly comments: { ref: TrackerRef; body: string }[] = [];
+  readonly comments: { ref: TrackerRef; body: string; idempotencyKey?: string }[] = [];
   async setStatus(ref: TrackerRef, status: string, options: { reason: string }): Promise<void> {
     this.statuses.push({ ref, status, reason: options.reason });
   }
-  async addComment(ref: TrackerRef, body: string): Promise<void> {
-    this.comments.push({ ref, body });
+  /** Like Plane's `external_id`: a key seen before posts nothing. */
+  async addComment(ref: TrackerRef, body: string, options: CommentOptions = {}): Promise<void> {
+    if (options.idempotencyKey && this.comments.some((c) => c.idempotencyKey === options.idempotencyKey)) return;
+    this.comments.push({ ref, body, ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}) });
   }
 }
 

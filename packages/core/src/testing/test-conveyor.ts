@@ -50,6 +50,8 @@ export interface TestConveyorOptions {
   agent?: (req: AgentRunRequest, callIndex: number) => ScriptedRun;
   /** false: bind no fake ports at all (to test a plugin that binds its own). */
   fakes?: boolean;
+  /** The fake tracker to bind (a restarted instance shares the first one's, as a real tracker outlives a crash). */
+  tracker?: FakeTracker;
   /** `createConveyor`'s `baseDir` (the config file's directory). */
   baseDir?: string;
   /** Environment for `${VAR}` and `CONVEYOR_…` (a plugin's secrets); the test database URL is added. */
@@ -98,7 +100,7 @@ export async function createTestConveyor(options: TestConveyorOptions = {}): Pro
   const artifacts = new InMemoryArtifactReader(options.pipeline);
   const agent = new FakeAgentRunner(options.agent, artifacts);
   const forge = new FakeForge();
-  const tracker = new FakeTracker();
+  const tracker = options.tracker ?? new FakeTracker();
   const notifier = new RecordingNotifier();
   const workspace = new TempWorkspace();
   workspace.onPush = (task, sha) => forge.setHead(task.repo, task.branch, sha);

@@ -11,6 +11,8 @@ import { KeyedMutex } from '../util/keyed-mutex.js';
 import { parseFrontMatter } from './front-matter.js';
 import { agentGit } from './agent-git.js';
 import { assertTaskBranch, git, sanitizeKey, type GitResult } from './git.js';
+import { createAtomically, isBareRepository } from './atomic-repo.js';
+import { faultPoint } from '../util/fault-point.js';
 
 export interface GitWorkspaceOptions {
   /** Workspace root; mirrors and worktrees live below it. */
@@ -96,15 +98,27 @@ export class GitWorkspace implements WorkspacePort, ArtifactReader {
   }
 
   /** Runs git in the mirror against the origin; the URL travels in this command's environment only. */
-  #originGit(repo: string, args: readonly string[]): Promise<GitResult> {
-    return git(args, { cwd: this.mirrorDir(repo), env: { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'remote.origin.url', GIT_CONFIG_VALUE_0: this.#repo(repo).url } });
+  #originGit(repo: string, args: readonly string[], cwd = this.mirrorDir(repo)): Promise<GitResult> {
+    return git(args, { cwd, env: { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'remote.origin.url', GIT_CONFIG_VALUE_0: this.#repo(repo).url } });
   }
 
   async #ensureMirror(repo: string): Promise<string> {
     const dir = this.mirrorDir(repo);
-    if (!fs.existsSync(path.join(dir, 'HEAD'))) {
-      fs.mkdirSync(dir, { recursive: true });
-      await git(['init', '--quiet', '--bare', '--template=', dir], { cwd: dir });
+    if (!(await isBareRepository(dir))) {
+      // A mirror is made under a temporary name and renamed once it holds the
+      // origin's refs: a kill during its first creation used to leave a `HEAD` with
+      // nothing behind it, taken as ready by every later start ("not a valid object
+      // name: 'origin/main'" for every task). One left by an older version is
+      // repaired here the same way.
+      if (fs.existsSync(dir)) {
+        this.opts.logger.warn({ repo, mirror: dir }, 'the mirror is not a usable repository (a creation cut short?); making it again');
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+      await createAtomically(dir, async (tmp) => {
+        await git(['init', '--quiet', '--bare', '--template=', tmp], { cwd: tmp });
+        faultPoint('workspace.mirror-init');
+        await this.#originGit(repo, ['fetch', '--prune', '--quiet', '--no-tags', 'origin', '+refs/heads/*:refs/remotes/origin/*'], tmp);
+      });
     } else if (/\[remote "origin"\]/.test(readText(path.join(dir, 'config')))) {
       // A mirror made by an earlier version kept the URL in its config, shared with
       // the agents' worktrees: take it out once.

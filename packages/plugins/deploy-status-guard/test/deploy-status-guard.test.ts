@@ -36,10 +36,10 @@ async function flapAfterDone(kit: TestConveyor, issue: string): Promise<void> {
   await kit.events.waitFor('task.done', (p) => p.task.id === task.id);
   await eventually(() => statusesOf(kit, issue).includes('Done'), 5_000, 'Done');
   const stale = (await kit.conveyor.store.tasks.get(task.id))!;
-  // A duplicate "entered deploy" event carrying the task as it was, and a monitor
-  // tick that outlived its window: both write through the deploy-phase writer.
-  kit.conveyor.events.emit('task.stage_changed', { task: { ...stale, stage: 'deploy' }, from: 'deploy-staging', to: 'deploy', reason: 'replayed (test)' });
-  await eventually(() => statusesOf(kit, issue).length >= 4, 5_000, 'the replayed write');
+  // The "entered deploy" effect run again late (a retry that outlived the move), and
+  // a monitor tick that outlived its window: both write through the deploy-phase writer.
+  assert.equal(stale.stage, 'done');
+  await kit.conveyor.deployStatus.set(task.id, 'awaitingDeploy', { caller: 'tracker-sync', reason: 'entered deploy' });
   await kit.conveyor.deployStatus.set(task.id, 'monitoring', { caller: 'stale-monitor', reason: 'late tick (test)' });
   await kit.conveyor.deployStatus.set(task.id, 'deploying', { caller: 'duplicate-start', reason: 'duplicate (test)' });
   await eventually(() => statusesOf(kit, issue).length >= 6, 5_000, 'the stale writes');

@@ -1,9 +1,29 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { git, runProcess, sandboxed, type AgentSandbox, type Intake, type Logger, toError } from '@conveyor/core';
+import { git, pidAlive, runProcess, sandboxed, type AgentSandbox, type Intake, type Logger, toError } from '@conveyor/core';
 
 export const CI_CONTEXT = 'forge-git/test';
+
+/** CI clones are `<tmp>/conveyor-ci-<pid>-<random>`: the pid tells a leftover from a clone in use. */
+const CLONE_PREFIX = 'conveyor-ci-';
+
+/**
+ * Removes the CI clones of processes that no longer run (a kill during a CI run
+ * skips its `finally`; one run left nine behind). Clones of live processes, this
+ * one's included, are left alone. Returns how many were removed.
+ */
+export function removeLeftoverClones(tmp = os.tmpdir()): number {
+  let n = 0;
+  for (const name of fs.readdirSync(tmp)) {
+    if (!name.startsWith(CLONE_PREFIX)) continue;
+    const pid = Number(name.slice(CLONE_PREFIX.length).split('-')[0]);
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || pidAlive(pid)) continue;
+    fs.rmSync(path.join(tmp, name), { recursive: true, force: true });
+    n++;
+  }
+  return n;
+}
 
 export interface CiRunnerOptions {
   origin: (repo: string) => string;
@@ -98,7 +118,7 @@ export class CiRunner {
       return;
     }
     await report('pending', null);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-ci-'));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${CLONE_PREFIX}${process.pid}-`));
     const logPath = path.resolve(this.o.logDir, 'ci', `${job.repo.replace(/[^A-Za-z0-9._-]/g, '_')}-${job.sha.slice(0, 12)}.log`);
     try {
       await this.#checkout(job, dir);

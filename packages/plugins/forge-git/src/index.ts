@@ -7,13 +7,13 @@ import path from 'node:path';
 import { ForgeGitTokens } from './tokens.js';
 import { Type } from '@sinclair/typebox';
 import { CoreTokens, definePlugin, underDataDir, type AgentSandbox, type CiStatusStore, type Clock, type Database, type Intake, type Knex } from '@conveyor/core';
-import { CI_CONTEXT, CiRunner } from './ci-runner.js';
+import { CI_CONTEXT, CiRunner, removeLeftoverClones } from './ci-runner.js';
 import { LocalGitForge } from './local-git-forge.js';
 import { forgeGitMigrations } from './migrations.js';
 
 export { ForgeGitTokens } from './tokens.js';
 export { LocalGitForge, type LocalGitForgeOptions } from './local-git-forge.js';
-export { CiRunner, CI_CONTEXT } from './ci-runner.js';
+export { CiRunner, CI_CONTEXT, removeLeftoverClones } from './ci-runner.js';
 export { HeadMovedError, mergeInOrigin, MergeConflictError } from './git-merge.js';
 export { forgeGitMigrations } from './migrations.js';
 
@@ -51,6 +51,8 @@ export const forgeGitPlugin = definePlugin({
     ctx.provide(ForgeGitTokens.Forge, forge);
 
     ctx.onStart(async () => {
+      const removed = removeLeftoverClones();
+      if (removed) ctx.logger.warn({ removed }, 'removed CI clones left behind by a process that died');
       ci = new CiRunner({
         origin: (repo) => forge.origin(repo),
         testCommand: (repo) => repos[repo]?.testCommand,

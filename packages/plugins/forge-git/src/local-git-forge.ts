@@ -3,7 +3,10 @@ import path from 'node:path';
 import {
   assertTaskBranch,
   ConveyorError,
+  createAtomically,
+  faultPoint,
   git,
+  isBareRepository,
   isUniqueViolation,
   KeyedMutex,
   type CiStatusStore,
@@ -163,19 +166,30 @@ export class LocalGitForge implements ForgePort {
   /** Creates a bare origin with one commit on main when it does not exist (`initMissing`). */
   async initOrigin(repo: string, files: Record<string, string>): Promise<boolean> {
     const origin = this.origin(repo);
-    if (fs.existsSync(path.join(origin, 'HEAD'))) return false;
-    const main = this.#cfg(repo).mainBranch;
-    fs.mkdirSync(origin, { recursive: true });
-    await git(['init', '--quiet', '--bare', `--initial-branch=${main}`, origin], { cwd: origin });
-    const env = { GIT_AUTHOR_NAME: this.o.author.name, GIT_AUTHOR_EMAIL: this.o.author.email, GIT_COMMITTER_NAME: this.o.author.name, GIT_COMMITTER_EMAIL: this.o.author.email };
-    let tree = '';
-    for (const [name, content] of Object.entries(files)) {
-      const blob = (await git(['hash-object', '-w', '--stdin'], { cwd: origin, input: content })).stdout;
-      tree += `100644 blob ${blob}\t${name}\n`;
+    // A repository with no ref at all is one whose creation was cut short before main.
+    if ((await isBareRepository(origin)) && (await git(['for-each-ref', '--count=1'], { cwd: origin })).stdout.trim()) return false;
+    // Made under a temporary name and renamed once main exists: a kill during the
+    // first start used to leave a HEAD that every later start took for a repository.
+    if (fs.existsSync(origin)) {
+      // Only what a cut-short `git init --bare` leaves is ours to replace; anything
+      // else there (a working repository, someone's files) is left alone.
+      if (fs.readdirSync(origin).some((f) => !['HEAD', 'config', 'description', 'hooks', 'info', 'objects', 'refs', 'branches'].includes(f))) return false;
+      fs.rmSync(origin, { recursive: true, force: true });
     }
-    const treeSha = (await git(['mktree'], { cwd: origin, input: tree })).stdout;
-    const commit = (await git(['commit-tree', treeSha, '-m', 'initial commit'], { cwd: origin, env })).stdout;
-    await git(['update-ref', `refs/heads/${main}`, commit], { cwd: origin });
+    const main = this.#cfg(repo).mainBranch;
+    await createAtomically(origin, async (tmp) => {
+      await git(['init', '--quiet', '--bare', `--initial-branch=${main}`, tmp], { cwd: tmp });
+      const env = { GIT_AUTHOR_NAME: this.o.author.name, GIT_AUTHOR_EMAIL: this.o.author.email, GIT_COMMITTER_NAME: this.o.author.name, GIT_COMMITTER_EMAIL: this.o.author.email };
+      let tree = '';
+      for (const [name, content] of Object.entries(files)) {
+        const blob = (await git(['hash-object', '-w', '--stdin'], { cwd: tmp, input: content })).stdout;
+        tree += `100644 blob ${blob}\t${name}\n`;
+      }
+      const treeSha = (await git(['mktree'], { cwd: tmp, input: tree })).stdout;
+      const commit = (await git(['commit-tree', treeSha, '-m', 'initial commit'], { cwd: tmp, env })).stdout;
+      faultPoint('forge-git.origin-init');
+      await git(['update-ref', `refs/heads/${main}`, commit], { cwd: tmp });
+    });
     return true;
   }
 }

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { git } from '@conveyor/core';
-import { commitAll, createBareRepo, createTestConveyor, eventually, testDatabases, type BareRepo } from '@conveyor/core/testing';
-import { CI_CONTEXT, ForgeGitTokens, forgeGitPlugin, HeadMovedError, MergeConflictError, type LocalGitForge } from '../src/index.js';
+import { armFaultPoint, git } from '@conveyor/core';
+import { commitAll, createBareRepo, createTestConveyor, eventually, testDatabases, type BareRepo, type TestConveyor } from '@conveyor/core/testing';
+import { CI_CONTEXT, ForgeGitTokens, forgeGitPlugin, HeadMovedError, MergeConflictError, removeLeftoverClones, type LocalGitForge } from '../src/index.js';
 
 /** Pushes a branch with `files` on top of main, from a scratch clone. */
 async function pushBranch(repo: BareRepo, branch: string, files: Record<string, string>, from = 'main'): Promise<string> {
@@ -131,5 +132,48 @@ for (const dialect of testDatabases()) {
     });
     await kit.conveyor.start();
     assert.equal((await git(['show', 'main:package.json'], { cwd: origin })).stdout, '{"type":"module"}');
+  });
+}
+
+for (const dialect of testDatabases()) {
+  const t0 = `[${dialect}]`;
+
+  test(`${t0} a kill while the origin is first made leaves nothing half-made; a HEAD-only origin is made again`, async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'forge-git-init-'));
+    const origin = path.join(dir, 'demo.git');
+    const config = { repos: { demo: { url: origin } }, plugins: { 'forge-git': { initMissing: true, starterFiles: { 'README.md': '# demo\n' } } } };
+    const kits: TestConveyor[] = [];
+    t.after(async () => {
+      for (const k of kits) await k.cleanup();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+    const first = await createTestConveyor({ dialect, plugins: [forgeGitPlugin], config });
+    kits.push(first);
+    const disarm = armFaultPoint('forge-git.origin-init', { action: () => { throw new Error('simulated kill'); } });
+    await assert.rejects(first.conveyor.start(), /simulated kill/);
+    disarm();
+    assert.deepEqual(fs.readdirSync(dir), [], 'neither the origin nor its temporary build is left');
+    // What a kill during `git init --bare` of an older version left behind.
+    fs.mkdirSync(origin);
+    fs.writeFileSync(path.join(origin, 'HEAD'), 'ref: refs/heads/main\n');
+    const second = await createTestConveyor({ dialect, plugins: [forgeGitPlugin], config });
+    kits.push(second);
+    await second.conveyor.start();
+    assert.equal((await git(['show', 'main:README.md'], { cwd: origin })).stdout, '# demo');
+  });
+
+  test(`${t0} CI clones left by a process that died are removed at start; those of live processes stay`, () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'forge-git-tmp-'));
+    try {
+      const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+      for (const name of [`conveyor-ci-${dead}-aaaa`, `conveyor-ci-${dead}-bbbb`, `conveyor-ci-${process.pid}-cccc`, 'conveyor-ci-other', 'unrelated']) {
+        fs.mkdirSync(path.join(tmp, name));
+        fs.writeFileSync(path.join(tmp, name, 'file'), 'x');
+      }
+      assert.equal(removeLeftoverClones(tmp), 2);
+      assert.deepEqual(fs.readdirSync(tmp).sort(), [`conveyor-ci-${process.pid}-cccc`, 'conveyor-ci-other', 'unrelated']);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 }

@@ -1,4 +1,4 @@
-import type { Clock, Knex, TrackerIssue, TrackerPort, TrackerRef } from '@conveyor/core';
+import type { Clock, CommentOptions, Knex, TrackerIssue, TrackerPort, TrackerRef } from '@conveyor/core';
 
 export interface LocalIssue {
   id: number;
@@ -39,14 +39,42 @@ export class LocalTracker implements TrackerPort {
     private readonly clock: Clock,
   ) {}
 
-  async createIssue(input: { repo: string; title: string; description: string; status: string }): Promise<LocalIssue> {
+  /**
+   * Files an issue. With `requestKey` (a client's `Idempotency-Key`), a second call
+   * with the same key returns the first issue instead of filing another.
+   */
+  async createIssue(input: { repo: string; title: string; description: string; status: string; requestKey?: string }): Promise<LocalIssue> {
+    if (input.requestKey) {
+      const seen = await this.knex('local_issues').where({ request_key: input.requestKey }).first();
+      if (seen) return toIssue(seen);
+    }
     const now = this.clock.now();
-    const rows = (await this.knex('local_issues')
-      .insert({ repo: input.repo, title: input.title, description: input.description, status: input.status, created_at: now, updated_at: now })
-      .returning('*')) as Record<string, unknown>[];
-    const issue = toIssue(rows[0]!);
-    await this.#event(issue.id, 'status', input.status);
-    return issue;
+    // The issue and its first status in one transaction: a crash never leaves an
+    // issue without history.
+    return this.knex.transaction(async (tx) => {
+      const rows = (await tx('local_issues')
+        .insert({ repo: input.repo, title: input.title, description: input.description, status: input.status, created_at: now, updated_at: now, request_key: input.requestKey ?? null })
+        .onConflict('request_key')
+        .ignore()
+        .returning('*')) as Record<string, unknown>[];
+      if (!rows[0]) return toIssue(await tx('local_issues').where({ request_key: input.requestKey }).first());
+      const issue = toIssue(rows[0]);
+      await tx('local_issue_events').insert({ issue_id: issue.id, kind: 'status', body: input.status, at: now });
+      return issue;
+    });
+  }
+
+  /** Issues in `status` for which no task was ever created (a crash between the two). */
+  async issuesWithoutTask(status: string, limit = 50): Promise<LocalIssue[]> {
+    const rows = await this.knex('local_issues as i')
+      .where('i.status', status)
+      .whereNotExists(function () {
+        this.select(1).from('tasks as t').whereRaw('t.repo = i.repo').andWhereRaw(`t.tracker_issue_id = ${'CAST(i.id AS VARCHAR(32))'}`);
+      })
+      .orderBy('i.id', 'asc')
+      .limit(limit)
+      .select('i.*');
+    return rows.map(toIssue);
   }
 
   async getIssue(id: number): Promise<LocalIssue | null> {
@@ -70,9 +98,14 @@ export class LocalTracker implements TrackerPort {
     if (n === 1) await this.#event(id, 'status', `${status} (${options.reason})`);
   }
 
-  async addComment(ref: TrackerRef, body: string): Promise<void> {
+  /** A comment whose `idempotencyKey` was seen before is not posted again. */
+  async addComment(ref: TrackerRef, body: string, options: CommentOptions = {}): Promise<void> {
     const id = Number(ref.trackerIssueId);
-    if (await this.getIssue(id)) await this.#event(id, 'comment', body);
+    if (!(await this.getIssue(id))) return;
+    await this.knex('local_issue_events')
+      .insert({ issue_id: id, kind: 'comment', body, at: this.clock.now(), idem_key: options.idempotencyKey ?? null })
+      .onConflict('idem_key')
+      .ignore();
   }
 
   async *listIssuesInStatus(repo: string, statuses: readonly string[]): AsyncIterable<TrackerIssue> {

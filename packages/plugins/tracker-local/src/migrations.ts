@@ -25,4 +25,20 @@ export const trackerLocalMigrations: Migration[] = [
       });
     },
   },
+  {
+    // Keys that make a repeated call a no-op: `idem_key` on a comment (Conveyor's
+    // effect key: a comment re-posted after a crash lands once); `request_key` on an
+    // issue (the `Idempotency-Key` of `POST /tasks`: a client's retry files nothing new).
+    name: 'tracker-local/0002_idempotency_keys',
+    async up(knex) {
+      await knex.schema.alterTable('local_issue_events', (t) => {
+        t.string('idem_key', 255).nullable();
+        t.unique(['idem_key'], { indexName: 'local_issue_events_idem_key' });
+      });
+      await knex.schema.alterTable('local_issues', (t) => {
+        t.string('request_key', 255).nullable();
+        t.unique(['request_key'], { indexName: 'local_issues_request_key' });
+      });
+    },
+  },
 ];

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { ConveyorError, type Intake, type RouteDescriptor, type StatusNames, type TaskStore } from '@conveyor/core';
+import { ConveyorError, faultPoint, type Intake, type RouteDescriptor, type StatusNames, type TaskStore } from '@conveyor/core';
 import type { LocalTracker } from './local-tracker.js';
 
 export interface RouteDeps {
@@ -46,7 +46,7 @@ export function trackerLocalRoutes(d: RouteDeps): RouteDescriptor[] {
       method: 'POST',
       url: '/tasks',
       auth: 'token',
-      description: 'File a local issue in "To Analyse" and start the pipeline for it.',
+      description: 'File a local issue in "To Analyse" and start the pipeline for it. A retry with the same `Idempotency-Key` header files nothing new.',
       schema: {
         body: Type.Object(
           {
@@ -65,7 +65,14 @@ export function trackerLocalRoutes(d: RouteDeps): RouteDescriptor[] {
         if (!d.knownRepos.includes(repo)) {
           return { status: 400, body: { error: 'bad_request', message: `body/repo "${repo}" is not a configured repository (known: ${d.knownRepos.join(', ') || 'none'})` } };
         }
-        const issue = await d.tracker.createIssue({ repo, title, description: body.description ?? '', status: d.statuses.toAnalyse });
+        const key = req.headers['idempotency-key'];
+        const requestKey = typeof key === 'string' && key.trim() ? `${repo}:${key.trim().slice(0, 200)}` : undefined;
+        const issue = await d.tracker.createIssue({ repo, title, description: body.description ?? '', status: d.statuses.toAnalyse, ...(requestKey ? { requestKey } : {}) });
+        // Crash window: the issue is filed, its task not yet. A retry with the same
+        // Idempotency-Key finds the issue and creates the task (creation is idempotent
+        // per issue); without a key, the plugin's start-up pass does (issues in To
+        // Analyse that never got a task).
+        faultPoint('tracker-local.issue-task');
         try {
           const res = await d.intake.startPipeline({ repo, trackerIssueId: String(issue.id), title, description: issue.description, trackerSequence: issue.id });
           return { status: 201, body: { issue, task: res.task, created: res.created } };

@@ -150,9 +150,14 @@ export class PlaneClient {
     return out;
   }
 
-  /** Adds a comment (`comment_html` is rendered by Plane as given: escape text first). */
-  addComment(projectId: string, issueId: string, html: string): Promise<{ id: string }> {
-    return this.#request<{ id: string }>('POST', this.#project(projectId, `work-items/${enc(issueId)}/comments/`), { body: { comment_html: html } });
+  /**
+   * Adds a comment (`comment_html` is rendered by Plane as given: escape text first).
+   * With `external`, Plane refuses a second comment with the same id and source in
+   * the project (409), which makes a repeated post harmless.
+   */
+  addComment(projectId: string, issueId: string, html: string, external?: { id: string; source: string }): Promise<{ id: string }> {
+    const body = { comment_html: html, ...(external ? { external_id: external.id, external_source: external.source } : {}) };
+    return this.#request<{ id: string }>('POST', this.#project(projectId, `work-items/${enc(issueId)}/comments/`), { body });
   }
 
   #project(projectId: string, rest: string): string {

@@ -1,9 +1,12 @@
-import type { TrackerIssue, TrackerPort, TrackerRef } from '@conveyor/core';
+import type { CommentOptions, TrackerIssue, TrackerPort, TrackerRef } from '@conveyor/core';
 import type { PlaneProject } from './config.js';
 import { PlaneApiError } from './errors.js';
 import { htmlToText, textToHtml } from './html.js';
 import type { PlaneClient, PlaneIssue, PlaneState } from './plane-client.js';
 import type { StatusNameMap } from './status-map.js';
+
+/** Plane's `external_source` of Conveyor's keyed comments. */
+const COMMENT_SOURCE = 'conveyor';
 
 /** What a `PlaneTracker` is built from. */
 export interface PlaneTrackerOptions {
@@ -46,8 +49,18 @@ export class PlaneTracker implements TrackerPort {
     await this.#client.setStateByName(this.projectOf(ref.repo), ref.trackerIssueId, this.#names.toPlane(status));
   }
 
-  async addComment(ref: TrackerRef, body: string): Promise<void> {
-    await this.#client.addComment(this.projectOf(ref.repo), ref.trackerIssueId, textToHtml(body));
+  /**
+   * With an idempotency key, the comment carries it as Plane's `external_id` (source
+   * `conveyor`): a repeat after a crash answers 409, which means it is already there.
+   */
+  async addComment(ref: TrackerRef, body: string, options: CommentOptions = {}): Promise<void> {
+    const external = options.idempotencyKey ? { id: options.idempotencyKey.slice(0, 255), source: COMMENT_SOURCE } : undefined;
+    try {
+      await this.#client.addComment(this.projectOf(ref.repo), ref.trackerIssueId, textToHtml(body), external);
+    } catch (err) {
+      if (external && err instanceof PlaneApiError && err.status === 409) return;
+      throw err;
+    }
   }
 
   /** The work items this one is "blocked by" in Plane (read by task-deps on intake). */

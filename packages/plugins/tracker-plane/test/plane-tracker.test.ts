@@ -31,6 +31,21 @@ test('addComment sends the text escaped, in paragraphs with line breaks', async 
   assert.equal(plane.comments.at(-1)!.commentHtml, '<p>Developer done · 45.2k in<br>&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;q&quot;</p><p>Second</p>');
 });
 
+test('a comment with an idempotency key is posted once: Plane answers the repeat 409 (external_id), which counts as posted', async (t) => {
+  const { plane, tracker } = await setup(t);
+  const issue = plane.createIssue({ name: 'A', silent: true });
+  const ref = { repo: 'acme/app', trackerIssueId: issue.id };
+  await tracker.addComment(ref, 'Cost: $1.20', { idempotencyKey: 'cost-summary:task-7:done' });
+  await tracker.addComment(ref, 'Cost: $1.20', { idempotencyKey: 'cost-summary:task-7:done' });
+  await tracker.addComment(ref, 'plain');
+  await tracker.addComment(ref, 'plain');
+  assert.deepEqual(plane.comments.map((c) => [c.commentHtml, c.externalId ?? null, c.externalSource ?? null]), [
+    ['<p>Cost: $1.20</p>', 'cost-summary:task-7:done', 'conveyor'],
+    ['<p>plain</p>', null, null],
+    ['<p>plain</p>', null, null],
+  ]);
+});
+
 test('listIssuesInStatus yields the repo project\'s issues in those statuses, in Conveyor\'s words', async (t) => {
   const { plane, tracker } = await setup(t, { Done: 'Cancelled' });
   const a = plane.createIssue({ name: 'A', state: 'To Analyse', descriptionHtml: '<p>Users &amp; admins</p><p>want it</p>', silent: true });

@@ -2,7 +2,7 @@ import { inject, injectable } from 'tsyringe';
 import type { CiState, CiStatus } from '../../domain.js';
 import { CoreTokens, type Clock } from '../../tokens.js';
 import type { Database } from '../database.js';
-import type { CiStatusStore } from '../ports.js';
+import type { CiStatusStore, Tx } from '../ports.js';
 import { toCiStatus } from './rows.js';
 
 @injectable()
@@ -12,10 +12,9 @@ export class KnexCiStatusStore implements CiStatusStore {
     @inject(CoreTokens.Clock) private readonly clock: Clock,
   ) {}
 
-  async record(s: { repo: string; sha: string; branch: string | null; context: string; state: CiState; targetUrl: string | null; updatedAt?: Date }): Promise<void> {
+  async record(s: { repo: string; sha: string; branch: string | null; context: string; state: CiState; targetUrl: string | null; updatedAt?: Date }, tx?: Tx): Promise<void> {
     const at = s.updatedAt?.getTime() ?? this.clock.now();
-    await this.db
-      .knex('ci_statuses')
+    await (tx ?? this.db.knex)('ci_statuses')
       .insert({ repo: s.repo, sha: s.sha, branch: s.branch, context: s.context, state: s.state, target_url: s.targetUrl, updated_at: at })
       .onConflict(['repo', 'sha', 'context'])
       .merge({ state: s.state, target_url: s.targetUrl, updated_at: at, branch: this.db.knex.raw('COALESCE(excluded.branch, ci_statuses.branch)') })

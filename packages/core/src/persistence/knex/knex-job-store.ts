@@ -93,8 +93,8 @@ export class KnexJobStore implements JobStore {
     return (await this.#q().where({ id, attempt, status: 'running' }).update({ pid })) === 1;
   }
 
-  async finish(id: number, attempt: number, status: 'done' | 'failed', error?: string | null): Promise<boolean> {
-    const n = await this.#q()
+  async finish(id: number, attempt: number, status: 'done' | 'failed', error?: string | null, tx?: Tx): Promise<boolean> {
+    const n = await this.#q(tx)
       .where({ id, attempt, status: 'running' })
       .update({ status, finished_at: this.clock.now(), error: error ?? null });
     return n === 1;

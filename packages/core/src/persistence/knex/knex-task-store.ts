@@ -147,9 +147,9 @@ export class KnexTaskStore implements TaskStore {
     return n === 1;
   }
 
-  async startHumanReview(id: number, stage: string): Promise<boolean> {
+  async startHumanReview(id: number, stage: string, tx?: Tx): Promise<boolean> {
     const now = this.clock.now();
-    const n = await this.#q()
+    const n = await this.#q(tx)
       .where({ id, stage })
       .whereNull('human_verdict')
       .andWhere((w) => w.whereNull('human_review_started_at').orWhereNotNull('human_review_ended_at'))

@@ -4,6 +4,7 @@ import { coreGateWaits } from './core-0003-gate-waits.js';
 import { coreBudgets } from './core-0004-budgets.js';
 import { coreAgentRunDiagnostics } from './core-0005-agent-run-diagnostics.js';
 import { coreDeployPhases } from './core-0007-deploy-phases.js';
+import { coreOutbox } from './core-0008-outbox.js';
 import { coreLiveTaskOrder } from './core-0011-live-task-order.js';
 
 /**
@@ -161,4 +162,4 @@ export const coreInit: Migration = {
   },
 };
 
-export const coreMigrations: readonly Migration[] = [coreInit, corePullRequests, coreGateWaits, coreBudgets, coreAgentRunDiagnostics, coreDeployPhases, coreLiveTaskOrder];
+export const coreMigrations: readonly Migration[] = [coreInit, corePullRequests, coreGateWaits, coreBudgets, coreAgentRunDiagnostics, coreDeployPhases, coreOutbox, coreLiveTaskOrder];

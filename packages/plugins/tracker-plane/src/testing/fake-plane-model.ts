@@ -48,6 +48,8 @@ export interface FakeComment {
   commentHtml: string;
   actor: string;
   createdAt: string;
+  externalId?: string | null;
+  externalSource?: string | null;
 }
 
 /** The workspace id of the fixtures. */
@@ -154,7 +156,7 @@ export function stateForApi(s: FakeState): Record<string, unknown> {
 export function commentForApi(c: FakeComment): Record<string, unknown> {
   return {
     id: c.id, created_at: c.createdAt, updated_at: c.createdAt, deleted_at: null, comment_stripped: stripTags(c.commentHtml), comment_html: c.commentHtml,
-    attachments: [], access: 'INTERNAL', external_source: null, external_id: null, edited_at: null, created_by: c.actor, updated_by: null,
+    attachments: [], access: 'INTERNAL', external_source: c.externalSource ?? null, external_id: c.externalId ?? null, edited_at: null, created_by: c.actor, updated_by: null,
     project: c.project, workspace: FAKE_WORKSPACE_ID, issue: c.issue, actor: c.actor,
   };
 }

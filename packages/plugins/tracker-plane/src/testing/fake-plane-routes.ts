@@ -120,9 +120,14 @@ export function mountFakePlaneRoutes(app: FastifyInstance, plane: FakePlane): vo
     app.post(`${base}/${kind}/:issueId/comments/`, async (req: Req, reply) => {
       const issue = issueOf(req, reply);
       if (!issue) return;
-      const html = (req.body as { comment_html?: unknown } | null)?.comment_html;
+      const body = (req.body as { comment_html?: unknown; external_id?: unknown; external_source?: unknown } | null) ?? {};
+      const html = body.comment_html;
       if (typeof html !== 'string') return reply.code(400).send({ comment_html: ['This field is required.'] });
-      return reply.code(201).send(commentForApi(plane.recordComment(issue, html, plane.bot, plane.echoApiChanges)));
+      // As Plane's IssueCommentAPIEndpoint: the same external id and source twice in a project is a 409 naming the first.
+      const external = typeof body.external_id === 'string' && typeof body.external_source === 'string' ? { id: body.external_id, source: body.external_source } : null;
+      const seen = external && plane.comments.find((c) => c.project === issue.project && c.externalId === external.id && c.externalSource === external.source);
+      if (seen) return reply.code(409).send({ error: 'Issue Comment with the same external id and external source already exists', id: seen.id });
+      return reply.code(201).send(commentForApi(plane.recordComment(issue, html, plane.bot, plane.echoApiChanges, external)));
     });
   }
 }

@@ -216,8 +216,8 @@ export class FakePlane {
   }
 
   /** @internal stores a comment and posts its webhook. */
-  recordComment(issue: FakeIssue, html: string, actor: FakePlaneUser, echo = true): FakeComment {
-    const c: FakeComment = { id: randomUUID(), issue: issue.id, project: issue.project, commentHtml: html, actor: actor.id, createdAt: planeNow() };
+  recordComment(issue: FakeIssue, html: string, actor: FakePlaneUser, echo = true, external: { id: string; source: string } | null = null): FakeComment {
+    const c: FakeComment = { id: randomUUID(), issue: issue.id, project: issue.project, commentHtml: html, actor: actor.id, createdAt: planeNow(), externalId: external?.id ?? null, externalSource: external?.source ?? null };
     this.comments.push(c);
     if (echo) this.webhooks.emit('issue_comment', 'created', commentForApi(c), { field: null, newValue: null, oldValue: null, actor });
     return c;
