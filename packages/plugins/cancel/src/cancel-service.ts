@@ -1,4 +1,4 @@
-import { isTerminalStage, KeyedMutex, notifySafely, toError, type CancelResult, type Canceller, type Database, type EventBus, type Job, type JobStore, type LeaseStore, type Logger, type Ports, type RepoConfig, type Task, type TaskStore, type Tx } from '@conveyor/core';
+import { isTerminalStage, KeyedMutex, notifySafely, processStartedAt, toError, type CancelResult, type Canceller, type Database, type EventBus, type Job, type JobStore, type LeaseStore, type Logger, type Ports, type RepoConfig, type Task, type TaskStore, type Tx } from '@conveyor/core';
 import { criticalWindow } from './critical-window.js';
 import { collectProcessTree, killProcesses } from './process-tree.js';
 
@@ -19,6 +19,14 @@ export interface CancelServiceDeps {
   staleAfterMs: number;
   now: () => number;
 }
+
+function isAgentOf(job: Job): boolean {
+  const started = processStartedAt(job.pid!);
+  return started !== null && !!job.startedAt && started >= job.startedAt.getTime() - 2_000;
+}
+
+/** How long a reset waits for a just-spawned agent's pid to be stamped. */
+const PID_WAIT_MS = 2_000;
 
 /** How many times a reset looks again when another actor moved the task under it. */
 const MAX_ATTEMPTS = 3;
@@ -84,7 +92,7 @@ export class CancelService implements Canceller {
    * remote task branch. Null when another actor moved the task first.
    */
   async #reset(task: Task, running: readonly Job[]): Promise<CancelResult | null> {
-    const local = running.filter((j) => j.pid !== null && j.hostId === this.d.hostId);
+    const local = await this.#withPids(running.filter((j) => j.hostId === this.d.hostId));
     const before = local.flatMap((j) => collectProcessTree(j.pid!));
     const reason = `STOP: cancelled at ${task.stage}`;
     const cancelledJobs = await this.d.db.knex.transaction(async (tx: Tx) => {
@@ -112,6 +120,28 @@ export class CancelService implements Canceller {
     this.d.events.emit('task.cancelled', { task: cancelled });
     await notifySafely(this.d.ports.notifier(), { kind: 'alert', text: `${task.workItemId} cancelled (STOP): ${detail}`, task: cancelled }, this.d.logger);
     return { applied: true, state: 'applied', detail };
+  }
+
+  /**
+   * This host's running jobs with their agent's pid. A job caught between spawning
+   * its agent and stamping the pid is waited for (briefly, on the stored row): once
+   * the jobs are cancelled the stamp is refused, and an agent nobody knows the pid
+   * of would only be stopped by its process group, missing a child in another session.
+   */
+  async #withPids(jobs: readonly Job[]): Promise<Job[]> {
+    const out: Job[] = [];
+    for (const job of jobs) {
+      let j: Job | null = job;
+      const deadline = this.d.now() + PID_WAIT_MS;
+      while (j && j.pid === null && j.status === 'running' && this.d.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 25));
+        j = await this.d.jobs.get(job.id);
+      }
+      // A pid is the agent's only if its process started after the job was claimed:
+      // after a restart (or with a fake runner) it may name someone else's process.
+      if (j?.pid != null && isAgentOf(j)) out.push(j);
+    }
+    return out;
   }
 
   /** Deletes the remote task branch: never the main branch or a protected one, never a force-push. */
