@@ -108,7 +108,10 @@ export class CancelService implements Canceller {
     const leaseReleased = await this.#step(log, 'release the merge lease', () => this.d.leases.release(task.repo, task.id));
     await this.#step(log, 'remove the worktree', async () => this.d.ports.workspace()?.cleanup(task));
     const branch = await this.#deleteBranch(task);
-    const cancelled = (await this.d.tasks.get(task.id)) ?? task;
+    // Listeners (the live Telegram message, the tracker) address the issue by its real
+    // keys: the event carries the cancelled task with the keys it had, not the tombstones.
+    const stored = (await this.d.tasks.get(task.id)) ?? task;
+    const cancelled = { ...stored, trackerIssueId: task.trackerIssueId, workItemId: task.workItemId, branch: task.branch };
     const detail = [
       `cancelled at ${task.stage}`,
       `${cancelledJobs} job${cancelledJobs === 1 ? '' : 's'} cancelled`,

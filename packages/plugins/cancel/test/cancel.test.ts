@@ -33,6 +33,8 @@ for (const dialect of testDatabases()) {
     assert.deepEqual(kit.forge.deleted, [`${REPO}:${task.branch}`]);
     assert.equal(fs.existsSync(worktree), false, 'the worktree is removed');
     assert.equal(kit.events.of('task.cancelled').length, 1);
+    const event = kit.events.of('task.cancelled')[0]!.task;
+    assert.deepEqual([event.stage, event.trackerIssueId, event.workItemId, event.branch], ['cancelled', task.trackerIssueId, task.workItemId, task.branch], 'the event names the issue by its real keys');
     assert.deepEqual((await conveyor.store.tasks.transitions(task.id)).at(-1)?.to, 'cancelled');
 
     // A repeated STOP on the ended task changes nothing and says so.
