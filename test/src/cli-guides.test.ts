@@ -95,14 +95,14 @@ test('task show at the analysis gate prints the analysis and the exact approve/r
   assert.equal(unknown.code, 2);
   const named = /unknown sub-command "shwo"; one of: ([a-z-]+(?:, [a-z-]+)*) \(/.exec(unknown.stderr);
   assert.ok(named, unknown.stderr);
-  for (const sub of ['create', 'list', 'show', 'watch', 'logs', 'artefact', 'stop', 'approve', 'reject']) assert.ok(named[1]!.split(', ').includes(sub), `${sub} is named: ${named[1]}`);
+  for (const sub of ['create', 'list', 'show', 'watch', 'logs', 'artefact', 'stop', 'retry', 'approve', 'reject']) assert.ok(named[1]!.split(', ').includes(sub), `${sub} is named: ${named[1]}`);
   const top = await cli(['--help'], dir);
   const summary = /task \[command\] tasks on the running host \(`start`\): ([a-z-]+(?:, [a-z-]+)*)/.exec(top.stdout.replace(/\s+/g, ' '));
   assert.ok(summary, top.stdout);
   // Every sub-command, including those other modules add (`task deps`, `task budget`).
-  for (const sub of ['create', 'list', 'show', 'watch', 'logs', 'artefact', 'stop', 'approve', 'reject', 'budget', 'deps']) assert.ok(summary[1]!.split(', ').includes(sub), `${sub} is in the summary: ${summary[1]}`);
+  for (const sub of ['create', 'list', 'show', 'watch', 'logs', 'artefact', 'stop', 'retry', 'approve', 'reject', 'budget', 'deps']) assert.ok(summary[1]!.split(', ').includes(sub), `${sub} is in the summary: ${summary[1]}`);
   const help = await cli(['task', '--help'], dir);
-  for (const sub of ['create', 'list', 'show', 'watch', 'logs', 'artefact', 'stop', 'approve', 'reject']) assert.match(help.stdout, new RegExp(`^  ${sub} `, 'm'), sub);
+  for (const sub of ['create', 'list', 'show', 'watch', 'logs', 'artefact', 'stop', 'retry', 'approve', 'reject']) assert.match(help.stdout, new RegExp(`^  ${sub} `, 'm'), sub);
 
   host.kill('SIGINT');
   assert.equal(await exited, 0);

@@ -29,7 +29,7 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
 
-test('the dashboard shows a task created from the CLI live, approves it, shows its cost and artefacts to the end', { skip: SKIP, timeout: 240_000 }, async (t) => {
+test('the dashboard shows a task created from the CLI live, approves it, shows its cost and artefacts to the end, and stops another', { skip: SKIP, timeout: 240_000 }, async (t) => {
   fs.mkdirSync(SHOTS, { recursive: true });
   t.diagnostic(`screenshots: ${SHOTS}`);
   console.log(`# dashboard screenshots: ${SHOTS}`);
@@ -91,10 +91,9 @@ test('the dashboard shows a task created from the CLI live, approves it, shows i
   await page.locator('h1', { hasText: 'Add a greeting' }).waitFor();
   await page.locator('#live.on').waitFor();
   await page.evaluate('window.loadedOnce = true');
-  const stop = page.locator('form[data-action="stop"]');
-  assert.equal(await stop.locator('button').isDisabled(), true, 'no cancel plugin: stop is disabled');
-  assert.equal(await stop.locator('.why').textContent(), 'the cancel plugin is not enabled');
-  assert.equal(await page.locator('form[data-action="retry"] .why').textContent(), 'no retry route on this host');
+  assert.equal(await page.locator('form[data-action="stop"] button').isDisabled(), false, 'the cancel plugin is on: stop can be pressed');
+  assert.equal(await page.locator('form[data-action="retry"] button').isDisabled(), true);
+  assert.equal(await page.locator('form[data-action="retry"] .why').textContent(), 'not blocked');
   await page.locator('details.artefact[data-stage="analysis"] h3', { hasText: 'ET-001 · analysis' }).waitFor();
   await shot(page, 'task-waiting-for-approval');
 
@@ -140,7 +139,18 @@ test('the dashboard shows a task created from the CLI live, approves it, shows i
   const tableOverflow = (await page.evaluate("(() => { const t = document.querySelector('table.tasks'); return t.scrollWidth - t.parentElement.clientWidth; })()")) as number;
   assert.ok(tableOverflow <= 0, `nor of the tasks table (${tableOverflow} px)`);
   await shot(page, 'tasks-360px');
+
+  // A stop from the page stops a task: a second one, waiting for its verdict.
+  await page.setViewportSize({ width: 1280, height: 900 });
+  assert.equal(cli(['task', 'create', '-t', 'Add a farewell'], dir).code, 0);
+  await page.goto(`${url}/ui/tasks/2`);
+  await page.locator('h1', { hasText: 'Add a farewell' }).waitFor();
+  await page.locator('details.artefact[data-stage="analysis"]').waitFor({ timeout: 60_000 });
+  await page.locator('form[data-action="stop"] button').click();
+  await page.locator('main p .stage-name', { hasText: /^cancelled/ }).waitFor({ timeout: 60_000 });
+  const shown = cli(['task', 'show', '2', '--json'], dir);
+  assert.equal(JSON.parse(shown.stdout).task.stage, 'cancelled', shown.stdout + shown.stderr);
+  assert.equal(await page.locator('form[data-action="stop"] button').isDisabled(), true, 'nothing left to stop');
+  await shot(page, 'task-stopped');
   assert.deepEqual(scriptErrors, []);
 });
-
-test.todo('a stop from the page stops the task: needs the cancel plugin (being built separately); until then the page shows Stop disabled with "the cancel plugin is not enabled", asserted above');

@@ -48,6 +48,7 @@ import { BudgetService } from './budget/budget-service.js';
 import { validateBudgets } from './budget/validate-budgets.js';
 import { CoreTokens, systemClock, type Clock } from './tokens.js';
 import { Intake } from './intake/intake.js';
+import { TaskRetry } from './tasks/task-retry.js';
 import { WebhookInbox } from './intake/webhook-inbox.js';
 import { LogNotifier } from './ports/notifier.js';
 import { GitWorkspace } from './workspace/git-workspace.js';
@@ -99,6 +100,8 @@ export interface Conveyor {
   readonly deployStatus: DeployPhaseStatus;
   /** Cost budgets: a task's spend and budgets, and the raise that resumes a budget stop. */
   readonly budgets: BudgetService;
+  /** A person's retry of a blocked (or failed-gate) task: a fresh retry budget, one job queued. */
+  readonly retry: TaskRetry;
   /** Accepted webhook deliveries (recorded, then processed after the reply). */
   readonly webhooks: WebhookInbox;
   readonly worker: Worker;
@@ -195,6 +198,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   c.registerSingleton(CoreTokens.StageEngine, StageEngine);
   c.registerSingleton(CoreTokens.TaskService, TaskService);
   c.registerSingleton(CoreTokens.Budgets, BudgetService);
+  c.registerSingleton(CoreTokens.TaskRetry, TaskRetry);
   c.registerSingleton(CoreTokens.JobFinisher, JobFinisher);
   c.registerSingleton(CoreTokens.JobExecutor, JobExecutor);
   c.registerSingleton(CoreTokens.Worker, Worker);
@@ -396,6 +400,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     intake: c.resolve(CoreTokens.Intake),
     deployStatus,
     budgets: c.resolve(CoreTokens.Budgets),
+    retry: c.resolve(CoreTokens.TaskRetry),
     webhooks: inbox,
     worker,
     routes: extensions.routes,

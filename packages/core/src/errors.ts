@@ -23,7 +23,9 @@ export type ConveyorErrorCode =
   | 'CONVEYOR_DATABASE_DRIVER'
   | 'CONVEYOR_STOPPED'
   | 'CONVEYOR_ROUTE_ACCESS'
-  | 'CONVEYOR_SANDBOX';
+  | 'CONVEYOR_SANDBOX'
+  /** The operation needs a plugin that is not enabled (STOP without the cancel plugin). */
+  | 'CONVEYOR_PLUGIN_DISABLED';
 
 export class ConveyorError extends Error {
   readonly code: ConveyorErrorCode;

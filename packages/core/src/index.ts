@@ -75,6 +75,8 @@ export * from './queue/pg-wakeup.js';
 export * from './tasks/naming.js';
 export * from './tasks/task-service.js';
 export * from './tasks/live-task-pages.js';
+export * from './tasks/tombstone.js';
+export * from './tasks/task-retry.js';
 export * from './budget/budget.js';
 export * from './budget/budget-service.js';
 export * from './budget/budget-explainer.js';

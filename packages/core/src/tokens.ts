@@ -49,6 +49,8 @@ export const CoreTokens = Object.freeze({
   TaskService: Symbol.for('conveyor.TaskService'),
   /** `BudgetService`: cost budgets, the budget stop and the raise. */
   Budgets: Symbol.for('conveyor.Budgets'),
+  /** `TaskRetry`: a person's retry of a stopped task. */
+  TaskRetry: Symbol.for('conveyor.TaskRetry'),
   JobFinisher: Symbol.for('conveyor.JobFinisher'),
   JobExecutor: Symbol.for('conveyor.JobExecutor'),
   Worker: Symbol.for('conveyor.Worker'),

@@ -116,3 +116,12 @@ test('YAML and JSON files are read; the default names are found; a broken file n
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a CONVEYOR_PLUGINS_ variable of a plugin this host does not know is reported, not ignored", () => {
+  const serialGateOnly = definePlugin({ name: 'serial-gate', register() {} });
+  const issues = issuesOf(() => resolveConfig({}, [serialGateOnly], { env: { CONVEYOR_PLUGINS_CANCEL_ENABLED: 'true', CONVEYOR_PLUGINS_SERIAL_GATE_ENABLED: 'false' } }));
+  assert.deepEqual(issues.map((i) => [i.path, i.found]), [['CONVEYOR_PLUGINS_CANCEL_ENABLED', 'no such plugin']]);
+  assert.match(issues[0]!.expected, /a variable of a plugin this host knows \(serial-gate\); install and list the plugin, or unset it/);
+  // Known plugins' variables pass.
+  assert.equal(resolveConfig({}, [serialGateOnly], { env: { CONVEYOR_PLUGINS_SERIAL_GATE_ENABLED: 'false' } }).plugins['serial-gate']!.enabled, false);
+});

@@ -45,7 +45,7 @@ for (const dialect of testDatabases()) {
     assert.equal((await intake.trackerStatus({ repo: 'acme/app', trackerIssueId: 'u3', status: 'In Progress' })).action, 'ignored');
   });
 
-  test(`${t0} Approved and Rejected are the human verdict; STOP records the request`, async (t) => {
+  test(`${t0} Approved and Rejected are the human verdict; STOP without the cancel plugin changes nothing`, async (t) => {
     const kit = await createTestConveyor({ dialect });
     t.after(() => kit.cleanup());
     const intake = kit.conveyor.intake;
@@ -61,9 +61,11 @@ for (const dialect of testDatabases()) {
     assert.equal((await intake.trackerStatus({ repo: 'acme/app', trackerIssueId: 'PL-1', status: 'Approved' })).action, 'verdict');
     assert.equal((await kit.conveyor.store.tasks.get(task.id))!.stage, 'architecture');
     assert.equal((await intake.trackerStatus({ repo: 'acme/app', trackerIssueId: 'PL-1', status: 'Approved' })).action, 'ignored', 'a late duplicate verdict does nothing');
+    // Without the cancel plugin a STOP is logged and ignored: nothing is stamped.
     const stop = await intake.trackerStatus({ repo: 'acme/app', trackerIssueId: 'PL-1', status: 'STOP' });
-    assert.equal(stop.action, 'stop');
-    assert.ok((await kit.conveyor.store.tasks.get(task.id))!.cancelRequestedAt);
+    assert.equal(stop.action, 'ignored');
+    assert.match(stop.detail, /enable.*plugins\.cancel\.enabled: true/);
+    assert.equal((await kit.conveyor.store.tasks.get(task.id))!.cancelRequestedAt, null);
   });
 
   test(`${t0} a CI status without a branch resolves through the single development task with that head`, async (t) => {

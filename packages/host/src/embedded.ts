@@ -17,6 +17,7 @@ import { coverageGatePlugin } from '@conveyor/plugin-coverage-gate';
 import { deployStatusGuardPlugin } from '@conveyor/plugin-deploy-status-guard';
 import { postDeployMonitorPlugin } from '@conveyor/plugin-post-deploy-monitor';
 import { dashboardPlugin } from '@conveyor/plugin-dashboard';
+import { cancelPlugin } from '@conveyor/plugin-cancel';
 
 /**
  * Every plugin the bundled host knows; the config file switches each on or off.
@@ -26,9 +27,9 @@ import { dashboardPlugin } from '@conveyor/plugin-dashboard';
  * so is coverage-gate (listed after merge-gate: its gate runs after merge-gate's).
  * deploy-status-guard and post-deploy-monitor are on; the monitor is inert until a
  * repository has a health check. The dashboard is on: it only reads, and shows data
- * to those who may read the API.
+ * to those who may read the API. cancel is on by default: it only acts on a STOP.
  */
-export const BUNDLED_PLUGINS: readonly ConveyorPlugin[] = [trackerLocalPlugin, trackerPlanePlugin, forgeGitPlugin, forgeGiteaPlugin, agentScriptPlugin, agentClaudePlugin, lessonsPlugin, metricsPlugin, telegramTrackerPlugin, serialGatePlugin, taskDepsPlugin, mergeGatePlugin, coverageGatePlugin, deployStatusGuardPlugin, postDeployMonitorPlugin, dashboardPlugin] as unknown as ConveyorPlugin[];
+export const BUNDLED_PLUGINS: readonly ConveyorPlugin[] = [trackerLocalPlugin, trackerPlanePlugin, forgeGitPlugin, forgeGiteaPlugin, agentScriptPlugin, agentClaudePlugin, lessonsPlugin, metricsPlugin, telegramTrackerPlugin, serialGatePlugin, taskDepsPlugin, mergeGatePlugin, coverageGatePlugin, deployStatusGuardPlugin, postDeployMonitorPlugin, dashboardPlugin, cancelPlugin] as unknown as ConveyorPlugin[];
 
 /** The demo's scripted agent (one script, the role as its argument). */
 export const DEMO_AGENT = fileURLToPath(new URL('../../demo/agent.mjs', import.meta.url));

@@ -1,3 +1,4 @@
+import { report } from '../src/cli/task-commands.js';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -157,7 +158,13 @@ test('with host.readAuth token, every CLI command that reads still works (it sen
   const confirm = cli('task', 'confirm-deploy', '1');
   assert.equal(confirm.status, 1, 'nothing to confirm: the task is not at deploy');
   assert.match(confirm.stderr, /^error 409: .* does not ask for a deploy confirmation/m);
-  assert.equal(cli('task', 'stop', '1').status, 0);
+  const stopped = cli('task', 'stop', '1');
+  assert.equal(stopped.status, 0, stopped.stderr);
+  // The demo's agents are quick: the task is cancelled, or already done.
+  assert.match(stopped.stdout, /^task 1: stop (requested; cancelled at \w+|was already requested; ended: task 1 is already done)/);
+  const retried = cli('task', 'retry', '1');
+  assert.equal(retried.status, 1, 'an ended task is not retried');
+  assert.match(retried.stderr, /error 400: task 1 is (cancelled|done); it cannot be retried/);
   assert.equal(fs.statSync(dataDir).mode & 0o777, 0o700);
   for (const file of ['token', 'conveyor.db']) assert.equal(fs.statSync(path.join(dataDir, file)).mode & 0o777, 0o600, file);
   server.kill('SIGTERM');
@@ -166,4 +173,12 @@ test('with host.readAuth token, every CLI command that reads still works (it sen
   const narrowed = output.split('\n').filter((l) => l.includes('narrowed '));
   assert.equal(narrowed.length, 1, output);
   assert.match(narrowed[0]!, /\.conveyor \(0755 → 0700\)/);
+});
+
+test('a refused STOP (no cancel plugin: 409) makes `task stop` exit non-zero with the message', () => {
+  const err: string[] = [];
+  const io = { out: () => {}, err: (s: string) => err.push(s) } as unknown as Parameters<typeof report>[0];
+  const message = 'STOP needs the cancel plugin, which is not enabled: set plugins.cancel.enabled: true (or CONVEYOR_PLUGINS_CANCEL_ENABLED=true) and restart the host';
+  assert.equal(report(io, { status: 409, body: { error: 'conflict', message } }, () => ''), 1);
+  assert.deepEqual(err, [`error 409: ${message}`]);
 });

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { testDatabases } from '@conveyor/core/testing';
 import { probePlugin } from './probe-plugin.js';
 import { startHost } from './helpers.js';
+import { cancelPlugin } from '@conveyor/plugin-cancel';
 
 for (const dialect of testDatabases()) {
   const d = `[${dialect}]`;
@@ -182,7 +183,7 @@ for (const dialect of testDatabases()) {
     }
   });
 
-  test(`${d} POST /tasks/:id/stop needs the bearer token, then stamps cancel_requested_at and answers 202`, async (t) => {
+  test(`${d} POST /tasks/:id/stop needs the bearer token; without the cancel plugin it is a 409 naming the plugin`, async (t) => {
     const { app, kit } = await startHost(t, { dialect });
     const { task } = await kit.conveyor.intake.startPipeline({ repo: 'acme', trackerIssueId: '10', title: 'Stop me' });
     const stampedAt = async () => (await kit.conveyor.db.knex('tasks').where({ id: task.id }).first()).cancel_requested_at;
@@ -199,14 +200,12 @@ for (const dialect of testDatabases()) {
     assert.equal(prefix.statusCode, 401);
     assert.equal(await stampedAt(), null, 'a refused request writes nothing');
 
-    const ok = await app.inject({ method: 'POST', url: `/tasks/${task.id}/stop`, headers: { authorization: 'bearer test-token-0123456789abcdef' } });
-    assert.equal(ok.statusCode, 202);
-    assert.deepEqual(ok.json(), { firstRequest: true, applied: false, detail: 'recorded; enable the cancel plugin to apply STOP' });
-    assert.notEqual(await stampedAt(), null);
-
-    const again = await app.inject({ method: 'POST', url: `/tasks/${task.id}/stop`, headers: { authorization: 'Bearer test-token-0123456789abcdef' } });
-    assert.equal(again.statusCode, 202);
-    assert.equal(again.json().firstRequest, false);
+    // Without the cancel plugin: a 409 that names the plugin, and nothing written.
+    const off = await app.inject({ method: 'POST', url: `/tasks/${task.id}/stop`, headers: { authorization: 'bearer test-token-0123456789abcdef' } });
+    assert.equal(off.statusCode, 409);
+    assert.equal(off.json().error, 'conflict');
+    assert.match(off.json().message, /STOP needs the cancel plugin, which is not enabled: set plugins\.cancel\.enabled: true \(or CONVEYOR_PLUGINS_CANCEL_ENABLED=true\)/);
+    assert.equal(await stampedAt(), null);
 
     const unknown = await app.inject({ method: 'POST', url: '/tasks/999999/stop', headers: { authorization: 'Bearer test-token-0123456789abcdef' } });
     assert.equal(unknown.statusCode, 404);
@@ -240,6 +239,42 @@ for (const dialect of testDatabases()) {
     assert.equal(refused.statusCode, 409);
     assert.match(refused.json().message, /other does not ask for a deploy confirmation/);
     assert.equal((await app.inject({ method: 'POST', url: '/tasks/999999/confirm-deploy', headers: auth })).statusCode, 404);
+  });
+
+  test(`${d} POST /tasks/:id/stop with the cancel plugin cancels the task (202), then says it has ended`, async (t) => {
+    const { app, kit } = await startHost(t, { dialect, plugins: [cancelPlugin] });
+    const { task } = await kit.conveyor.intake.startPipeline({ repo: 'acme', trackerIssueId: '11', title: 'Stop me' });
+    const auth = { authorization: 'Bearer test-token-0123456789abcdef' };
+    const ok = await app.inject({ method: 'POST', url: `/tasks/${task.id}/stop`, headers: auth });
+    assert.equal(ok.statusCode, 202);
+    assert.equal(ok.json().firstRequest, true);
+    assert.equal(ok.json().state, 'applied');
+    assert.equal(ok.json().applied, true);
+    assert.equal((await kit.conveyor.store.tasks.get(task.id))!.stage, 'cancelled');
+    const again = await app.inject({ method: 'POST', url: `/tasks/${task.id}/stop`, headers: auth });
+    assert.equal(again.statusCode, 202);
+    assert.deepEqual({ state: again.json().state, applied: again.json().applied }, { state: 'ended', applied: false });
+  });
+
+  test(`${d} POST /tasks/:id/retry resumes a blocked task (202, one job); a live task is a 400; the token is needed`, async (t) => {
+    const { app, kit } = await startHost(t, { dialect });
+    const { task } = await kit.conveyor.intake.startPipeline({ repo: 'acme', trackerIssueId: '12', title: 'Retry me' });
+    const auth = { authorization: 'Bearer test-token-0123456789abcdef' };
+    assert.equal((await app.inject({ method: 'POST', url: `/tasks/${task.id}/retry`, payload: {} })).statusCode, 401);
+    const live = await app.inject({ method: 'POST', url: `/tasks/${task.id}/retry`, headers: auth, payload: {} });
+    assert.equal(live.statusCode, 400);
+    assert.match(live.json().message, /has a queued agent job/);
+    await kit.conveyor.db.knex('jobs').where({ task_id: task.id }).update({ status: 'failed' });
+    await kit.conveyor.store.tasks.block(task.id, 'analysis', 'analyst failed 3 times at analysis: boom');
+    const bad = await app.inject({ method: 'POST', url: `/tasks/${task.id}/retry`, headers: auth, payload: { from: 'Nope!' } });
+    assert.equal(bad.statusCode, 400);
+    const res = await app.inject({ method: 'POST', url: `/tasks/${task.id}/retry`, headers: auth, payload: { reason: 'quota restored' } });
+    assert.equal(res.statusCode, 202, res.body);
+    const body = res.json();
+    assert.equal(body.task.blockedReason, null);
+    assert.equal(body.to, 'analysis');
+    assert.equal(body.stoppedBecause, 'analyst failed 3 times at analysis: boom');
+    assert.equal((await kit.conveyor.store.jobs.activeForTask(task.id))!.id, body.jobId);
   });
 
   test(`${d} unknown routes answer 404 JSON`, async (t) => {

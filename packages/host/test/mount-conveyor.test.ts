@@ -27,7 +27,7 @@ test('mountConveyor serves every core route with JSON errors and auth inside an 
   assert.equal((await app.inject({ method: 'GET', url: '/conveyor/tasks/x' })).json().message, 'params/id must be integer');
   assert.equal((await app.inject({ method: 'GET', url: '/conveyor/health' })).statusCode, 200);
   assert.equal((await app.inject({ method: 'POST', url: `/conveyor/tasks/${task.id}/stop` })).statusCode, 401);
-  assert.equal((await app.inject({ method: 'POST', url: `/conveyor/tasks/${task.id}/stop`, headers: AUTH })).statusCode, 202);
+  assert.equal((await app.inject({ method: 'POST', url: `/conveyor/tasks/${task.id}/stop`, headers: AUTH })).statusCode, 409, 'no cancel plugin: a JSON conflict, not the embedder\'s handler');
   assert.deepEqual((await app.inject({ method: 'GET', url: '/mine' })).json(), { embedder: 'mine failed' }, "the app's own error handler still answers its routes");
   assert.equal((await app.inject({ method: 'GET', url: '/nowhere' })).json().message, 'Route GET:/nowhere not found', "unknown paths are the app's 404");
 });

@@ -83,6 +83,7 @@ export function resolveConfig(raw: unknown, plugins: readonly PluginSchemaSource
     setAt(value as Record<string, unknown>, key.path, converted);
     fromEnv.add(key.dotted);
   }
+  issues.push(...unknownPluginVariables(env, plugins));
   resolveConfigPaths(schema, value as Record<string, unknown>, options.baseDir ?? process.cwd());
 
   const withDefaults = recordDefaults(schema, Value.Default(schema, value)) as Record<string, unknown>;
@@ -134,6 +135,21 @@ function interpolate(v: unknown, path: string[], env: Record<string, string | un
     for (const k of Object.keys(o)) o[k] = interpolate(o[k], [...path, k], env, issues, fromEnv);
   }
   return v;
+}
+
+/**
+ * `CONVEYOR_PLUGINS_<NAME>_…` variables of a plugin this instance does not know
+ * (a typo, a plugin not installed): reported, never ignored, or a person who set
+ * `CONVEYOR_PLUGINS_CANCEL_ENABLED=true` without the plugin believes it is on.
+ */
+export function unknownPluginVariables(env: Record<string, string | undefined>, plugins: readonly PluginSchemaSource[]): ConfigIssue[] {
+  const prefix = `${envName(['plugins'])}_`;
+  const known = plugins.map((p) => `${envName(['plugins', p.name])}_`);
+  const names = plugins.map((p) => p.name).sort();
+  return Object.keys(env)
+    .filter((k) => k.startsWith(prefix) && env[k] !== undefined && !known.some((p) => k.startsWith(p)))
+    .sort()
+    .map((k) => ({ path: k, expected: `a variable of a plugin this host knows (${names.join(', ') || 'none'}); install and list the plugin, or unset it`, found: 'no such plugin' }));
 }
 
 /** Turns an environment string into the key's type; leaves it as is when it does not fit (validation reports it). */

@@ -48,11 +48,14 @@ export function prMergedGate(d: { ports: Ports; tasks: TaskStore; events: EventB
         if (pin && !pr.headSha) return pending(`the forge reports no head for #${task.prNumber}: it cannot be checked against what was tested`);
         const decision = pin && pr.headSha ? await pin.pin(task, pr.headSha) : { sha: pr.headSha };
         if ('refuse' in decision) return fail(`#${task.prNumber} may not merge: ${decision.refuse}`);
+        if (task.cancelRequestedAt) return pending(`a STOP was requested: the merge of #${task.prNumber} does not start`);
         // Claim the irreversible step: a concurrent advance (the deployer's finish and
         // a CI webhook) must not merge twice. An INITIATED marker older than the
         // takeover time means its writer died mid-merge: the re-drive merges again.
         if (!(await d.tasks.markMergeInitiated(task.id))) {
-          const seen = (await d.tasks.get(task.id))?.mergeInitiatedAt;
+          const now = await d.tasks.get(task.id);
+          if (now?.cancelRequestedAt && !now.mergeInitiatedAt) return pending(`a STOP was requested: the merge of #${task.prNumber} does not start`);
+          const seen = now?.mergeInitiatedAt;
           const stale = !!seen && d.clock.now() - seen.getTime() >= MERGE_TAKEOVER_MS;
           // The takeover is a compare-and-set too: two re-drives never both merge.
           if (!stale || !(await d.tasks.takeOverMerge(task.id, seen!))) return pending(`the merge of #${task.prNumber} is in progress elsewhere`);

@@ -78,20 +78,20 @@ export class Intake {
   }
 
   /**
-   * STOP (the tracker status or `POST /tasks/:id/stop`): stamps the request once.
-   * Applying it (killing the agent, cancelling jobs, removing the branch) is the
-   * cancel plugin's; without it the request is recorded and logged, nothing else.
+   * STOP (the tracker status or `POST /tasks/:id/stop`): stamps the request once and
+   * hands it to the cancel plugin, which applies it (kills the agent, cancels the
+   * jobs, removes the branch) or defers it past an irreversible step. Without the
+   * plugin nothing is stamped or changed: the caller gets `CONVEYOR_PLUGIN_DISABLED`.
    */
-  async requestStop(taskId: number): Promise<{ firstRequest: boolean; applied: boolean; detail: string }> {
+  async requestStop(taskId: number): Promise<StopOutcome> {
     const task = await this.#task(taskId);
-    const firstRequest = await this.tasks.requestCancel(task.id);
     const canceller = this.ports.canceller();
-    if (!canceller) {
-      this.logger.info({ taskId, workItem: task.workItemId, firstRequest }, 'stop requested; the cancel plugin is not enabled, so nothing is cancelled');
-      return { firstRequest, applied: false, detail: 'recorded; enable the cancel plugin to apply STOP' };
-    }
-    const applied = await canceller.cancel(task, { firstRequest });
-    return { firstRequest, applied: applied.applied, detail: applied.detail };
+    if (!canceller) throw new ConveyorError('CONVEYOR_PLUGIN_DISABLED', STOP_NEEDS_CANCEL);
+    if (isTerminalStage(task.stage)) return { firstRequest: false, applied: false, state: 'ended', detail: `task ${task.id} is already ${task.stage}` };
+    const firstRequest = await this.tasks.requestCancel(task.id);
+    const stamped = (await this.tasks.get(task.id)) ?? task;
+    const res = await canceller.cancel(stamped, { firstRequest });
+    return { firstRequest, applied: res.applied, state: res.state ?? (res.applied ? 'applied' : 'deferred'), detail: res.detail };
   }
 
   /**
@@ -160,6 +160,7 @@ export class Intake {
       return outcome(res.kind === 'ignored' ? 'ignored' : 'verdict', live.id, `verdict ${e.status}: ${res.kind}`, this.logger, log);
     }
     if (e.status === s.stop) {
+      if (!this.ports.canceller()) return outcome('ignored', live.id, STOP_NEEDS_CANCEL, this.logger, log);
       const res = await this.requestStop(live.id);
       return outcome('stop', live.id, res.detail, this.logger, log);
     }
@@ -245,6 +246,18 @@ export class Intake {
     return task;
   }
 }
+
+/** What a STOP did: `applied` (the task is cancelled), `deferred` (past an irreversible step), `pending` (another host applies it), `ended` (nothing to stop). */
+export interface StopOutcome {
+  /** True only for the request that stamped `cancel_requested_at`. */
+  firstRequest: boolean;
+  applied: boolean;
+  state: 'applied' | 'deferred' | 'pending' | 'ended';
+  detail: string;
+}
+
+/** Said wherever a STOP arrives while the cancel plugin is off. */
+export const STOP_NEEDS_CANCEL = 'STOP needs the cancel plugin, which is not enabled: set plugins.cancel.enabled: true (or CONVEYOR_PLUGINS_CANCEL_ENABLED=true) and restart the host';
 
 /** What intake did with an event, for the webhook's log line and the tests. */
 export interface IntakeOutcome {

@@ -64,7 +64,7 @@ export interface TaskStore {
   startHumanReview(id: number, stage: string, tx?: Tx): Promise<boolean>;
   markBranchCut(id: number): Promise<boolean>;
   setPullRequest(id: number, number: number, url: string): Promise<void>;
-  /** Writes the INITIATED marker before a merge; true only for the first writer. */
+  /** Writes the INITIATED marker before a merge; true only for the first writer, and never once a STOP was requested. */
   markMergeInitiated(id: number): Promise<boolean>;
   markMerged(id: number): Promise<boolean>;
   /** Takes over a stale INITIATED marker: true only if it was still exactly `seen`. */
@@ -79,6 +79,23 @@ export interface TaskStore {
   confirmDeploy(id: number): Promise<boolean>;
   /** Stamps `cancel_requested_at`; true only for the first request. */
   requestCancel(id: number): Promise<boolean>;
+  /**
+   * The full reset's compare-and-set: while the task is still at `from`, stage
+   * `cancelled`, `cancelled_at`, its natural keys (tracker issue id, work item id,
+   * branch) tombstoned (see `tombstone`), and one transition. False when another
+   * actor moved it first, or while an irreversible merge is in flight (INITIATED marker).
+   */
+  markCancelled(id: number, from: string, change: { reason: string }, tx: Tx): Promise<boolean>;
+  /** Live tasks with a STOP requested and not applied yet (oldest first). */
+  listCancelRequested(limit?: number): Promise<Task[]>;
+  /** Tasks cancelled at or after `since` (oldest first). */
+  listCancelledSince(since: Date, limit?: number): Promise<Task[]>;
+  /**
+   * A person's retry: a compare-and-set on the stage and the block the caller saw.
+   * Lifts the block, gives the developer retries back (0), moves to `to` (may be
+   * the same stage) and records the transition with `reason`.
+   */
+  resume(id: number, seen: { stage: string; blockedReason: string | null }, change: { to: string; reason: string }, tx: Tx): Promise<boolean>;
   setTrackerMessageId(id: number, messageId: string | null): Promise<void>;
   transitions(id: number): Promise<{ from: string; to: string; reason: string; at: Date }[]>;
   countByStage(): Promise<Record<string, number>>;

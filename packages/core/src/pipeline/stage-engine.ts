@@ -142,7 +142,9 @@ export class StageEngine {
   async advance(taskId: number, input: AdvanceInput): Promise<AdvanceOutcome> {
     const task = await this.tasks.get(taskId);
     if (!task) throw new ConveyorError('CONVEYOR_TASK_NOT_FOUND', `task ${taskId} does not exist`);
-    if (task.stage !== input.from || task.blockedReason || !nextStage(this.pipeline, task.stage)) {
+    // A STOP is pending: nothing moves the task on (and no gate starts an irreversible
+    // step such as the merge); the cancel plugin resets it.
+    if (task.stage !== input.from || task.blockedReason || task.cancelRequestedAt || !nextStage(this.pipeline, task.stage)) {
       return { kind: 'stale', stage: task.stage };
     }
     // While the stage's agent is queued or running, its results are not in yet: a

@@ -26,7 +26,7 @@ export function report(io: Output, res: { status: number; body: unknown }, ok: (
   return 0;
 }
 
-/** `conveyor task create|list|show|stop|confirm-deploy|approve|reject`, against the running host's API. */
+/** `conveyor task create|list|show|stop|retry|confirm-deploy|approve|reject`, against the running host's API. */
 export function registerTaskCommands(program: Command, io: Output, setCode: (n: number) => void): void {
   const task = program
     .command('task')
@@ -101,12 +101,12 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
       setCode(report(io, res, (b: ArtefactJson) => `# ${b.path}\n\n${b.body.trimEnd()}`, o.json));
     });
 
-  common(task.command('stop').description('the STOP status: request the task to be cancelled'))
+  common(task.command('stop').description('the STOP status: cancel the task (its agent, jobs, worktree and branch); deferred past an irreversible merge'))
     .argument('<id>', 'task id')
     .action(async (id: string, o: Global) => {
       const res = await (await client(o)).request('POST', `/tasks/${encodeURIComponent(id)}/stop`);
       setCode(
-        report(io, res, (b: { firstRequest: boolean; applied: boolean; detail: string }) => `task ${id}: stop ${b.firstRequest ? 'requested' : 'was already requested'}; ${b.applied ? 'applied' : b.detail}`, o.json),
+        report(io, res, (b: { firstRequest: boolean; state: string; detail: string }) => `task ${id}: stop ${b.firstRequest ? 'requested' : 'was already requested'}; ${b.state === 'applied' ? '' : `${b.state}: `}${b.detail}`, o.json),
       );
     });
 
@@ -115,6 +115,15 @@ export function registerTaskCommands(program: Command, io: Output, setCode: (n: 
     .action(async (id: string, o: Global) => {
       const res = await (await client(o)).request('POST', `/tasks/${encodeURIComponent(id)}/confirm-deploy`);
       setCode(report(io, res, (b: { outcome: string; detail: string }) => `task ${id}: ${b.detail}`, o.json));
+    });
+
+  common(task.command('retry').description('resume a blocked task: a fresh retry budget, its stage\'s agent queued again'))
+    .argument('<id>', 'task id')
+    .option('-f, --from <stage>', 'resume at this earlier stage instead')
+    .option('-m, --reason <text>', 'why, in your words (recorded, and given to the agent)')
+    .action(async (id: string, o: Global & { from?: string; reason?: string }) => {
+      const res = await (await client(o)).request('POST', `/tasks/${encodeURIComponent(id)}/retry`, { ...(o.from ? { from: o.from } : {}), ...(o.reason ? { reason: o.reason } : {}) });
+      setCode(report(io, res, (b: { task: TaskJson; jobId: number; from: string; to: string; stoppedBecause: string }) => [taskLine(b.task), `  retried${b.to === b.from ? '' : ` from ${b.to}`}: job ${b.jobId} queued (it had stopped: ${b.stoppedBecause})`].join('\n'), o.json));
     });
 
   common(task.command('budget').description('set the task\'s budget in USD (or one stage\'s); a task stopped by its budget resumes'))

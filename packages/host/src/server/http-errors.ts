@@ -24,6 +24,7 @@ export function sendError(reply: FastifyReply, status: number, message: string):
 const CONVEYOR_CODES: Readonly<Record<string, number>> = {
   CONVEYOR_TASK_NOT_FOUND: 404,
   CONVEYOR_INPUT_INVALID: 400,
+  CONVEYOR_PLUGIN_DISABLED: 409,
 };
 
 /**

@@ -24,6 +24,15 @@ export const BudgetBody = Type.Object(
   { additionalProperties: false },
 );
 export type BudgetBody = Static<typeof BudgetBody>;
+/** `POST /tasks/:id/retry`. */
+export const RetryBody = Type.Object(
+  {
+    from: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9-]*$', maxLength: 64, description: "Resume at this stage (the task's own or an earlier one with an agent) instead of the stage it stopped at." })),
+    reason: Type.Optional(Type.String({ maxLength: 2000, description: 'Why, in your words: recorded on the task and given to the agent.' })),
+  },
+  { additionalProperties: false },
+);
+export type RetryBody = Static<typeof RetryBody>;
 /** `/tasks/:id/artefacts/:stage`. */
 export const TaskStageParams = Type.Object({
   id: Type.Integer({ minimum: 1, description: 'Task id.' }),

@@ -17,7 +17,7 @@ export interface TaskAction {
  * The routes the bundled host serves itself (not a plugin's): they exist whenever
  * the dashboard does. Others are looked up among the instance's plugin routes.
  */
-export const HOST_ACTION_ROUTES: readonly string[] = ['POST /tasks/:id/stop', 'POST /tasks/:id/budget'];
+export const HOST_ACTION_ROUTES: readonly string[] = ['POST /tasks/:id/stop', 'POST /tasks/:id/retry', 'POST /tasks/:id/confirm-deploy', 'POST /tasks/:id/budget'];
 
 /** Decides each action's state from what the API offers and the task's stored state. */
 export function taskActions(task: Task, waitingFor: WaitingFor, routes: readonly Pick<OwnedRoute, 'method' | 'url' | 'plugin'>[], options: { canCancel: boolean }): TaskAction[] {
@@ -39,6 +39,6 @@ export function taskActions(task: Task, waitingFor: WaitingFor, routes: readonly
     make('stop', 'Stop', 'stop', null, 'no stop route on this host', finished ?? (!options.canCancel ? 'the cancel plugin is not enabled' : task.cancelRequestedAt ? 'a stop was already requested' : null)),
     make('retry', 'Retry', 'retry', null, 'no retry route on this host', finished ?? (task.blockedAt ? null : 'not blocked')),
     make('budget', 'Set budget', 'budget', 'usd', 'no budget route on this host', finished),
-    make('confirm-deploy', 'Confirm deploy', 'confirm-deploy', null, 'no deploy confirmation route on this host', finished ?? (task.stage.startsWith('deploy') ? null : 'the task is not deploying')),
+    make('confirm-deploy', 'Confirm deploy', 'confirm-deploy', null, 'no deploy confirmation route on this host', finished ?? (waitingFor.reasons.some((r) => r.kind === 'deploy_confirmation') ? null : 'the task does not wait for a deploy confirmation')),
   ];
 }

@@ -43,8 +43,11 @@ test('each action says why it is disabled: no route, nothing to approve, not blo
   assert.equal(waitingForVerdict.approve!.enabled, true);
   assert.equal(waitingForVerdict.reject!.input, 'comment');
   assert.equal(waitingForVerdict.stop!.enabled, true);
-  assert.equal(waitingForVerdict.retry!.reason, 'no retry route on this host');
-  assert.equal(waitingForVerdict['confirm-deploy']!.reason, 'no deploy confirmation route on this host');
+  // retry and confirm-deploy are the host's own routes: there, and refused for a reason.
+  assert.equal(waitingForVerdict.retry!.reason, 'not blocked');
+  assert.equal(waitingForVerdict['confirm-deploy']!.reason, 'the task does not wait for a deploy confirmation');
+  const atDeploy = byId(taskActions(task({ stage: 'deploy' }), waiting('gate', ['deploy_confirmation']), approveRoutes, { canCancel: true }));
+  assert.equal(atDeploy['confirm-deploy']!.enabled, true);
   assert.equal(waitingForVerdict.budget!.url, '/tasks/7/budget');
 
   const running = byId(taskActions(task({ stage: 'development' }), waiting('running', ['job_running']), approveRoutes, { canCancel: false }));

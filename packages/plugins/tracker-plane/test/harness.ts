@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Fastify from 'fastify';
-import { CoreTokens, createConveyor, type Conveyor, type OwnedRoute } from '@conveyor/core';
+import { CoreTokens, createConveyor, type Conveyor, type ConveyorPlugin, type OwnedRoute } from '@conveyor/core';
 import { FakeAgentRunner, FakeForge, InMemoryArtifactReader, RecordingLogger, RecordingNotifier, TempWorkspace } from '@conveyor/core/testing';
 import { PLANE_WEBHOOK_PATH, trackerPlanePlugin } from '../src/index.js';
 import type { FakePlane } from '../src/testing/index.js';
@@ -26,7 +26,7 @@ export interface PlaneKit {
  * plugin's secrets may only come from the environment and the test kit passes
  * no environment of the test's choosing (only the PostgreSQL URL).
  */
-export async function planeKit(plane: FakePlane, section: Record<string, unknown> = {}): Promise<PlaneKit> {
+export async function planeKit(plane: FakePlane, section: Record<string, unknown> = {}, others: ConveyorPlugin[] = []): Promise<PlaneKit> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-plane-'));
   const logger = new RecordingLogger();
   const artifacts = new InMemoryArtifactReader();
@@ -50,7 +50,7 @@ export async function planeKit(plane: FakePlane, section: Record<string, unknown
         },
       },
     },
-    plugins: [trackerPlanePlugin],
+    plugins: [trackerPlanePlugin, ...others],
     logger,
     env: { PLANE_API_KEY: plane.apiKey, PLANE_WEBHOOK_SECRET: plane.webhookSecret },
     bindings: (c) => {

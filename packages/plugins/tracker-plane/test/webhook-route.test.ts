@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { cancelPlugin } from '@conveyor/plugin-cancel';
 import { test } from 'node:test';
 import { eventually } from '@conveyor/core/testing';
 import type { RouteRequest } from '@conveyor/core';
@@ -202,4 +203,32 @@ test("a rejection in Plane hands the person's latest comment to the analyst; Con
   const job = (await kit.conveyor.store.jobs.activeForTask(task!.id))!;
   assert.equal(job.role, 'analyst');
   assert.match(job.reason!, /Rejected by a person\. Their words:\nOnly the settings page, please\./);
+});
+
+test("Plane's STOP state cancels the task (with the cancel plugin); the same issue moved to To Analyse again starts a fresh task", async (t) => {
+  const plane = await FakePlane.start();
+  const kit = await planeKit(plane, {}, [cancelPlugin]);
+  plane.setWebhookUrl(kit.webhookUrl);
+  t.after(async () => {
+    await kit.cleanup();
+    await plane.close();
+  });
+  const issue = plane.createIssue({ name: 'Add dark mode', state: 'To Analyse' });
+  await plane.settle();
+  await kit.conveyor.webhooks.idle();
+  const [task] = await kit.conveyor.store.tasks.list();
+  plane.moveIssue(issue.id, 'STOP');
+  await plane.settle();
+  await kit.conveyor.webhooks.idle();
+  const cancelled = (await kit.conveyor.store.tasks.get(task!.id))!;
+  assert.equal(cancelled.stage, 'cancelled');
+  assert.equal(cancelled.trackerIssueId, `${issue.id}~cancelled-${task!.id}`);
+  plane.moveIssue(issue.id, 'To Analyse');
+  await plane.settle();
+  await kit.conveyor.webhooks.idle();
+  const live = await kit.conveyor.store.tasks.list({ live: true });
+  assert.equal(live.length, 1);
+  assert.notEqual(live[0]!.id, task!.id);
+  assert.equal(live[0]!.trackerIssueId, issue.id);
+  assert.equal(live[0]!.workItemId, task!.workItemId, 'the same Plane sequence, free again');
 });

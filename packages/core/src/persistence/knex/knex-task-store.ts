@@ -4,6 +4,7 @@ import { CoreTokens, type Clock } from '../../tokens.js';
 import { rawRows, type Database } from '../database.js';
 import type { TaskStore, Tx } from '../ports.js';
 import { fromTask, num, toTask, date, type NewTaskRow } from './rows.js';
+import { tombstone } from '../../tasks/tombstone.js';
 
 const TERMINAL = ['done', 'cancelled'];
 const LIVE_SQL = `stage NOT IN (${TERMINAL.map((s) => `'${s}'`).join(', ')})`;
@@ -174,12 +175,57 @@ export class KnexTaskStore implements TaskStore {
     return n === 1;
   }
 
+  async markCancelled(id: number, from: string, change: { reason: string }, tx: Tx): Promise<boolean> {
+    const now = this.clock.now();
+    const row = (await tx('tasks').select('tracker_issue_id', 'work_item_id', 'branch').where({ id, stage: from }).whereNull('merge_initiated_at').first()) as Record<string, unknown> | undefined;
+    if (!row) return false;
+    // An irreversible merge in flight (INITIATED, not yet merged or cleared) is never
+    // cancelled under it: the cancel waits until the merge settles.
+    const n = await tx('tasks')
+      .where({ id, stage: from })
+      .whereNull('merge_initiated_at')
+      .update({
+        stage: 'cancelled',
+        cancelled_at: now,
+        cancel_requested_at: tx.raw('COALESCE(cancel_requested_at, ?)', [now]),
+        tracker_issue_id: tombstone(String(row.tracker_issue_id), id),
+        work_item_id: tombstone(String(row.work_item_id), id),
+        branch: tombstone(String(row.branch), id),
+        updated_at: now,
+      });
+    if (n !== 1) return false;
+    await tx('task_transitions').insert({ task_id: id, from_stage: from, to_stage: 'cancelled', reason: change.reason, at: now });
+    return true;
+  }
+
+  async listCancelRequested(limit = 100): Promise<Task[]> {
+    const rows = await this.#q().whereNotNull('cancel_requested_at').whereNotIn('stage', TERMINAL).orderBy('cancel_requested_at', 'asc').limit(limit);
+    return rows.map(toTask);
+  }
+
+  async listCancelledSince(since: Date, limit = 100): Promise<Task[]> {
+    const rows = await this.#q().where({ stage: 'cancelled' }).andWhere('cancelled_at', '>=', since.getTime()).orderBy('cancelled_at', 'asc').limit(limit);
+    return rows.map(toTask);
+  }
+
+  async resume(id: number, seen: { stage: string; blockedReason: string | null }, change: { to: string; reason: string }, tx: Tx): Promise<boolean> {
+    const now = this.clock.now();
+    const q = tx('tasks').where({ id, stage: seen.stage });
+    if (seen.blockedReason === null) q.whereNull('blocked_reason');
+    else q.where('blocked_reason', seen.blockedReason);
+    const n = await q.update({ stage: change.to, blocked_reason: null, blocked_at: null, blocked_kind: null, developer_retries: 0, updated_at: now });
+    if (n !== 1) return false;
+    await tx('task_transitions').insert({ task_id: id, from_stage: seen.stage, to_stage: change.to, reason: change.reason, at: now });
+    return true;
+  }
+
   async setPullRequest(id: number, number: number, url: string): Promise<void> {
     await this.#q().where({ id }).update({ pr_number: number, pr_url: url });
   }
 
   async markMergeInitiated(id: number): Promise<boolean> {
-    return (await this.#q().where({ id }).whereNull('merge_initiated_at').update({ merge_initiated_at: this.clock.now() })) === 1;
+    // A STOP requested first wins: the irreversible step never starts after it.
+    return (await this.#q().where({ id }).whereNull('merge_initiated_at').whereNull('cancel_requested_at').update({ merge_initiated_at: this.clock.now() })) === 1;
   }
 
   async takeOverMerge(id: number, seen: Date): Promise<boolean> {

@@ -2,11 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import { budgetStatus, summarizeCosts, type Conveyor } from '@conveyor/core';
 import { sendError } from '../http-errors.js';
 import { accessOptions, type RouteGuards } from '../route-access.js';
-import { BudgetBody, TaskIdParams, TaskListQuery } from '../schemas.js';
+import { BudgetBody, RetryBody, TaskIdParams, TaskListQuery } from '../schemas.js';
 
 /**
  * The task routes: list, inspect (jobs, runs, costs, budget, what it waits for), stop,
- * confirm a deploy, and raise a budget.
+ * confirm a deploy, retry a stopped task, and raise a budget.
  * Reads go straight to the stores; stop and confirm-deploy go through intake, like
  * the tracker's STOP and Confirm Deploy statuses, so both land on the same compare-and-set.
  */
@@ -39,8 +39,16 @@ export function registerTaskRoutes(app: FastifyInstance, conveyor: Conveyor, gua
     return { task, budget, resumed, jobId: job?.id ?? null };
   });
 
+  // Resumes a blocked task (or one a failed gate left without a job): one job queued.
+  app.post<{ Params: TaskIdParams; Body: RetryBody }>('/tasks/:id/retry', { schema: { params: TaskIdParams, body: RetryBody }, ...accessOptions('token', guards) }, async (request, reply) => {
+    const res = await conveyor.retry.retry(request.params.id, { ...(request.body?.from ? { from: request.body.from } : {}), ...(request.body?.reason ? { reason: request.body.reason } : {}) });
+    request.log.info({ taskId: res.task.id, from: res.from, to: res.to, jobId: res.job.id }, 'task retried over HTTP');
+    return reply.code(202).send({ task: res.task, jobId: res.job.id, from: res.from, to: res.to, stoppedBecause: res.stoppedBecause });
+  });
+
   app.post<{ Params: TaskIdParams }>('/tasks/:id/stop', { schema: { params: TaskIdParams }, ...accessOptions('token', guards) }, async (request, reply) => {
-    // An unknown task makes intake throw CONVEYOR_TASK_NOT_FOUND, which the error handler answers with 404.
+    // An unknown task makes intake throw CONVEYOR_TASK_NOT_FOUND (404); without the
+    // cancel plugin, CONVEYOR_PLUGIN_DISABLED (409) saying which plugin to enable.
     const result = await conveyor.intake.requestStop(request.params.id);
     request.log.info({ taskId: request.params.id, ...result }, 'stop requested over HTTP');
     return reply.code(202).send(result);
