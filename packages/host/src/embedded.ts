@@ -14,6 +14,7 @@ import { serialGatePlugin } from '@conveyor/plugin-serial-gate';
 import { taskDepsPlugin } from '@conveyor/plugin-task-deps';
 import { mergeGatePlugin } from '@conveyor/plugin-merge-gate';
 import { coverageGatePlugin } from '@conveyor/plugin-coverage-gate';
+import { reconcilerPlugin } from '@conveyor/plugin-reconciler';
 
 /**
  * Every plugin the bundled host knows; the config file switches each on or off.
@@ -21,8 +22,9 @@ import { coverageGatePlugin } from '@conveyor/plugin-coverage-gate';
  * is opt-in (it changes the order work runs in); merge-gate is opt-in too (it
  * rebases task branches and runs the repo's test command before deploy), and
  * so is coverage-gate (listed after merge-gate: its gate runs after merge-gate's).
+ * The reconciler is on by default: it acts only where a webhook was missed.
  */
-export const BUNDLED_PLUGINS: readonly ConveyorPlugin[] = [trackerLocalPlugin, trackerPlanePlugin, forgeGitPlugin, forgeGiteaPlugin, agentScriptPlugin, agentClaudePlugin, lessonsPlugin, metricsPlugin, telegramTrackerPlugin, serialGatePlugin, taskDepsPlugin, mergeGatePlugin, coverageGatePlugin] as unknown as ConveyorPlugin[];
+export const BUNDLED_PLUGINS: readonly ConveyorPlugin[] = [trackerLocalPlugin, trackerPlanePlugin, forgeGitPlugin, forgeGiteaPlugin, agentScriptPlugin, agentClaudePlugin, lessonsPlugin, metricsPlugin, telegramTrackerPlugin, serialGatePlugin, taskDepsPlugin, mergeGatePlugin, coverageGatePlugin, reconcilerPlugin] as unknown as ConveyorPlugin[];
 
 /** The demo's scripted agent (one script, the role as its argument). */
 export const DEMO_AGENT = fileURLToPath(new URL('../../demo/agent.mjs', import.meta.url));
