@@ -150,7 +150,20 @@ export class FaultScenario {
         return check();
       }, timeoutMs, what);
     } catch (err) {
-      throw new Error(`${(err as Error).message}\n${this.logs()}`, { cause: err });
+      throw new Error(`${(err as Error).message}\n${await this.describe()}\n${this.logs()}`, { cause: err });
+    }
+  }
+
+  /** The tasks, their live jobs and gate waits, as text (for failure messages). */
+  async describe(): Promise<string> {
+    try {
+      const { knex } = await this.db();
+      const tasks = (await knex('tasks').select('id', 'stage', 'blocked_reason', 'human_verdict', 'merge_initiated_at', 'merged_at', 'updated_at').orderBy('id')) as Record<string, unknown>[];
+      const jobs = (await knex('jobs').select('id', 'task_id', 'stage', 'status', 'attempt', 'retries', 'host_id', 'heartbeat_at', 'error').orderBy('id')) as Record<string, unknown>[];
+      const waits = (await knex('gate_waits').select('*')) as Record<string, unknown>[];
+      return ['tasks:', ...tasks.map((t) => `  ${JSON.stringify(t)}`), 'jobs:', ...jobs.map((j) => `  ${JSON.stringify(j)}`), 'gate waits:', ...waits.map((w) => `  ${JSON.stringify(w)}`)].join('\n');
+    } catch (err) {
+      return `(state unreadable: ${(err as Error).message})`;
     }
   }
 
