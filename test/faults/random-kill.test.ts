@@ -5,7 +5,7 @@ import { allDone, approveAnalysedLocalTasks, checkInvariants, FaultScenario, fil
 
 const TASKS = 3;
 const KILLS = 20;
-const HEARTBEAT_MS = 200;
+const HEARTBEAT_MS = 100;
 
 // SIGKILL of the host at random points of a running pipeline, many times, a restart
 // after each: every task still reaches done, with no duplicate branch, PR or

@@ -34,6 +34,8 @@ function localise(profile: Profile, o: { dir: string; plane: string; gitea: stri
   // (bubblewrap, when it works here) must show it, read-only, as it would show `~/.claude`.
   p.workspaces = { ...p.workspaces, root: path.join(o.dir, 'workspaces'), sandboxBind: [`${path.dirname(DEMO_AGENT)}:ro`] };
   p.worker = { ...p.worker, pollIntervalMs: 50 };
+  // The reconciler as shipped (on by default), looking more often than a production host would.
+  p.plugins.reconciler = { intervalMs: 300, graceMs: 1_000 };
   (p.repos as Record<string, Record<string, unknown>>)['acme/shop']!.url = o.origin;
   p.plugins['tracker-plane'] = { ...p.plugins['tracker-plane'], baseUrl: o.plane };
   p.plugins['forge-gitea'] = { ...p.plugins['forge-gitea'], baseUrl: o.gitea };
@@ -45,22 +47,16 @@ function localise(profile: Profile, o: { dir: string; plane: string; gitea: stri
 function mirrorPushes(origin: string, gitea: FakeGitea, repo: string): () => Promise<void> {
   const seen = new Map<string, string>();
   let running = true;
-  let round = 0;
   const loop = (async () => {
     while (running) {
-      round++;
       const { stdout } = await run('git', ['for-each-ref', '--format=%(refname:short) %(objectname)', 'refs/heads'], { cwd: origin });
       for (const line of stdout.trim().split('\n').filter(Boolean)) {
         const [branch, sha] = line.split(' ') as [string, string];
         if (branch === 'main') continue;
-        if (seen.get(branch) === sha) {
-          // Conveyor pushes to the local origin and this mirror tells the fake Gitea a
-          // moment later, so a gate may have read the branch's previous head in between
-          // (on a real Gitea the push itself moves the head). The build's status is
-          // delivered again now and then, as a real CI's later statuses would be.
-          if (round % 20 === 0) await gitea.sendStatus(repo, sha, 'success', 'ci/build');
-          continue;
-        }
+        // Conveyor pushes to the local origin and this mirror tells the fake Gitea a
+        // moment later, so a gate may read the branch's previous head in between (on a
+        // real Gitea the push itself moves the head): the reconciler re-evaluates it.
+        if (seen.get(branch) === sha) continue;
         seen.set(branch, sha);
         gitea.push(repo, branch, sha);
         await gitea.sendStatus(repo, sha, 'pending', 'ci/build');
