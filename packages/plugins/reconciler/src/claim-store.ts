@@ -32,6 +32,14 @@ export class ClaimStore {
     await this.knex('reconciler_claims').where({ task_id: taskId, host_id: this.hostId, claimed_until: until }).delete();
   }
 
+  /**
+   * Drops every claim this host id holds: at start nothing of this host acts, so they
+   * are left by its previous run, killed mid-act (a host id is stable across restarts).
+   */
+  async releaseAllOfThisHost(): Promise<number> {
+    return this.knex('reconciler_claims').where({ host_id: this.hostId }).delete();
+  }
+
   /** Claims, runs `act`, releases; null when another host holds the task. */
   async withClaim<T>(taskId: number, act: () => Promise<T>): Promise<{ value: T } | null> {
     const until = await this.claim(taskId);

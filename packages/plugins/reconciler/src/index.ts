@@ -20,7 +20,7 @@ export const reconcilerConfigSchema = Type.Object({
   intervalMs: Type.Integer({ minimum: 10, default: 30_000, description: 'How often the reconciler looks for tasks a lost webhook left standing (ms).' }),
   graceMs: Type.Integer({ minimum: 0, default: 120_000, description: 'How long a task must have stood still (no job, no change) before its gates are re-evaluated (ms).' }),
   stageGraceMs: Type.Record(Type.String({ minLength: 1 }), Type.Integer({ minimum: 0 }), { default: {}, description: 'Per-stage grace overriding `graceMs`, by stage name (e.g. a longer one where CI is slow).' }),
-  claimTtlMs: Type.Integer({ minimum: 1_000, default: 300_000, description: 'How long a claim on a task holds if its host dies mid-act; then another host may act (ms).' }),
+  claimTtlMs: Type.Integer({ minimum: 1_000, default: 60_000, description: 'How long a claim on a task holds if its host dies mid-act (longer than one act: a gate evaluation and an advance); then another host may act (ms). A restarted host drops its own claims at once.' }),
   batchSize: Type.Integer({ minimum: 1, maximum: 10_000, default: 200, description: 'Still tasks examined per tick, oldest first.' }),
   forgeSide: Type.Boolean({ default: true, description: 'When a task waits for CI, read the branch head\'s statuses from the forge and replay them (a lost status webhook).' }),
   trackerSide: Type.Boolean({ default: true, description: 'Poll the tracker for issues in the statuses of `trackerStatuses` and replay them through intake (a lost tracker webhook).' }),
@@ -68,6 +68,11 @@ export const reconcilerPlugin = definePlugin({
         trackerStatuses: ctx.config.trackerStatuses as ReplayedStatus[],
       },
     );
+    // A claim this host id left when it was killed mid-act would hold its task for `claimTtlMs`.
+    ctx.onStart(async () => {
+      const dropped = await claims.releaseAllOfThisHost();
+      if (dropped > 0) ctx.logger.info({ dropped }, 'reconciler: claims left by this host\'s previous run released');
+    });
     const loop = ctx.loop({ name: 'reconciler', intervalMs: ctx.config.intervalMs, tick: async (signal) => void (await reconciler.tick(signal)) });
     ctx.snapshot(() => ({
       running: loop.running ?? false,

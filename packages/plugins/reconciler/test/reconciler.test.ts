@@ -111,3 +111,17 @@ for (const dialect of testDatabases()) {
     assert.ok(await a.claim(7));
   });
 }
+
+for (const dialect of testDatabases()) {
+  test(`[${dialect}] a host killed mid-act left a claim: its restart (same host id) drops it, another host's claim stays`, async (t) => {
+    const kit = await reconcilerKit(dialect, { intervalMs: 60_000 });
+    t.after(() => kit.cleanup());
+    const knex = kit.conveyor.db.knex;
+    const clock = { now: () => Date.now() };
+    await new ClaimStore(knex, clock, kit.conveyor.hostId, 60_000).claim(1);
+    await new ClaimStore(knex, clock, 'another-host', 60_000).claim(2);
+    await kit.conveyor.start();
+    const left = (await knex('reconciler_claims').select('task_id', 'host_id')) as { task_id: number; host_id: string }[];
+    assert.deepEqual(left.map((r) => [Number(r.task_id), r.host_id]), [[2, 'another-host']]);
+  });
+}
