@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { testDatabases } from '@conveyor/core/testing';
 import { approveInReviewOnPlane, checkInvariants, FaultScenario, scenarioProcesses, SeededRandom } from './harness/index.js';
 
-const ISSUES = 3;
+const ISSUES = 2;
 
 // Every webhook delivered twice (half under the same delivery id, half as a retry
 // under a new one), each send delayed at random so that deliveries overtake each
