@@ -63,6 +63,7 @@ export interface TickReport {
 }
 
 const MOVED = new Set(['advanced', 'rolled_back']);
+const FINAL = new Set(['success', 'failure', 'error']);
 
 /**
  * Lost webhooks do not stall tasks. Each tick:
@@ -150,9 +151,15 @@ export class Reconciler {
     const head = await forge.branchHeadSha(task.repo, task.branch);
     if (!head) return;
     const combined = await forge.combinedStatus(task.repo, head);
+    const sha = combined.sha || head;
+    const recorded = new Map((await this.d.stores.ciStatuses.forSha(task.repo, sha)).map((c) => [c.context, c.state]));
     for (const c of combined.contexts) {
+      // Only a final state Conveyor has not recorded is news. A pending one adds nothing
+      // (the gate already waits), and replaying what was read a moment ago must never
+      // overwrite a newer status that arrived meanwhile.
+      if (!FINAL.has(c.state) || recorded.get(c.context) === c.state) continue;
       r.ciReplayed++;
-      const out = await this.d.intake().ciStatus({ repo: task.repo, sha: combined.sha || head, branch: task.branch, context: c.context, state: c.state as CiState, targetUrl: c.targetUrl });
+      const out = await this.d.intake().ciStatus({ repo: task.repo, sha, branch: task.branch, context: c.context, state: c.state as CiState, targetUrl: c.targetUrl });
       if (out && this.#report(task, out, r, `CI ${c.context}: ${c.state} read from the forge`)) return;
     }
   }

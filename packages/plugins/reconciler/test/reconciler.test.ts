@@ -125,3 +125,22 @@ for (const dialect of testDatabases()) {
     assert.deepEqual(left.map((r) => [Number(r.task_id), r.host_id]), [[2, 'another-host']]);
   });
 }
+
+for (const dialect of testDatabases()) {
+  test(`[${dialect}] forge side: a pending status is not replayed, so a stale read never overwrites a newer status`, { timeout: 30_000 }, async (t) => {
+    const kit = await reconcilerKit(dialect, { trackerSide: false });
+    t.after(() => kit.cleanup());
+    kit.conveyor.events.on('human.approval_needed', ({ task }) => void kit.conveyor.intake.humanVerdict(task.id, 'approved'));
+    kit.workspace.onPush = (task, sha) => {
+      kit.statusForge.setHead(task.repo, task.branch, sha);
+      kit.statusForge.statuses.set(sha, [{ context: 'ci/build', state: 'pending', targetUrl: null }]);
+    };
+    await kit.conveyor.start();
+    const { task } = await kit.conveyor.intake.startPipeline({ repo: 'acme/app', trackerIssueId: 'PL-7', title: 'Add audit' });
+    await kit.events.waitFor('gate.evaluated', (e) => e.taskId === task.id && e.gate === 'ci_green' && e.verdict === 'pending', 20_000);
+    await ticksSince(kit, Date.now());
+    const recorded = await kit.conveyor.db.knex('ci_statuses').where({ branch: task.branch }).select('state');
+    assert.deepEqual(recorded, [], 'nothing recorded from a pending read');
+    assert.equal((await kit.conveyor.store.tasks.get(task.id))!.stage, 'development');
+  });
+}
