@@ -34,6 +34,8 @@ function localise(profile: Profile, o: { dir: string; plane: string; gitea: stri
   // (bubblewrap, when it works here) must show it, read-only, as it would show `~/.claude`.
   p.workspaces = { ...p.workspaces, root: path.join(o.dir, 'workspaces'), sandboxBind: [`${path.dirname(DEMO_AGENT)}:ro`] };
   p.worker = { ...p.worker, pollIntervalMs: 50 };
+  // The reconciler as shipped (on by default), looking more often than a production host would.
+  p.plugins.reconciler = { intervalMs: 300, graceMs: 1_000 };
   (p.repos as Record<string, Record<string, unknown>>)['acme/shop']!.url = o.origin;
   p.plugins['tracker-plane'] = { ...p.plugins['tracker-plane'], baseUrl: o.plane };
   p.plugins['forge-gitea'] = { ...p.plugins['forge-gitea'], baseUrl: o.gitea };

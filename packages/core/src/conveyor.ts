@@ -56,6 +56,7 @@ import { AgentSandbox } from './sandbox/agent-sandbox.js';
 import { TemplatePromptBuilder } from './prompts/template-prompt-builder.js';
 import { coreFinalizers } from './finalize/core-finalizers.js';
 import { prMergedGate } from './finalize/merge-gate-core.js';
+import { redriveInitiatedMerges } from './finalize/merge-recovery.js';
 import { installTrackerSync } from './tracker-sync.js';
 import { DeployPhaseStatus } from './deploy/deploy-status.js';
 import { deployConfirmClause } from './deploy/deploy-confirm.js';
@@ -387,6 +388,8 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     }
     // A crash between acknowledging a webhook and processing it: process it now.
     await inbox.replay();
+    // A crash during the forge's merge call: ask the forge, complete or merge once.
+    await redriveInitiatedMerges({ tasks: store.tasks, jobs: store.jobs, engine: c.resolve(CoreTokens.StageEngine), pipeline, logger }, 'start-up: a merge Conveyor started was never seen to end');
     logger.info({ hostId, plugins: ordered.map((p) => p.name), database: db.dialect }, 'conveyor started');
   };
 

@@ -102,6 +102,7 @@ export * from './workspace/front-matter.js';
 export * from './util/keyed-mutex.js';
 export * from './finalize/core-finalizers.js';
 export * from './finalize/merge-gate-core.js';
+export * from './finalize/merge-recovery.js';
 export * from './tracker-sync.js';
 export * from './persistence/migrations/core-0002-pull-requests.js';
 export * from './agent/claude-result.js';

@@ -182,3 +182,26 @@ function deadPid(): number {
   const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
   return Number(child.stdout);
 }
+
+test('an agent run again after a crash, committing its own change to a file Conveyor committed before, still lands (a stale private index is rebuilt)', async (t) => {
+  const { repo, ws, root } = await setup(t);
+  const task = fakeTask();
+  const dir = await ws.prepare(task);
+  fs.mkdirSync(path.join(dir, 'docs'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'docs/01-analysis.md'), 'first run\n');
+  await ws.commitAndPush(task, 'analyst: first run');
+  // The host is killed and restarted: a new workspace, the same root and private index.
+  const restarted = new GitWorkspace({
+    root,
+    repos: { 'acme/app': { url: repo.origin, mainBranch: 'main', protectedBranches: ['release'] } },
+    pipeline: DEFAULT_PIPELINE,
+    author: { name: 'Conveyor', email: 'conveyor@localhost' },
+    logger: new RecordingLogger(),
+  });
+  await restarted.prepare(task);
+  fs.writeFileSync(path.join(dir, 'docs/01-analysis.md'), 'second run, a longer text than the first\n');
+  await commitAll(dir, 'agent: second run');
+  const out = await restarted.commitAndPush(task, 'analyst: second run');
+  assert.equal(await repo.head('et-001-fix-login'), out.sha);
+  assert.deepEqual(await repo.log('et-001-fix-login'), ['agent: second run', 'analyst: first run', 'initial commit']);
+});

@@ -44,7 +44,9 @@ const work = {
     );
     writeArtifact({ implemented: true }, `Added \`src/${slug}.js\` and \`test/${slug}.test.js\`.`);
     git('add', '-A');
-    git('commit', '--quiet', '-m', `${workItem}: ${title}`);
+    // Run again on a branch that already has this change (a job retried after a
+    // crash): nothing new to commit is not a failure.
+    if (git('status', '--porcelain').trim()) git('commit', '--quiet', '-m', `${workItem}: ${title}`);
   },
   reviewer() {
     const src = fs.existsSync(`src/${slug}.js`);

@@ -18,6 +18,7 @@ import { deployStatusGuardPlugin } from '@conveyor/plugin-deploy-status-guard';
 import { postDeployMonitorPlugin } from '@conveyor/plugin-post-deploy-monitor';
 import { dashboardPlugin } from '@conveyor/plugin-dashboard';
 import { cancelPlugin } from '@conveyor/plugin-cancel';
+import { reconcilerPlugin } from '@conveyor/plugin-reconciler';
 
 /**
  * Every plugin the bundled host knows; the config file switches each on or off.
@@ -27,9 +28,10 @@ import { cancelPlugin } from '@conveyor/plugin-cancel';
  * so is coverage-gate (listed after merge-gate: its gate runs after merge-gate's).
  * deploy-status-guard and post-deploy-monitor are on; the monitor is inert until a
  * repository has a health check. The dashboard is on: it only reads, and shows data
- * to those who may read the API. cancel is on by default: it only acts on a STOP.
+ * to those who may read the API. cancel is on by default: it only acts on a STOP. The reconciler is on: it acts only
+ * where a webhook was missed.
  */
-export const BUNDLED_PLUGINS: readonly ConveyorPlugin[] = [trackerLocalPlugin, trackerPlanePlugin, forgeGitPlugin, forgeGiteaPlugin, agentScriptPlugin, agentClaudePlugin, lessonsPlugin, metricsPlugin, telegramTrackerPlugin, serialGatePlugin, taskDepsPlugin, mergeGatePlugin, coverageGatePlugin, deployStatusGuardPlugin, postDeployMonitorPlugin, dashboardPlugin, cancelPlugin] as unknown as ConveyorPlugin[];
+export const BUNDLED_PLUGINS: readonly ConveyorPlugin[] = [trackerLocalPlugin, trackerPlanePlugin, forgeGitPlugin, forgeGiteaPlugin, agentScriptPlugin, agentClaudePlugin, lessonsPlugin, metricsPlugin, telegramTrackerPlugin, serialGatePlugin, taskDepsPlugin, mergeGatePlugin, coverageGatePlugin, deployStatusGuardPlugin, postDeployMonitorPlugin, dashboardPlugin, cancelPlugin, reconcilerPlugin] as unknown as ConveyorPlugin[];
 
 /** The demo's scripted agent (one script, the role as its argument). */
 export const DEMO_AGENT = fileURLToPath(new URL('../../demo/agent.mjs', import.meta.url));

@@ -9,6 +9,7 @@ import { DEMO_AGENT, DEMO_STARTER_FILES } from '@conveyor/host';
 import { FakeGitea } from '@conveyor/plugin-forge-gitea/testing';
 import { FakePlane } from '@conveyor/plugin-tracker-plane/testing';
 import { FaultHost } from './fault-host.js';
+import { scenarioProcesses } from './scenario-processes.js';
 import { WebhookRelay } from './webhook-relay.js';
 import type { SeededRandom } from './seeded-random.js';
 
@@ -95,7 +96,7 @@ export class FaultScenario {
       TMPDIR: path.join(this.dir, 'tmp'),
       DATABASE_URL: process.env[PG_URL_ENV] ?? '',
       CONVEYOR_API_TOKEN: FAULT_API_TOKEN,
-      CONVEYOR_LOG_LEVEL: 'warn',
+      CONVEYOR_LOG_LEVEL: process.env.FAULT_LOG_LEVEL ?? 'warn',
       ...(this.plane ? { PLANE_API_KEY: this.plane.apiKey, PLANE_WEBHOOK_SECRET: this.plane.webhookSecret } : {}),
       ...(this.gitea ? { GITEA_TOKEN: this.gitea.token, GITEA_WEBHOOK_SECRET: GITEA_SECRET } : {}),
     });
@@ -150,7 +151,22 @@ export class FaultScenario {
         return check();
       }, timeoutMs, what);
     } catch (err) {
-      throw new Error(`${(err as Error).message}\n${this.logs()}`, { cause: err });
+      throw new Error(`${(err as Error).message}\n${await this.describe()}\n${this.logs()}`, { cause: err });
+    }
+  }
+
+  /** The tasks, their live jobs and gate waits, as text (for failure messages). */
+  async describe(): Promise<string> {
+    try {
+      const { knex } = await this.db();
+      const tasks = (await knex('tasks').select('id', 'stage', 'blocked_reason', 'human_verdict', 'merge_initiated_at', 'merged_at', 'updated_at').orderBy('id')) as Record<string, unknown>[];
+      const jobs = (await knex('jobs').select('id', 'task_id', 'stage', 'status', 'attempt', 'retries', 'host_id', 'heartbeat_at', 'error').orderBy('id')) as Record<string, unknown>[];
+      const waits = (await knex('gate_waits').select('*')) as Record<string, unknown>[];
+      const ci = (await knex('ci_statuses').select('sha', 'branch', 'context', 'state', 'updated_at').orderBy('id')) as Record<string, unknown>[];
+      const processes = scenarioProcesses(this.dir).map((p) => `  ${p.pid} ${p.cmdline.slice(0, 200)}`);
+      return ['tasks:', ...tasks.map((t) => `  ${JSON.stringify(t)}`), 'jobs:', ...jobs.map((j) => `  ${JSON.stringify(j)}`), 'gate waits:', ...waits.map((w) => `  ${JSON.stringify(w)}`), 'CI statuses:', ...ci.map((c) => `  ${JSON.stringify(c)}`), 'processes:', ...processes].join('\n');
+    } catch (err) {
+      return `(state unreadable: ${(err as Error).message})`;
     }
   }
 

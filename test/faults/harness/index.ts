@@ -6,3 +6,4 @@ export * from './people.js';
 export * from './scenario-processes.js';
 export * from './seeded-random.js';
 export * from './webhook-relay.js';
+export * from './recovery.js';

@@ -3,6 +3,7 @@ import type { TaskStore } from '../persistence/ports.js';
 import type { Ports } from '../ports/ports.js';
 import type { Clock } from '../tokens.js';
 import { fail, pass, pending, type GateDefinition } from '../pipeline/gate.js';
+import { faultPoint } from '../util/fault-point.js';
 
 /** How long an unfinished merge claim blocks a re-drive (longer than any forge merge call). */
 export const MERGE_TAKEOVER_MS = 5 * 60_000;
@@ -64,6 +65,8 @@ export function prMergedGate(d: { ports: Ports; tasks: TaskStore; events: EventB
         try {
           // Pinned to the decided head: a push since then fails the merge instead of landing unseen.
           await forge.mergePullRequest(task.repo, task.prNumber, { headSha: decision.sha });
+          // Merged on the forge, not yet recorded: a restart asks the forge and completes.
+          faultPoint('merge.after-forge-merge');
         } catch (err) {
           const message = (err as Error).message;
           if (isAmbiguousMergeError(err)) {

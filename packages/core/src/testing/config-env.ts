@@ -14,7 +14,12 @@ export function sampleEnvValue(key: ConfigKey): { text: string; expected: unknow
     return { text: String(n), expected: n };
   }
   if (s.type === 'boolean') return { text: String(!(key.default ?? false)), expected: !(key.default ?? false) };
-  if (s.type === 'array') return { text: 'a,b', expected: ['a', 'b'] };
+  if (s.type === 'array') {
+    // A list of allowed words: the last one alone differs from any default that lists several.
+    const words = (key.schema as { items?: { anyOf?: { const: string }[] } }).items?.anyOf?.map((o) => o.const);
+    if (words?.length) return { text: words.at(-1)!, expected: [words.at(-1)] };
+    return { text: 'a,b', expected: ['a', 'b'] };
+  }
   // A path key resolves a relative value against the config's directory: give it an absolute one.
   if ((key.schema as { path?: unknown }).path) {
     const abs = path.resolve(`value-for-${key.env.toLowerCase()}`);

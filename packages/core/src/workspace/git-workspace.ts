@@ -188,8 +188,11 @@ export class GitWorkspace implements WorkspacePort, ArtifactReader {
       const index = this.#indexFile(task);
       fs.mkdirSync(path.dirname(index), { recursive: true });
       const env = { GIT_DIR: mirror, GIT_WORK_TREE: dir, GIT_INDEX_FILE: index };
-      // `-m`: entries that match keep their cached stat, so only changed files are hashed again.
-      await agentGit(['read-tree', '-m', base], { cwd: dir, env });
+      // `--reset` (a `-m` that never refuses): entries that match keep their cached stat,
+      // so only changed files are hashed again; an entry the index holds from an earlier
+      // run (a crash, an agent run again that committed the same file) is replaced,
+      // where `-m` stopped with "not uptodate" on every retry.
+      await agentGit(['read-tree', '--reset', base], { cwd: dir, env });
       await agentGit(['add', '-A'], { cwd: dir, env });
       const tree = (await agentGit(['write-tree'], { cwd: dir, env })).stdout;
       const dirty = tree !== baseTree;

@@ -1,0 +1,56 @@
+import { toError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { JobStore, TaskStore } from '../persistence/ports.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
+import type { AdvanceOutcome, StageEngine } from '../pipeline/stage-engine.js';
+
+/** What a re-drive of one task's interrupted merge came to. */
+export interface MergeRedrive {
+  taskId: number;
+  outcome: AdvanceOutcome | { kind: 'error'; reason: string };
+}
+
+/** Runs one re-drive, or declines (null): the reconciler claims the task first. */
+export type MergeGuard = (taskId: number, act: () => Promise<AdvanceOutcome>) => Promise<{ value: AdvanceOutcome } | null>;
+
+export interface MergeRecoveryDeps {
+  tasks: TaskStore;
+  jobs: JobStore;
+  engine: StageEngine;
+  pipeline: Pipeline;
+  logger: Logger;
+}
+
+/**
+ * Tasks whose merge Conveyor started (the INITIATED marker is set) but never saw
+ * end: the process died during the forge's merge call, or the call timed out.
+ * Each is re-driven through its edge, whose `pr_merged` gate asks the forge: merged
+ * → the task completes (once: `markMerged` is a compare-and-set); not merged and
+ * the marker stale → one re-drive takes the merge over and merges once; not merged
+ * and the marker fresh, or the forge cannot be asked (an ambiguous error) → the
+ * marker stays and the task stays pending for the next look. Tasks with a live job
+ * are left to that job's finish. Run at start-up and by the reconciler.
+ */
+export async function redriveInitiatedMerges(d: MergeRecoveryDeps, reason: string, guard: MergeGuard = async (_taskId, act) => ({ value: await act() })): Promise<MergeRedrive[]> {
+  const out: MergeRedrive[] = [];
+  const stages = d.pipeline.stages.filter((s) => s.exitGates.includes('pr_merged')).map((s) => s.name);
+  for (const stage of stages) {
+    for (const task of await d.tasks.list({ stage, live: true })) {
+      if (!task.mergeInitiatedAt || task.mergedAt || task.blockedReason) continue;
+      if (await d.jobs.activeForTask(task.id)) continue;
+      try {
+        const acted = await guard(task.id, () => d.engine.advance(task.id, { from: stage, finishedAgent: null, reason }));
+        if (!acted) continue;
+        const outcome = acted.value;
+        d.logger.info({ taskId: task.id, workItem: task.workItemId, pr: task.prNumber, outcome: outcome.kind, ...('reason' in outcome ? { detail: outcome.reason } : {}) }, 'interrupted merge re-driven');
+        out.push({ taskId: task.id, outcome });
+      } catch (err) {
+        // One task's failure must not keep the others' merges waiting.
+        const message = toError(err).message;
+        d.logger.warn({ taskId: task.id, err }, 'interrupted merge could not be re-driven');
+        out.push({ taskId: task.id, outcome: { kind: 'error', reason: message } });
+      }
+    }
+  }
+  return out;
+}
