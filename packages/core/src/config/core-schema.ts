@@ -38,6 +38,17 @@ export const WorkerSchema = Type.Object(
     backoffMaxMs: Int(300000, 'Longest retry delay.'),
     agentTimeoutMs: Int(3600000, 'An agent running longer is killed with its process group.', 1),
     stopDeadlineMs: Int(30000, 'On stop, how long running jobs may finish before they are left to the reaper.'),
+    leaseMs: Int(15000, 'How long a claimed job stays its host\'s without a heartbeat, in the database\'s clock; past it any host (its reaper) may take the job back. Keep it several heartbeats long.', 100),
+    recoveryBudget: Int(3, 'Times a job may be taken back from a host that died (or hung) running it; one more and the job fails and its task is blocked, so a job that kills its host every time does not loop for ever.'),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const IntakeSchema = Type.Object(
+  {
+    leaseMs: Int(60000, 'How long an accepted webhook delivery stays the accepting host\'s to process; past it another host takes it over.', 100),
+    sweepIntervalMs: Int(30000, 'How often a host looks for deliveries whose host died before processing them, and for old rows to delete.', 10),
+    retentionDays: Type.Number({ minimum: 0, default: 30, description: 'Processed webhook deliveries older than this many days are deleted (0 keeps them for ever). A redelivery older than this is no longer recognised as a duplicate.' }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -135,6 +146,7 @@ export const CoreConfigSchema = Type.Object(
     host: HostSchema,
     workspaces: WorkspacesSchema,
     worker: WorkerSchema,
+    intake: IntakeSchema,
     pipeline: PipelineConfigSchema,
     budgets: BudgetsSchema,
     workItemPrefix: Type.String({ default: 'ET', pattern: '^[A-Za-z][A-Za-z0-9]*$', description: 'Default work item prefix.' }),

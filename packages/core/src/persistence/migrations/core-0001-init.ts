@@ -3,6 +3,7 @@ import { corePullRequests } from './core-0002-pull-requests.js';
 import { coreGateWaits } from './core-0003-gate-waits.js';
 import { coreBudgets } from './core-0004-budgets.js';
 import { coreAgentRunDiagnostics } from './core-0005-agent-run-diagnostics.js';
+import { coreJobFencing } from './core-0009-job-fencing.js';
 
 /**
  * Core tables. Timestamps are epoch milliseconds (bigint) on both databases, so
@@ -159,4 +160,4 @@ export const coreInit: Migration = {
   },
 };
 
-export const coreMigrations: readonly Migration[] = [coreInit, corePullRequests, coreGateWaits, coreBudgets, coreAgentRunDiagnostics];
+export const coreMigrations: readonly Migration[] = [coreInit, corePullRequests, coreGateWaits, coreBudgets, coreAgentRunDiagnostics, coreJobFencing];
