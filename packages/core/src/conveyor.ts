@@ -38,6 +38,7 @@ import { ClaimClauseRegistry } from './queue/claim-clause-registry.js';
 import { Finalizers } from './queue/finalizers.js';
 import { JobExecutor } from './queue/job-executor.js';
 import { JobFinisher } from './queue/job-finisher.js';
+import { JobRecovery } from './queue/job-recovery.js';
 import { Worker } from './queue/worker.js';
 import { TaskService } from './tasks/task-service.js';
 import { BudgetService } from './budget/budget-service.js';
@@ -184,6 +185,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   c.registerSingleton(CoreTokens.Budgets, BudgetService);
   c.registerSingleton(CoreTokens.JobFinisher, JobFinisher);
   c.registerSingleton(CoreTokens.JobExecutor, JobExecutor);
+  c.registerSingleton(CoreTokens.JobRecovery, JobRecovery);
   c.registerSingleton(CoreTokens.Worker, Worker);
   c.registerSingleton(CoreTokens.Intake, Intake);
   c.register(CoreTokens.Notifier, { useValue: new LogNotifier(logger) });

@@ -66,6 +66,7 @@ export * from './queue/backoff.js';
 export * from './queue/finalizers.js';
 export * from './queue/job-executor.js';
 export * from './queue/job-finisher.js';
+export * from './queue/job-recovery.js';
 export * from './queue/prompt.js';
 export * from './queue/worker.js';
 export * from './queue/pg-wakeup.js';

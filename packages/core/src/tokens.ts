@@ -46,6 +46,8 @@ export const CoreTokens = Object.freeze({
   /** `BudgetService`: cost budgets, the budget stop and the raise. */
   Budgets: Symbol.for('conveyor.Budgets'),
   JobFinisher: Symbol.for('conveyor.JobFinisher'),
+  /** Takes back the jobs of a host that is gone (worker start-up, reaper). */
+  JobRecovery: Symbol.for('conveyor.JobRecovery'),
   JobExecutor: Symbol.for('conveyor.JobExecutor'),
   Worker: Symbol.for('conveyor.Worker'),
   /** `WebhookInbox`: accepted deliveries, processed after the reply. */
