@@ -229,7 +229,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   for (const g of DEFAULT_GATES) gates.register(g);
   gates.register(prMergedGate({ ports, tasks: store.tasks, events, clock }));
   for (const f of coreFinalizers({ ports, tasks: store.tasks, pipeline, config, logger })) finalizers.add(f);
-  const inbox = new WebhookInbox(store.inbox, logger);
+  const inbox = new WebhookInbox(store.inbox, logger, { hostId, leaseMs: config.intake.leaseMs, sweepIntervalMs: config.intake.sweepIntervalMs, retentionDays: config.intake.retentionDays, now: () => clock.now() });
   c.register(CoreTokens.WebhookInbox, { useValue: inbox });
   c.register(CoreTokens.TrackerSync, { useValue: installTrackerSync({ events, ports, tasks: store.tasks, agentRuns: store.agentRuns, config, pipeline, logger }) });
 
@@ -339,6 +339,8 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     }
     // A crash between acknowledging a webhook and processing it: process it now.
     await inbox.replay();
+    // Deliveries of a host that dies later, and retention, without waiting for a restart.
+    inbox.start();
     logger.info({ hostId, plugins: ordered.map((p) => p.name), database: db.dialect }, 'conveyor started');
   };
 

@@ -145,11 +145,24 @@ export interface CiStatusStore {
 }
 
 export interface InboxStore {
-  /** Records a delivery; `duplicate` when its key was seen before (acknowledge, do not re-process). */
-  record(input: { source: string; deliveryKey: string; payload: string }): Promise<{ id: number; duplicate: boolean }>;
-  markProcessed(id: number, outcome: 'processed' | 'ignored' | 'failed', error?: string): Promise<void>;
-  /** Deliveries recorded but not processed (a crash between ack and processing). */
+  /**
+   * Records a delivery; `duplicate` when its key was seen before (acknowledge, do not
+   * re-process). With `owner`, the new row is that host's to process for `leaseMs`.
+   */
+  record(input: { source: string; deliveryKey: string; payload: string; owner?: string; leaseMs?: number }): Promise<{ id: number; duplicate: boolean }>;
+  /**
+   * Claim-before-act on one unprocessed delivery: true when `owner` now holds it for
+   * `leaseMs` (it held it, nobody did, or the holder's lease expired in database time).
+   */
+  claim(id: number, owner: string, leaseMs: number): Promise<boolean>;
+  /** Records the outcome of an unprocessed delivery (only while `owner` holds it, when given); false otherwise. */
+  markProcessed(id: number, outcome: 'processed' | 'ignored' | 'failed', error?: string, owner?: string): Promise<boolean>;
+  /** Deliveries recorded but not processed (a crash between ack and processing), of any host. */
   unprocessed(limit: number): Promise<{ id: number; source: string; payload: string }[]>;
+  /** Unprocessed deliveries `owner` may take: its own, nobody's, or a dead host's (lease expired). */
+  claimable(owner: string, limit: number): Promise<{ id: number; source: string; payload: string }[]>;
+  /** Retention: deletes processed (or ignored, failed) deliveries older than `before`; returns how many. */
+  deleteProcessedBefore(before: Date, limit?: number): Promise<number>;
 }
 
 export interface LeaseHolder {
