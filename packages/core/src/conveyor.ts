@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import os from 'node:os';
 import path from 'node:path';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { resolveConfig, type ConveyorConfig } from './config/resolve-config.js';
@@ -48,6 +47,8 @@ import { Intake } from './intake/intake.js';
 import { WebhookInbox } from './intake/webhook-inbox.js';
 import { LogNotifier } from './ports/notifier.js';
 import { GitWorkspace } from './workspace/git-workspace.js';
+import { WorkspaceRootLock } from './workspace/workspace-root-lock.js';
+import { stableHostId } from './util/host-id.js';
 import { AgentSandbox } from './sandbox/agent-sandbox.js';
 import { TemplatePromptBuilder } from './prompts/template-prompt-builder.js';
 import { coreFinalizers } from './finalize/core-finalizers.js';
@@ -135,10 +136,10 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   const clock = options.clock ?? systemClock;
   const pipeline = validatePipeline(options.pipeline ?? DEFAULT_PIPELINE);
   validateBudgets(config.budgets, pipeline);
-  // Stable across restarts, so the next start can recognise this host's orphans.
-  const hostId = config.instance.hostId ?? os.hostname();
-
   secureLocalState(config, logger);
+  // Stable across restarts — also of a container, whose hostname changes while its
+  // data directory stays — so the next start recognises this host's orphans at once.
+  const hostId = config.instance.hostId ?? stableHostId(config.instance.dataDir);
   const db = await openDatabase(config.database);
   let migrationsRun: string[];
   try {
@@ -266,6 +267,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   let starting: Promise<void> | null = null;
   let stopping: Promise<void> | null = null;
   let workerStarted = false;
+  let rootLock: WorkspaceRootLock | null = null;
   const startedDaemons: typeof extensions.daemons = [];
   // Plugins whose start hooks all ran: only their stop hooks run on stop.
   const startedPlugins = new Set<string>();
@@ -294,6 +296,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
       }
       for (const d of extensions.listenerDisposers) d.dispose();
       events.removeAllListeners();
+      rootLock?.release();
       await db.close();
       c.clearInstances();
     })();
@@ -325,6 +328,14 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
       startedDaemons.push(entry);
     }
     if (config.worker.enabled) {
+      // One host per workspaces root: refused here, before any git runs in it.
+      try {
+        rootLock = WorkspaceRootLock.acquire(config.workspaces.root, { hostId, logger });
+      } catch (err) {
+        starting = null;
+        await stop();
+        throw err;
+      }
       // Decided before the first agent runs: a broken bubblewrap fails the start, a missing one warns once.
       try {
         await sandbox.resolve();

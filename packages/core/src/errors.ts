@@ -23,7 +23,8 @@ export type ConveyorErrorCode =
   | 'CONVEYOR_DATABASE_DRIVER'
   | 'CONVEYOR_STOPPED'
   | 'CONVEYOR_ROUTE_ACCESS'
-  | 'CONVEYOR_SANDBOX';
+  | 'CONVEYOR_SANDBOX'
+  | 'CONVEYOR_WORKSPACE_ROOT_IN_USE';
 
 export class ConveyorError extends Error {
   readonly code: ConveyorErrorCode;

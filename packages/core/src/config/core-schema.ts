@@ -137,7 +137,7 @@ export const CoreConfigSchema = Type.Object(
   {
     instance: Type.Object(
       {
-        hostId: Type.Optional(Type.String({ minLength: 1, description: 'Host id stamped on claimed jobs, stable across restarts; the machine\'s hostname by default. Give each process its own when several run on one machine.' })),
+        hostId: Type.Optional(Type.String({ minLength: 1, description: 'Host id stamped on claimed jobs and webhook deliveries, stable across restarts. By default one is made at the first start (`<hostname>-<random>`) and kept in `<dataDir>/host-id`, so a restarted container keeps its id while two data directories never share one.' })),
         dataDir: Type.String({ ...PATH_KEY, default: '.conveyor', description: 'Directory for local state: the database file, workspaces, logs, the API token and the running host\'s address, unless their own keys say otherwise. Relative to the config file\'s directory (the working directory without a file).' }),
       },
       { additionalProperties: false, default: {} },
