@@ -11,6 +11,7 @@ import { telegramTrackerPlugin } from '@conveyor/plugin-telegram-tracker';
 import { trackerLocalPlugin } from '@conveyor/plugin-tracker-local';
 import { trackerPlanePlugin } from '@conveyor/plugin-tracker-plane';
 import { serialGatePlugin } from '@conveyor/plugin-serial-gate';
+import { reaperPlugin } from '@conveyor/plugin-reaper';
 import { taskDepsPlugin } from '@conveyor/plugin-task-deps';
 import { mergeGatePlugin } from '@conveyor/plugin-merge-gate';
 import { coverageGatePlugin } from '@conveyor/plugin-coverage-gate';
@@ -22,7 +23,7 @@ import { coverageGatePlugin } from '@conveyor/plugin-coverage-gate';
  * rebases task branches and runs the repo's test command before deploy), and
  * so is coverage-gate (listed after merge-gate: its gate runs after merge-gate's).
  */
-export const BUNDLED_PLUGINS: readonly ConveyorPlugin[] = [trackerLocalPlugin, trackerPlanePlugin, forgeGitPlugin, forgeGiteaPlugin, agentScriptPlugin, agentClaudePlugin, lessonsPlugin, metricsPlugin, telegramTrackerPlugin, serialGatePlugin, taskDepsPlugin, mergeGatePlugin, coverageGatePlugin] as unknown as ConveyorPlugin[];
+export const BUNDLED_PLUGINS: readonly ConveyorPlugin[] = [trackerLocalPlugin, trackerPlanePlugin, forgeGitPlugin, forgeGiteaPlugin, agentScriptPlugin, agentClaudePlugin, lessonsPlugin, metricsPlugin, telegramTrackerPlugin, serialGatePlugin, taskDepsPlugin, mergeGatePlugin, coverageGatePlugin, reaperPlugin] as unknown as ConveyorPlugin[];
 
 /** The demo's scripted agent (one script, the role as its argument). */
 export const DEMO_AGENT = fileURLToPath(new URL('../../demo/agent.mjs', import.meta.url));
