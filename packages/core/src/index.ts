@@ -87,6 +87,7 @@ export * from './util/safe-loop.js';
 export * from './util/fault-point.js';
 export * from './util/process-group.js';
 export * from './util/process-tree.js';
+export * from './util/configuration-failure.js';
 export * from './util/private-paths.js';
 export * from './usage/usage.js';
 export * from './agent/permission-denials.js';
