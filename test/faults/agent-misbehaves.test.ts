@@ -11,15 +11,29 @@ import { checkInvariants, FaultScenario, fileLocalTask, scenarioProcesses } from
 // hanging one first starts a command the way Claude Code's Bash tool does — in a
 // session of its own — that also leaves the worktree, so only its tag still ties
 // it to the run.
-const AGENT = `#!/bin/sh
+const agentScript = (escapee: string) => `#!/bin/sh
 case "$CONVEYOR_TITLE" in
-  *hangs*) setsid sh -c 'cd /; exec sleep 300' </dev/null >/dev/null 2>&1 &
+  *hangs*) setsid sh -c 'cd /; exec sleep ${escapee}' </dev/null >/dev/null 2>&1 &
            echo "escaped $!"; sleep 300 ;;
   *garbage*) printf '\\377\\376{"type":"res\\001\\002 %s' "$(head -c 64 /dev/urandom | tr -d '\\000')"; echo 'Segmentation fault' >&2; exit 3 ;;
   *misconfigured*) exec no-such-agent-cli --model opus ;;
   *) exec node "${DEMO_AGENT}" "$CONVEYOR_ROLE" ;;
 esac
 `;
+
+/** Live processes whose command line is exactly `cmdline` (however the sandbox numbers them). */
+function processesRunning(cmdline: string): number[] {
+  const out: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ') === cmdline && pidAlive(Number(entry))) out.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
 
 interface Row {
   id: number;
@@ -31,7 +45,9 @@ for (const dialect of testDatabases()) {
   test(`[${dialect}] agents that hang, print garbage or are misconfigured: killed with their whole tree / failed with a clear reason; a configuration error is not retried; the host lives on`, { timeout: 120_000 }, async (t) => {
     const s = await FaultScenario.create(t, { name: 'agent-misbehaves', dialect, profile: 'local' });
     const script = path.join(s.dir, 'agent.sh');
-    fs.writeFileSync(script, AGENT, { mode: 0o755 });
+    // A duration no other process uses, to find the escaped command by its command line.
+    const escapee = `299.${process.pid}${dialect.length}`;
+    fs.writeFileSync(script, agentScript(escapee), { mode: 0o755 });
     const host = s.host();
     const config = fs.readFileSync(host.configPath, 'utf8');
     fs.writeFileSync(
@@ -58,9 +74,9 @@ for (const dialect of testDatabases()) {
 
     // The commands the hanging agent escaped into are gone with it, while the host runs on.
     const logs = fs.readdirSync(path.join(host.cwd, 'logs'), { recursive: true }).map(String).filter((f) => f.endsWith('.log'));
-    const escaped = logs.flatMap((f) => [...fs.readFileSync(path.join(host.cwd, 'logs', f), 'utf8').matchAll(/^escaped (\d+)$/gm)].map((m) => Number(m[1])));
+    const escaped = logs.flatMap((f) => [...fs.readFileSync(path.join(host.cwd, 'logs', f), 'utf8').matchAll(/^escaped (\d+)$/gm)]);
     assert.equal(escaped.length, 2, `both hanging runs escaped a command (${logs.join(', ')})`);
-    assert.deepEqual(escaped.filter(pidAlive), [], 'no escaped process outlives its run');
+    assert.deepEqual(processesRunning(`sleep ${escapee}`), [], 'no escaped process outlives its run');
     assert.ok(host.running, 'the host survived every misbehaving agent');
 
     assert.deepEqual(await host.stop(), { code: 0, signal: null }, host.log);
