@@ -38,7 +38,8 @@ if (testDatabases().includes('pg')) {
     const s = await FaultScenario.create(t, { name: 'two-hosts', dialect: 'pg', profile: 'local', config: {
         worker: { leaseMs: LEASE_MS },
         // Agents that take a moment, so a kill can land inside one.
-        plugins: { reaper: { intervalMs: REAPER_MS }, 'agent-script': { defaultCommand: `sleep 1; node "${DEMO_AGENT}" "$CONVEYOR_ROLE"` } },
+        // Merges serialised by merge-gate's lease, whichever host runs them.
+        plugins: { reaper: { intervalMs: REAPER_MS }, 'merge-gate': { enabled: true, busyDelayMs: 500 }, 'agent-script': { defaultCommand: `sleep 1; node "${DEMO_AGENT}" "$CONVEYOR_ROLE"` } },
       },
     });
     const survivor = s.host('fault-survivor');
