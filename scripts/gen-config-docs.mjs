@@ -20,7 +20,7 @@ const { buildConfigSchema, configKeys, describeSchema, envName, resolveConfig, s
 // Keys the schema declares for later issues that no core code reads yet. Remove an
 // entry when the code starts reading it (the generated note must stay true).
 // The bundled plugins' own sections are documented here too (the host passes them all).
-const PLUGIN_PACKAGES = ['tracker-local', 'tracker-plane', 'forge-git', 'forge-gitea', 'agent-script', 'agent-claude', 'lessons', 'metrics', 'telegram-tracker', 'serial-gate', 'task-deps', 'merge-gate', 'coverage-gate', 'deploy-status-guard', 'post-deploy-monitor', 'dashboard', 'cancel', 'reconciler'];
+const PLUGIN_PACKAGES = ['tracker-local', 'tracker-plane', 'forge-git', 'forge-gitea', 'agent-script', 'agent-claude', 'lessons', 'metrics', 'telegram-tracker', 'serial-gate', 'task-deps', 'merge-gate', 'coverage-gate', 'deploy-status-guard', 'post-deploy-monitor', 'dashboard', 'cancel', 'reconciler', 'reaper'];
 const bundled = [];
 for (const name of PLUGIN_PACKAGES) {
   const mod = await import(`../packages/plugins/${name}/dist/src/index.js`);

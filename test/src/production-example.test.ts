@@ -15,10 +15,10 @@ const env = {
   GITEA_WEBHOOK_SECRET: 'gitea-secret',
 };
 
-test('the production example validates with its secrets from the environment, and enables exactly Plane, Gitea, Claude, the lessons journal, metrics, the dashboard, cancel (STOP), the reconciler and the deploy-status guard (and task-deps and post-deploy-monitor, inert until a dependency or a health check is declared)', () => {
+test('the production example validates with its secrets from the environment, and enables exactly Plane, Gitea, Claude, the lessons journal, metrics, the dashboard, cancel (STOP), the reconciler, the reaper and the deploy-status guard (and task-deps and post-deploy-monitor, inert until a dependency or a health check is declared)', () => {
   const config = resolveConfig(readConfigFile(file), BUNDLED_PLUGINS, { env, source: file });
   const enabled = Object.entries(config.plugins).filter(([, s]) => s.enabled).map(([n]) => n).sort();
-  assert.deepEqual(enabled, ['agent-claude', 'cancel', 'dashboard', 'deploy-status-guard', 'forge-gitea', 'lessons', 'metrics', 'post-deploy-monitor', 'reconciler', 'task-deps', 'tracker-plane']);
+  assert.deepEqual(enabled, ['agent-claude', 'cancel', 'dashboard', 'deploy-status-guard', 'forge-gitea', 'lessons', 'metrics', 'post-deploy-monitor', 'reaper', 'reconciler', 'task-deps', 'tracker-plane']);
   assert.equal(config.database.client, 'pg');
   const printed = JSON.stringify(redactConfig(config, BUNDLED_PLUGINS));
   for (const secret of Object.values(env)) assert.ok(!printed.includes(secret), 'no secret is printed');

@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import os from 'node:os';
 import path from 'node:path';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { resolveConfig, type ConveyorConfig } from './config/resolve-config.js';
@@ -42,6 +41,7 @@ import { ClaimClauseRegistry } from './queue/claim-clause-registry.js';
 import { Finalizers } from './queue/finalizers.js';
 import { JobExecutor } from './queue/job-executor.js';
 import { JobFinisher } from './queue/job-finisher.js';
+import { JobRecovery } from './queue/job-recovery.js';
 import { Worker } from './queue/worker.js';
 import { TaskService } from './tasks/task-service.js';
 import { BudgetService } from './budget/budget-service.js';
@@ -52,6 +52,8 @@ import { TaskRetry } from './tasks/task-retry.js';
 import { WebhookInbox } from './intake/webhook-inbox.js';
 import { LogNotifier } from './ports/notifier.js';
 import { GitWorkspace } from './workspace/git-workspace.js';
+import { WorkspaceRootLock } from './workspace/workspace-root-lock.js';
+import { stableHostId } from './util/host-id.js';
 import { AgentSandbox } from './sandbox/agent-sandbox.js';
 import { TemplatePromptBuilder } from './prompts/template-prompt-builder.js';
 import { coreFinalizers } from './finalize/core-finalizers.js';
@@ -150,10 +152,10 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   const clock = options.clock ?? systemClock;
   const pipeline = validatePipeline(options.pipeline ?? DEFAULT_PIPELINE);
   validateBudgets(config.budgets, pipeline);
-  // Stable across restarts, so the next start can recognise this host's orphans.
-  const hostId = config.instance.hostId ?? os.hostname();
-
   secureLocalState(config, logger);
+  // Stable across restarts — also of a container, whose hostname changes while its
+  // data directory stays — so the next start recognises this host's orphans at once.
+  const hostId = config.instance.hostId ?? stableHostId(config.instance.dataDir);
   const db = await openDatabase(config.database);
   let migrationsRun: string[];
   try {
@@ -202,6 +204,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   c.registerSingleton(CoreTokens.TaskRetry, TaskRetry);
   c.registerSingleton(CoreTokens.JobFinisher, JobFinisher);
   c.registerSingleton(CoreTokens.JobExecutor, JobExecutor);
+  c.registerSingleton(CoreTokens.JobRecovery, JobRecovery);
   c.registerSingleton(CoreTokens.Worker, Worker);
   c.registerSingleton(CoreTokens.Intake, Intake);
   c.register(CoreTokens.Notifier, { useValue: new LogNotifier(logger) });
@@ -248,7 +251,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   for (const g of DEFAULT_GATES) gates.register(g);
   gates.register(prMergedGate({ ports, tasks: store.tasks, events, clock }));
   for (const f of coreFinalizers({ ports, tasks: store.tasks, pipeline, config, logger, outbox })) finalizers.add(f);
-  const inbox = new WebhookInbox(store.inbox, logger);
+  const inbox = new WebhookInbox(store.inbox, logger, { hostId, leaseMs: config.intake.leaseMs, sweepIntervalMs: config.intake.sweepIntervalMs, retentionDays: config.intake.retentionDays, now: () => clock.now() });
   c.register(CoreTokens.WebhookInbox, { useValue: inbox });
   const deployStatus = new DeployPhaseStatus({ ports, tasks: store.tasks, config, logger });
   c.register(CoreTokens.DeployPhaseStatus, { useValue: deployStatus });
@@ -311,6 +314,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
   let starting: Promise<void> | null = null;
   let stopping: Promise<void> | null = null;
   let workerStarted = false;
+  let rootLock: WorkspaceRootLock | null = null;
   const startedDaemons: typeof extensions.daemons = [];
   // Plugins whose start hooks all ran: only their stop hooks run on stop.
   const startedPlugins = new Set<string>();
@@ -340,6 +344,7 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
       }
       for (const d of extensions.listenerDisposers) d.dispose();
       events.removeAllListeners();
+      rootLock?.release();
       await db.close();
       c.clearInstances();
     })();
@@ -374,6 +379,14 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     // run before new work is claimed.
     await outbox.start();
     if (config.worker.enabled) {
+      // One host per workspaces root: refused here, before any git runs in it.
+      try {
+        rootLock = WorkspaceRootLock.acquire(config.workspaces.root, { hostId, logger });
+      } catch (err) {
+        starting = null;
+        await stop();
+        throw err;
+      }
       // Decided before the first agent runs: a broken bubblewrap fails the start, a missing one warns once.
       try {
         await sandbox.resolve();
@@ -390,6 +403,8 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
     await inbox.replay();
     // A crash during the forge's merge call: ask the forge, complete or merge once.
     await redriveInitiatedMerges({ tasks: store.tasks, jobs: store.jobs, engine: c.resolve(CoreTokens.StageEngine), pipeline, logger }, 'start-up: a merge Conveyor started was never seen to end');
+    // Deliveries of a host that dies later, and retention, without waiting for a restart.
+    inbox.start();
     logger.info({ hostId, plugins: ordered.map((p) => p.name), database: db.dialect }, 'conveyor started');
   };
 

@@ -87,6 +87,12 @@ export interface Job {
   createdAt: Date;
   startedAt: Date | null;
   heartbeatAt: Date | null;
+  /** Until when the running attempt holds the job, in the database's clock (each heartbeat extends it). */
+  leaseExpiresAt: Date | null;
+  /** Times the job was taken back from a host that died (or hung) running it; bounded by `worker.recoveryBudget`. */
+  recoveries: number;
+  /** The earlier attempt whose recorded exit this attempt finishes from (its agent is not run again). */
+  resumeAttempt: number | null;
   finishedAt: Date | null;
   hostId: string | null;
   pid: number | null;

@@ -25,7 +25,10 @@ export type ConveyorErrorCode =
   | 'CONVEYOR_ROUTE_ACCESS'
   | 'CONVEYOR_SANDBOX'
   /** The operation needs a plugin that is not enabled (STOP without the cancel plugin). */
-  | 'CONVEYOR_PLUGIN_DISABLED';
+  | 'CONVEYOR_PLUGIN_DISABLED'
+  /** Another host already works in this `workspaces.root`. */
+  | 'CONVEYOR_WORKSPACE_ROOT_IN_USE';
+
 
 export class ConveyorError extends Error {
   readonly code: ConveyorErrorCode;

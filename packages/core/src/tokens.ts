@@ -52,6 +52,8 @@ export const CoreTokens = Object.freeze({
   /** `TaskRetry`: a person's retry of a stopped task. */
   TaskRetry: Symbol.for('conveyor.TaskRetry'),
   JobFinisher: Symbol.for('conveyor.JobFinisher'),
+  /** Takes back the jobs of a host that is gone (worker start-up, reaper). */
+  JobRecovery: Symbol.for('conveyor.JobRecovery'),
   JobExecutor: Symbol.for('conveyor.JobExecutor'),
   Worker: Symbol.for('conveyor.Worker'),
   /** `WebhookInbox`: accepted deliveries, processed after the reply. */

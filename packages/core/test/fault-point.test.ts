@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { armFaultPoint, faultPoint } from '@conveyor/core';
+import { eventually } from '@conveyor/core/testing';
 
 const run = promisify(execFile);
 
@@ -33,11 +35,26 @@ test('CONVEYOR_FAULT_POINTS kills the process at the named point, not before', a
   assert.equal(err.stdout, 'before\n');
 });
 
+test('name@N:stop pauses the process there (SIGSTOP) instead of killing it', async () => {
+  const { spawn } = await import('node:child_process');
+  const script = `import { faultPoint } from '@conveyor/core'; console.log('before'); faultPoint('a.b'); console.log('after');`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, CONVEYOR_FAULT_POINTS: 'a.b@1:stop' }, cwd: new URL('.', import.meta.url).pathname, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  // Stopped: its state in /proc is T (stopped), and it printed only what came before.
+  await eventually(() => /^T/.test(fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1] ?? ''), 10_000, 'the process stopped');
+  assert.equal(out, 'before\n');
+  child.kill('SIGCONT');
+  assert.equal(await exited, 0);
+  assert.equal(out, 'before\nafter\n');
+});
+
 test('a malformed CONVEYOR_FAULT_POINTS is refused with the item named', async () => {
   const err = (await run(process.execPath, ['--input-type=module', '-e', `import '@conveyor/core';`], {
     env: { ...process.env, CONVEYOR_FAULT_POINTS: 'a.b@0' },
     cwd: new URL('.', import.meta.url).pathname,
   }).then(() => null, (e: unknown) => e)) as { stderr?: string } | null;
   assert.ok(err);
-  assert.match(err.stderr ?? '', /"a\.b@0" is not name or name@N/);
+  assert.match(err.stderr ?? '', /"a\.b@0" is not name, name@N or name@N:stop/);
 });

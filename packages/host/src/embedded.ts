@@ -11,6 +11,7 @@ import { telegramTrackerPlugin } from '@conveyor/plugin-telegram-tracker';
 import { trackerLocalPlugin } from '@conveyor/plugin-tracker-local';
 import { trackerPlanePlugin } from '@conveyor/plugin-tracker-plane';
 import { serialGatePlugin } from '@conveyor/plugin-serial-gate';
+import { reaperPlugin } from '@conveyor/plugin-reaper';
 import { taskDepsPlugin } from '@conveyor/plugin-task-deps';
 import { mergeGatePlugin } from '@conveyor/plugin-merge-gate';
 import { coverageGatePlugin } from '@conveyor/plugin-coverage-gate';
@@ -31,7 +32,7 @@ import { reconcilerPlugin } from '@conveyor/plugin-reconciler';
  * to those who may read the API. cancel is on by default: it only acts on a STOP. The reconciler is on: it acts only
  * where a webhook was missed.
  */
-export const BUNDLED_PLUGINS: readonly ConveyorPlugin[] = [trackerLocalPlugin, trackerPlanePlugin, forgeGitPlugin, forgeGiteaPlugin, agentScriptPlugin, agentClaudePlugin, lessonsPlugin, metricsPlugin, telegramTrackerPlugin, serialGatePlugin, taskDepsPlugin, mergeGatePlugin, coverageGatePlugin, deployStatusGuardPlugin, postDeployMonitorPlugin, dashboardPlugin, cancelPlugin, reconcilerPlugin] as unknown as ConveyorPlugin[];
+export const BUNDLED_PLUGINS: readonly ConveyorPlugin[] = [trackerLocalPlugin, trackerPlanePlugin, forgeGitPlugin, forgeGiteaPlugin, agentScriptPlugin, agentClaudePlugin, lessonsPlugin, metricsPlugin, telegramTrackerPlugin, serialGatePlugin, taskDepsPlugin, mergeGatePlugin, coverageGatePlugin, deployStatusGuardPlugin, postDeployMonitorPlugin, dashboardPlugin, cancelPlugin, reconcilerPlugin, reaperPlugin] as unknown as ConveyorPlugin[];
 
 /** The demo's scripted agent (one script, the role as its argument). */
 export const DEMO_AGENT = fileURLToPath(new URL('../../demo/agent.mjs', import.meta.url));

@@ -62,7 +62,7 @@ test('migrate brings a fresh database up to date, then says so', async (t) => {
   fs.writeFileSync(path.join(dir, 'c.yaml'), `instance:\n  dataDir: ${dir}\ndatabase:\n  filename: ${path.join(dir, 'db.sqlite3')}\nplugins:\n  agent-claude:\n    enabled: false\n`);
   const first = capture();
   assert.equal(await main(['node', 'conveyor', 'migrate', '--config', path.join(dir, 'c.yaml')], first), 0);
-  assert.match(first.stdout[0]!, /^applied: core\/0001_init, core\/0002_pull_requests, core\/0003_gate_waits, core\/0004_budgets, core\/0005_agent_run_diagnostics, core\/0007_deploy_phases, core\/0008_outbox, core\/0011_live_task_order, tracker-local\/0001_issues, tracker-local\/0002_idempotency_keys, forge-git\/0001_pull_requests, lessons\/0001_lessons, task-deps\/0001_task_deps, post-deploy-monitor\/0001_windows, reconciler\/0001_claims$/);
+  assert.match(first.stdout[0]!, /^applied: core\/0001_init, core\/0002_pull_requests, core\/0003_gate_waits, core\/0004_budgets, core\/0005_agent_run_diagnostics, core\/0007_deploy_phases, core\/0008_outbox, core\/0009_job_fencing, core\/0011_live_task_order, tracker-local\/0001_issues, tracker-local\/0002_idempotency_keys, forge-git\/0001_pull_requests, lessons\/0001_lessons, task-deps\/0001_task_deps, post-deploy-monitor\/0001_windows, reconciler\/0001_claims$/);
   const again = capture();
   await main(['node', 'conveyor', 'migrate', '--config', path.join(dir, 'c.yaml')], again);
   assert.equal(again.stdout[0], 'the database is up to date');

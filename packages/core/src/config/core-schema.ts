@@ -38,6 +38,17 @@ export const WorkerSchema = Type.Object(
     backoffMaxMs: Int(300000, 'Longest retry delay.'),
     agentTimeoutMs: Int(3600000, 'An agent running longer is killed with its process group.', 1),
     stopDeadlineMs: Int(30000, 'On stop, how long running jobs may finish before they are left to the reaper.'),
+    leaseMs: Int(15000, 'How long a claimed job stays its host\'s without a heartbeat, in the database\'s clock; past it any host (its reaper) may take the job back. Keep it several heartbeats long.', 100),
+    recoveryBudget: Int(3, 'Times a job may be taken back from a host that died (or hung) running it; one more and the job fails and its task is blocked, so a job that kills its host every time does not loop for ever.'),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const IntakeSchema = Type.Object(
+  {
+    leaseMs: Int(60000, 'How long an accepted webhook delivery stays the accepting host\'s to process; past it another host takes it over.', 100),
+    sweepIntervalMs: Int(30000, 'How often a host looks for deliveries whose host died before processing them, and for old rows to delete.', 10),
+    retentionDays: Type.Number({ minimum: 0, default: 30, description: 'Processed webhook deliveries older than this many days are deleted (0 keeps them for ever). A redelivery older than this is no longer recognised as a duplicate.' }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -155,7 +166,7 @@ export const CoreConfigSchema = Type.Object(
   {
     instance: Type.Object(
       {
-        hostId: Type.Optional(Type.String({ minLength: 1, description: 'Host id stamped on claimed jobs, stable across restarts; the machine\'s hostname by default. Give each process its own when several run on one machine.' })),
+        hostId: Type.Optional(Type.String({ minLength: 1, description: 'Host id stamped on claimed jobs and webhook deliveries, stable across restarts. By default one is made at the first start (`<hostname>-<random>`) and kept in `<dataDir>/host-id`, so a restarted container keeps its id while two data directories never share one.' })),
         dataDir: Type.String({ ...PATH_KEY, default: '.conveyor', description: 'Directory for local state: the database file, workspaces, logs, the API token and the running host\'s address, unless their own keys say otherwise. Relative to the config file\'s directory (the working directory without a file).' }),
       },
       { additionalProperties: false, default: {} },
@@ -165,6 +176,7 @@ export const CoreConfigSchema = Type.Object(
     workspaces: WorkspacesSchema,
     worker: WorkerSchema,
     outbox: OutboxSchema,
+    intake: IntakeSchema,
     pipeline: PipelineConfigSchema,
     budgets: BudgetsSchema,
     deploy: DeploySchema,

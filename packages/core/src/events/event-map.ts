@@ -29,6 +29,12 @@ export interface ConveyorEvents {
   'job.finished': { job: Job; status: 'done' | 'failed' | 'cancelled' };
   /** A transient failure was re-queued with backoff. */
   'job.retried': { job: Job; error: string; delayMs: number };
+  /**
+   * A running job whose host is gone was taken back: `requeued` (its agent runs
+   * again), `resumed` (its agent's recorded exit is finished from), or `exhausted`
+   * (the recovery budget is spent: the job failed, the task is blocked).
+   */
+  'job.recovered': { job: Job; outcome: 'requeued' | 'resumed' | 'exhausted'; why: string };
   /** A job used its whole retry budget and failed. */
   'job.retry_exhausted': { job: Job; error: string };
   /** An agent process was started for a job. */
@@ -66,7 +72,7 @@ export type ConveyorEventName = keyof ConveyorEvents;
 /** Every event name, for recorders and docs. */
 export const EVENT_NAMES: readonly ConveyorEventName[] = [
   'task.created', 'task.stage_changed', 'task.blocked', 'task.unblocked', 'task.cancelled', 'task.done',
-  'job.enqueued', 'job.claimed', 'job.finished', 'job.retried', 'job.retry_exhausted',
+  'job.enqueued', 'job.claimed', 'job.finished', 'job.retried', 'job.recovered', 'job.retry_exhausted',
   'agent.started', 'agent.finished', 'gate.evaluated', 'gate.failed',
   'merge.deferred', 'merge.flaky', 'merge.completed', 'deploy.confirmed', 'deploy.degraded', 'human.approval_needed',
   'lease.reclaimed', 'reconciler.unstuck', 'loop.error', 'listener.error',

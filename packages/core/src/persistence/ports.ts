@@ -115,20 +115,29 @@ export interface JobStore {
   /** Inserts a queued job; null when the task already has an active job (unique index). */
   enqueue(job: NewJob, tx?: Tx): Promise<Job | null>;
   /** Claims the oldest available job passing every clause, in one statement. */
-  claim(input: { hostId: string; clauses: readonly ClaimClause[]; now?: Date }): Promise<Job | null>;
+  claim(input: { hostId: string; clauses: readonly ClaimClause[]; now?: Date; leaseMs?: number }): Promise<Job | null>;
   get(id: number): Promise<Job | null>;
   activeForTask(taskId: number): Promise<Job | null>;
   listForTask(taskId: number): Promise<Job[]>;
   latestForStage(taskId: number, stage: string): Promise<Job | null>;
-  /** Heartbeat of a running attempt; false when the attempt no longer owns the job. */
-  heartbeat(id: number, attempt: number): Promise<boolean>;
+  /** Heartbeat of a running attempt, extending its lease (database time); false when the attempt no longer owns the job. */
+  heartbeat(id: number, attempt: number, leaseMs?: number): Promise<boolean>;
   setPid(id: number, attempt: number, pid: number | null): Promise<boolean>;
   /** running → done|failed for this attempt only (the fence). */
   finish(id: number, attempt: number, status: 'done' | 'failed', error?: string | null, tx?: Tx): Promise<boolean>;
   /** running → queued after a transient failure, spending one retry. */
   retry(id: number, attempt: number, delayMs: number, error: string): Promise<boolean>;
-  /** running → queued when the attempt's heartbeat went stale (reaper). */
-  requeueStale(id: number, attempt: number, staleBefore: Date): Promise<boolean>;
+  /**
+   * running → queued for an attempt whose host is gone — its lease expired in the
+   * database's clock, or its heartbeat is older than `staleBefore` (its own host
+   * restarting) — counting one recovery. `resumeAttempt` names the attempt whose
+   * recorded exit the next one finishes from. Fenced by attempt; wakes every host.
+   */
+  requeueStale(id: number, attempt: number, staleBefore: Date | null, opts?: { resumeAttempt?: number | null; error?: string }): Promise<boolean>;
+  /** running → failed, on the same staleness condition: the recovery budget is spent. */
+  failStale(id: number, attempt: number, staleBefore: Date | null, error: string): Promise<boolean>;
+  /** Running jobs of any host whose lease expired in the database's clock, oldest first. */
+  expired(limit?: number): Promise<Job[]>;
   /** Queued jobs of one kind for the task → cancelled (a moot deferred re-evaluation). */
   cancelQueued(taskId: number, kind: JobKind, tx?: Tx): Promise<number>;
   /** Every active job of the task → cancelled. */
@@ -161,11 +170,24 @@ export interface CiStatusStore {
 }
 
 export interface InboxStore {
-  /** Records a delivery; `duplicate` when its key was seen before (acknowledge, do not re-process). */
-  record(input: { source: string; deliveryKey: string; payload: string }): Promise<{ id: number; duplicate: boolean }>;
-  markProcessed(id: number, outcome: 'processed' | 'ignored' | 'failed', error?: string): Promise<void>;
-  /** Deliveries recorded but not processed (a crash between ack and processing). */
+  /**
+   * Records a delivery; `duplicate` when its key was seen before (acknowledge, do not
+   * re-process). With `owner`, the new row is that host's to process for `leaseMs`.
+   */
+  record(input: { source: string; deliveryKey: string; payload: string; owner?: string; leaseMs?: number }): Promise<{ id: number; duplicate: boolean }>;
+  /**
+   * Claim-before-act on one unprocessed delivery: true when `owner` now holds it for
+   * `leaseMs` (it held it, nobody did, or the holder's lease expired in database time).
+   */
+  claim(id: number, owner: string, leaseMs: number): Promise<boolean>;
+  /** Records the outcome of an unprocessed delivery (only while `owner` holds it, when given); false otherwise. */
+  markProcessed(id: number, outcome: 'processed' | 'ignored' | 'failed', error?: string, owner?: string): Promise<boolean>;
+  /** Deliveries recorded but not processed (a crash between ack and processing), of any host. */
   unprocessed(limit: number): Promise<{ id: number; source: string; payload: string }[]>;
+  /** Unprocessed deliveries `owner` may take: its own, nobody's, or a dead host's (lease expired). */
+  claimable(owner: string, limit: number): Promise<{ id: number; source: string; payload: string }[]>;
+  /** Retention: deletes processed (or ignored, failed) deliveries older than `before`; returns how many. */
+  deleteProcessedBefore(before: Date, limit?: number): Promise<number>;
 }
 
 export interface LeaseHolder {

@@ -22,6 +22,12 @@ export interface WorkspacePort {
    * read-only (core's GitWorkspace: the mirror's objects). Unset: the worktree only.
    */
   sandboxPaths?(task: Task): { readWrite: string[]; readOnly: string[] };
+  /**
+   * The task's worktree as the last run left it, untouched (no fetch, no reset), or
+   * null when there is none here: a job whose host died after its agent's exit was
+   * recorded is finished from it. Unset: such a job runs its agent again.
+   */
+  worktreeOf?(task: Task): string | null;
   /** Removes the task's worktree (done, cancelled). */
   cleanup(task: Task): Promise<void>;
 }

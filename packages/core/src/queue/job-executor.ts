@@ -1,5 +1,6 @@
 import { inject, injectable } from 'tsyringe';
-import { isTerminalStage, type Job, type Task } from '../domain.js';
+import { isTerminalStage, type AgentRun, type Job, type Task } from '../domain.js';
+import type { AgentRunResult } from '../ports/agent-runner.js';
 import { describeDenials } from '../agent/permission-denials.js';
 import { toError } from '../errors.js';
 import type { EventBus } from '../events/event-bus.js';
@@ -18,6 +19,7 @@ import type { AgentSandbox } from '../sandbox/agent-sandbox.js';
 import type { Finalizers } from './finalizers.js';
 import type { JobFinisher } from './job-finisher.js';
 import { basicPromptBuilder, type PromptBuilder } from './prompt.js';
+import { faultPoint } from '../util/fault-point.js';
 
 /**
  * Runs one claimed job. For an agent job the order is fixed (the reaper relies on
@@ -51,6 +53,9 @@ export class JobExecutor {
       await this.finisher.finish(job, 'done');
       return;
     }
+    // Its host died after the agent's successful exit was recorded: the work is in
+    // the worktree and its cost is paid. Finish from that exit; never run it twice.
+    if (job.resumeAttempt !== null && (await this.#resume(task, job, job.resumeAttempt, signal))) return;
 
     // Before anything is spent on this run: a task whose budget is gone stops here,
     // blocked with kind `budget`, until a raise queues its agent again.
@@ -147,6 +152,9 @@ export class JobExecutor {
     const denials = result.permissionDenials ?? [];
     await this.agentRuns.recordExit(run.id, { exitCode: result.exitCode, result: result.result, usage: result.usage, logPath: result.logPath, permissionDenials: denials });
     this.events.emit('agent.finished', { job, exitCode: result.exitCode, costUsd: result.usage?.costUsd ?? null });
+    // Crash window: the exit is recorded, nothing is finalized. Recovery must finish
+    // from this exit, not run the agent (and pay for it) again.
+    faultPoint('worker.after-exit');
     if (denials.length) await this.#warnDenied(task, job, denials.length, describeDenials(denials), result.logPath);
 
     const ok = result.exitCode === 0 && !result.transient && !result.error;
@@ -167,11 +175,28 @@ export class JobExecutor {
       return;
     }
     const finalRun = (await this.agentRuns.forJobAttempt(job.id, job.attempt)) ?? run;
+    await this.#finalize(task, job, finalRun, result, worktree, signal);
+  }
+
+  async #resume(task: Task, job: Job, attempt: number, signal: AbortSignal): Promise<boolean> {
+    const prior = await this.agentRuns.forJobAttempt(job.id, attempt);
+    const worktree = this.ports.workspace()?.worktreeOf?.(task) ?? null;
+    if (!prior || prior.exitCode !== 0 || prior.finishedAt === null || !worktree) {
+      this.logger.warn({ jobId: job.id, attempt: job.attempt, resumeAttempt: attempt, worktree }, 'cannot finish from the recorded exit (no successful exit, or its worktree is gone); running the agent again');
+      return false;
+    }
+    this.logger.info({ jobId: job.id, taskId: task.id, attempt: job.attempt, resumeAttempt: attempt }, 'finishing from the recorded exit of an earlier attempt; the agent is not run again');
+    const result: AgentRunResult = { pid: prior.pid, exitCode: 0, usage: prior.usage, result: prior.result, logPath: prior.logPath, permissionDenials: prior.permissionDenials };
+    await this.#finalize(task, job, prior, result, worktree, signal);
+    return true;
+  }
+
+  async #finalize(task: Task, job: Job, finalRun: AgentRun, result: AgentRunResult, worktree: string, signal: AbortSignal): Promise<void> {
     const state = { headSha: null, pullRequest: null };
     for (const f of this.finalizers.list()) {
       // A paused worker whose job was re-claimed must not push or comment: check
       // that this attempt still owns the row before every side effect.
-      if (signal.aborted || !(await this.jobs.heartbeat(job.id, job.attempt))) {
+      if (signal.aborted || !(await this.jobs.heartbeat(job.id, job.attempt, this.config.worker.leaseMs))) {
         this.logger.warn({ jobId: job.id, attempt: job.attempt, finalizer: f.name }, 'this attempt no longer owns the job; finalization skipped');
         return;
       }

@@ -7,10 +7,10 @@ import type { ConveyorConfig } from '../config/resolve-config.js';
 import type { JobStore } from '../persistence/ports.js';
 import { CoreTokens, type Clock } from '../tokens.js';
 import { SafeLoop } from '../util/safe-loop.js';
-import { pidAlive, processStartedAt, signalGroup } from '../util/process-group.js';
 import type { ClaimClauseRegistry } from './claim-clause-registry.js';
 import type { JobExecutor } from './job-executor.js';
 import type { JobFinisher } from './job-finisher.js';
+import type { JobRecovery } from './job-recovery.js';
 import type { Database } from '../persistence/database.js';
 import { PgWakeup } from './pg-wakeup.js';
 
@@ -47,6 +47,7 @@ export class Worker {
     @inject(CoreTokens.Database) db: Database,
     @inject(CoreTokens.Clock) private readonly clock: Clock,
     @inject(CoreTokens.JobFinisher) private readonly finisher: JobFinisher,
+    @inject(CoreTokens.JobRecovery) private readonly recovery: JobRecovery,
   ) {
     this.#wakeup = new PgWakeup(db, logger);
   }
@@ -88,34 +89,43 @@ export class Worker {
   }
 
   /**
-   * After a crash: this host's jobs still `running` whose heartbeat went stale
-   * (their worker is gone) go back to the queue, and an agent still alive from that
-   * run is killed with its process group first, so two agents never work one branch.
-   * A job whose heartbeat is fresh belongs to a live worker and is left alone.
+   * After a crash: this host's jobs still `running` whose heartbeat went stale or
+   * whose lease expired (their worker is gone) are taken back (see `JobRecovery`:
+   * the agent still alive from that run is killed with its tree, a recorded exit is
+   * finished from rather than run again, and each recovery is counted). A job whose
+   * heartbeat is fresh belongs to a live worker and is left alone.
    */
   async recoverOrphans(): Promise<number> {
     const staleBefore = new Date(this.clock.now() - this.config.worker.heartbeatIntervalMs * 3);
     let n = 0;
     for (const job of await this.jobs.running({ hostId: this.hostId })) {
-      if (this.#inflight.has(job.id) || (job.heartbeatAt && job.heartbeatAt >= staleBefore)) continue;
-      if (job.pid !== null && pidAlive(job.pid)) {
-        // After a reboot the pid may belong to someone else: only a process that
-        // started after the job was claimed can be its agent.
-        const started = processStartedAt(job.pid);
-        if (started !== null && job.startedAt && started >= job.startedAt.getTime() - 2_000) {
-          signalGroup(job.pid, 'SIGTERM');
-          await new Promise((r) => setTimeout(r, 500));
-          if (pidAlive(job.pid)) signalGroup(job.pid, 'SIGKILL');
-        } else {
-          this.logger.warn({ jobId: job.id, pid: job.pid }, 'pid of an orphaned job is alive but is not its agent (or cannot be told); not signalled');
-        }
-      }
-      if (await this.jobs.requeueStale(job.id, job.attempt, staleBefore)) {
-        n++;
-        this.logger.warn({ jobId: job.id, taskId: job.taskId, attempt: job.attempt, pid: job.pid }, 'recovered a job left running by a previous start');
-      }
+      if (this.#inflight.has(job.id)) continue;
+      if (job.heartbeatAt && job.heartbeatAt >= staleBefore) continue;
+      const outcome = await this.recovery.recover(job, { staleBefore, why: 'its host stopped while running it (recovered at start)' });
+      if (outcome !== 'lost') n++;
     }
     return n;
+  }
+
+  /**
+   * Any host's running jobs whose lease expired in the database's clock go back to
+   * the queue (or fail, past the recovery budget), waking every host. The reaper
+   * calls this on each tick; this host's own jobs in flight are never among them
+   * while their heartbeat runs.
+   */
+  async expireLeases(limit = 100): Promise<{ job: Job; outcome: string }[]> {
+    const out: { job: Job; outcome: string }[] = [];
+    for (const job of await this.jobs.expired(limit)) {
+      if (this.#inflight.has(job.id) && job.hostId === this.hostId) continue;
+      const outcome = await this.recovery.recover(job, { staleBefore: null, why: `its lease expired (host ${job.hostId ?? 'unknown'} stopped heartbeating)` });
+      if (outcome !== 'lost') out.push({ job, outcome });
+    }
+    return out;
+  }
+
+  /** Job ids this worker runs right now (a reaper never judges them by pid). */
+  isRunning(jobId: number): boolean {
+    return this.#inflight.has(jobId);
   }
 
   wake(): void {
@@ -161,7 +171,7 @@ export class Worker {
   /** Claims until the slots are full or nothing is claimable. */
   async #fill(): Promise<void> {
     while (!this.#stopping && this.#inflight.size < this.config.worker.maxConcurrency) {
-      const job = await this.jobs.claim({ hostId: this.hostId, clauses: this.clauses.list() });
+      const job = await this.jobs.claim({ hostId: this.hostId, clauses: this.clauses.list(), leaseMs: this.config.worker.leaseMs });
       if (!job) return;
       this.events.emit('job.claimed', { job, hostId: this.hostId });
       this.#launch(job);
@@ -192,7 +202,7 @@ export class Worker {
     // window, an execution that died) go back to the queue once their heartbeat is stale.
     await this.recoverOrphans();
     for (const f of [...this.#inflight.values()]) {
-      const owned = await this.jobs.heartbeat(f.job.id, f.job.attempt);
+      const owned = await this.jobs.heartbeat(f.job.id, f.job.attempt, this.config.worker.leaseMs);
       if (!owned) {
         this.logger.warn({ jobId: f.job.id, attempt: f.job.attempt }, 'heartbeat refused: attempt lost ownership; aborting it');
         f.abort.abort(new Error('the job was cancelled or taken over by another attempt (its heartbeat was refused)'));

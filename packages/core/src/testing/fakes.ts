@@ -189,6 +189,10 @@ export class TempWorkspace implements WorkspacePort {
     fs.mkdirSync(dir, { recursive: true });
     return dir;
   }
+  worktreeOf(task: Task): string | null {
+    const dir = path.join(this.root, task.branch.replace(/[^a-zA-Z0-9._-]/g, '_'));
+    return fs.existsSync(dir) ? dir : null;
+  }
   async cleanup(task: Task): Promise<void> {
     fs.rmSync(path.join(this.root, task.branch.replace(/[^a-zA-Z0-9._-]/g, '_')), { recursive: true, force: true });
   }

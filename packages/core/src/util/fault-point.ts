@@ -4,9 +4,10 @@
  * is armed and `faultPoint()` is a map lookup.
  *
  * Armed by `CONVEYOR_FAULT_POINTS` when the process starts (a comma-separated list of
- * `name` or `name@N`, N being the pass that trips, 1 by default), or in-process by
- * `armFaultPoint()`. A tripped point SIGKILLs its own process unless an in-process
- * test gave it another action (a thrown error, say).
+ * `name` or `name@N`, N being the pass that trips, 1 by default, optionally followed
+ * by `:stop` to SIGSTOP instead of SIGKILL — a host paused past its lease), or
+ * in-process by `armFaultPoint()`. A tripped point SIGKILLs its own process unless
+ * an in-process test gave it another action (a thrown error, say).
  */
 export type FaultAction = (name: string) => void;
 
@@ -20,14 +21,19 @@ const killSelf: FaultAction = () => {
   process.kill(process.pid, 'SIGKILL');
 };
 
+const stopSelf: FaultAction = () => {
+  process.kill(process.pid, 'SIGSTOP');
+};
+
 const armed = new Map<string, Armed>();
 
 function parse(spec: string | undefined): void {
   for (const item of (spec ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
-    const [name, nth] = item.split('@') as [string, string | undefined];
+    const [spec, how] = item.split(':') as [string, string | undefined];
+    const [name, nth] = spec.split('@') as [string, string | undefined];
     const at = nth === undefined ? 1 : Number(nth);
-    if (!Number.isInteger(at) || at < 1) throw new Error(`CONVEYOR_FAULT_POINTS: "${item}" is not name or name@N (N ≥ 1)`);
-    armed.set(name, { at, passes: 0, action: killSelf });
+    if (!Number.isInteger(at) || at < 1 || (how !== undefined && how !== 'stop')) throw new Error(`CONVEYOR_FAULT_POINTS: "${item}" is not name, name@N or name@N:stop (N ≥ 1)`);
+    armed.set(name, { at, passes: 0, action: how === 'stop' ? stopSelf : killSelf });
   }
 }
 

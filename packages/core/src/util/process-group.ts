@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
+import { TREE_TAG_ENV, forgetTreeTag, killProcessTree, newTreeTag, rememberTreeTag } from './process-tree.js';
 
 export interface RunProcessOptions {
   command: string;
@@ -58,9 +59,10 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessResult
       log = null;
     });
   }
+  const tag = newTreeTag();
   const child = execa(opts.command, [...(opts.args ?? [])], {
     cwd: opts.cwd,
-    env: { ...childEnv(opts.passEnv ?? []), ...opts.env },
+    env: { ...childEnv(opts.passEnv ?? []), ...opts.env, [TREE_TAG_ENV]: tag },
     extendEnv: false,
     shell: opts.shell ? '/bin/sh' : false,
     detached: true,
@@ -71,31 +73,33 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessResult
     maxBuffer: 64 * 1024 * 1024,
   });
   const pid = child.pid ?? null;
+  if (pid !== null) rememberTreeTag(pid, tag);
   child.stdout?.on('data', (d: Buffer) => log?.write(d));
   child.stderr?.on('data', (d: Buffer) => log?.write(d));
 
   let timedOut = false;
   let aborted = false;
-  let killTimer: NodeJS.Timeout | undefined;
-  const killGroup = (): void => {
-    if (pid === null) return;
-    signalGroupQuietly(pid, 'SIGTERM');
-    killTimer = setTimeout(() => signalGroupQuietly(pid, 'SIGKILL'), opts.killGraceMs ?? 2_000);
-    killTimer.unref();
+  let killing: Promise<unknown> | null = null;
+  // The whole tree, not just the group: a command the agent ran with `setsid`
+  // (Claude Code's Bash tool does) is in neither its group nor, once its parent
+  // exits, its tree of parents — only its tag still says whose it is.
+  const killTree = (): void => {
+    if (pid === null || killing) return;
+    killing = killProcessTree(pid, { graceMs: opts.killGraceMs ?? 2_000 }).catch(() => undefined);
   };
-  // When the agent itself exits, whatever it left running in its group (a dev
-  // server, a watcher) goes too: it would hold the worktree, ports and stdout.
+  // When the agent itself exits, whatever it left running (a dev server, a
+  // watcher) goes too: it would hold the worktree, ports and stdout.
   child.once('exit', () => {
-    if (!timedOut && !aborted) killGroup();
+    if (!timedOut && !aborted) killTree();
   });
   const timer = setTimeout(() => {
     timedOut = true;
-    killGroup();
+    killTree();
   }, opts.timeoutMs);
   timer.unref();
   const onAbort = (): void => {
     aborted = true;
-    killGroup();
+    killTree();
   };
   if (opts.signal?.aborted) onAbort();
   else opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -106,14 +110,16 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessResult
         await opts.onSpawn?.(pid);
       } catch (err) {
         // Nobody will know this pid: do not leave the group running unowned.
-        killGroup();
+        killTree();
         await child;
+        await killing;
         throw err;
       }
     }
     const res = await child;
-    // The direct child is gone; anything it left in its group goes with it.
-    if (pid !== null && (timedOut || aborted)) signalGroupQuietly(pid, 'SIGKILL');
+    // The direct child is gone; anything it left behind goes with it before we return.
+    killTree();
+    await killing;
     const ending = endingLine({ timedOut, aborted, signal: res.signal ?? null, timeoutMs: opts.timeoutMs, graceMs: opts.killGraceMs ?? 2_000, reason: aborted ? abortReason(opts.signal) : null });
     if (ending) log?.write(`\n# ${new Date().toISOString()} ${ending}\n`);
     const spawnError = pid === null || (res.failed && res.exitCode === undefined && !res.signal && !timedOut && !aborted) ? (res.shortMessage ?? 'failed to start') : null;
@@ -132,7 +138,7 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessResult
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onAbort);
     await new Promise<void>((resolve) => (log ? log.end(resolve) : resolve()));
-    // leave killTimer running only if the group may still be alive; it is unref'd
+    if (pid !== null) forgetTreeTag(pid);
   }
 }
 

@@ -136,6 +136,12 @@ export class GitWorkspace implements WorkspacePort, ArtifactReader {
     return { main: shas.get(refs[0]!) ?? null, branch: shas.get(refs[1]!) ?? null };
   }
 
+  /** The worktree as the last run left it, when it is a repository here (see `WorkspacePort.worktreeOf`). */
+  worktreeOf(task: Task): string | null {
+    const dir = this.worktreeDir(task);
+    return isPlainDir(dir) && isPlainDir(path.join(dir, '.git')) ? dir : null;
+  }
+
   async prepare(task: Task): Promise<string> {
     fs.mkdirSync(this.#root, { recursive: true });
     return this.#locks.run(task.repo, async () => {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
+  configurationFailure,
   classifyClaudeFailure,
   parseClaudeOutput,
   runProcess,
@@ -134,8 +135,11 @@ export function mapClaudeRun(
 ): Omit<AgentRunResult, 'logPath'> {
   const base = { pid: proc.pid, usage: parsed.usage, ...(parsed.permissionDenials.length ? { permissionDenials: parsed.permissionDenials } : {}) };
   const failed = (error: string, transient: boolean, exitCode: number | null = null) => ({ ...base, exitCode, result: null, transient, error: clip(error) });
+  // A missing CLI, or one that refuses its flags (a version that does not know
+  // them), fails every retry the same way: not transient.
+  const misconfigured = configurationFailure(proc);
   if (proc.spawnError) {
-    return failed(`could not start "${context.command}": ${spawnReason(proc.spawnError)}; is Claude Code installed, or is plugins.agent-claude.command right?`, true);
+    return failed(`could not start "${context.command}": ${spawnReason(proc.spawnError)}; is Claude Code installed, or is plugins.agent-claude.command right?`, misconfigured === null);
   }
   if (context.spawnHookError) return failed(`killed: recording the pid failed: ${context.spawnHookError}`, true);
   if (proc.timedOut) return failed(`timed out after ${context.timeoutMs} ms; the process group was killed`, true);
@@ -149,8 +153,9 @@ export function mapClaudeRun(
     // A success result with a failing exit: the CLI died after printing it (a hook, a crash on exit).
     return failed(`claude exited ${proc.exitCode} after a success result${proc.stderr.trim() ? `: ${tail(proc.stderr)}` : ''}`, true, proc.exitCode);
   }
-  const failure = classifyClaudeFailure(parsed) ?? { transient: true, reason: 'claude run failed' };
   const noMessage = parsed.subtype === null && !parsed.isError;
+  if (noMessage && misconfigured) return failed(`configuration error, not retried: ${misconfigured}; check plugins.agent-claude (command, model, extraArgs) against the installed Claude Code`, false, proc.exitCode);
+  const failure = classifyClaudeFailure(parsed) ?? { transient: true, reason: 'claude run failed' };
   const detail = noMessage ? describeGarbage(proc) : '';
   return failed(`${failure.reason}${detail}`, failure.transient, proc.exitCode);
 }

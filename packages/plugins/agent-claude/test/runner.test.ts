@@ -169,12 +169,12 @@ test('a failing onSpawn (pid not stamped) kills the process instead of leaving i
   assert.match(res.error ?? '', /recording the pid failed: database is locked/);
 });
 
-test('a missing executable: transient, with a hint, no throw', { timeout: 5_000 }, async (t) => {
+test('a missing executable: a configuration error, not retried, with a hint, no throw', { timeout: 5_000 }, async (t) => {
   const fake = fakeClaude(t);
   const res = await runner(fake, { command: path.join(fake.dir, 'no-claude-here') }).run(fake.request({}));
   assert.equal(res.pid, null);
   assert.equal(res.exitCode, null);
-  assert.equal(res.transient, true);
+  assert.equal(res.transient, false, 'every retry would fail the same way');
   assert.match(res.error ?? '', /could not start .*plugins\.agent-claude\.command/);
   assert.ok(!res.error?.includes('Implement the retry'), 'the prompt is not echoed into the job error');
 });
@@ -223,4 +223,14 @@ test('with a sandbox, the CLI is started through it (an absolute command shown r
   assert.equal(seen[0]!.inv.command, fake.command);
   assert.deepEqual(seen[0]!.inv.args, fake.record().argv);
   assert.deepEqual(seen[0]!.readOnly, path.isAbsolute(fake.command) ? [fake.command] : []);
+});
+
+test('a CLI that refuses its flags: a configuration error, not retried, naming what it said', { timeout: 5_000 }, async (t) => {
+  const fake = fakeClaude(t);
+  const refuses = path.join(fake.dir, 'old-claude');
+  fs.writeFileSync(refuses, "#!/bin/sh\necho \"error: unknown option '--permission-mode'\" >&2\nexit 1\n", { mode: 0o755 });
+  const res = await runner(fake, { command: refuses }).run(fake.request({}));
+  assert.equal(res.exitCode, 1);
+  assert.equal(res.transient, false);
+  assert.match(res.error ?? '', /configuration error, not retried: the command refused its arguments: error: unknown option '--permission-mode'/);
 });

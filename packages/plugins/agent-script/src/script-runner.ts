@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseClaudeOutput, runProcess, sandboxed, type AgentRunner, type AgentRunRequest, type AgentRunResult } from '@conveyor/core';
+import { configurationFailure, parseClaudeOutput, runProcess, sandboxed, type AgentRunner, type AgentRunRequest, type AgentRunResult } from '@conveyor/core';
 
 export interface ScriptRunnerOptions {
   /** Command line per role, run through `/bin/sh -c` in the worktree. */
@@ -52,7 +52,12 @@ export class ScriptAgentRunner implements AgentRunner {
       ...(this.opts.killGraceMs !== undefined ? { killGraceMs: this.opts.killGraceMs } : {}),
       ...(req.onSpawn ? { onSpawn: req.onSpawn } : {}),
     });
-    if (proc.spawnError) return { pid: null, exitCode: null, usage: null, result: null, logPath, transient: true, error: `could not start "${command}": ${proc.spawnError}` };
+    // A missing command or one that refuses its flags fails every retry the same way.
+    const misconfigured = configurationFailure(proc);
+    if (proc.spawnError) return { pid: null, exitCode: null, usage: null, result: null, logPath, transient: misconfigured === null, error: `could not start "${command}": ${proc.spawnError}${misconfigured ? ` (configuration: ${misconfigured}; check plugins.agent-script.commands)` : ''}` };
+    if (misconfigured) {
+      return { pid: proc.pid, exitCode: proc.exitCode, usage: null, result: null, logPath, transient: false, error: `configuration error, not retried: ${misconfigured}; check plugins.agent-script.commands.${req.role} (or defaultCommand)` };
+    }
     if (proc.timedOut || proc.aborted) {
       return { pid: proc.pid, exitCode: null, usage: null, result: null, logPath, transient: true, error: proc.timedOut ? `timed out after ${req.timeoutMs} ms; process group killed` : 'aborted; process group killed' };
     }

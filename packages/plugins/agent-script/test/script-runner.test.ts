@@ -141,3 +141,14 @@ test('with a sandbox, the command runs through it, with the prompt file and the 
   assert.match(prompt!, /development-developer-.*\.prompt\.md$/);
   assert.deepEqual(named, [script], 'the script, not a missing path nor a variable');
 });
+
+test('a missing command or one that refuses its flags is a configuration error, not retried', async (t) => {
+  const dir = tmp(t);
+  const runner = new ScriptAgentRunner({ commands: { developer: 'no-such-agent-binary --go', tester: "echo \"error: unknown option '--fast'\" >&2; exit 2" }, logDir: dir });
+  const missing = await runner.run(request(dir));
+  assert.equal(missing.transient, false);
+  assert.match(missing.error!, /configuration error, not retried: the command was not found \(exit 127\).*plugins\.agent-script\.commands\.developer/);
+  const refused = await runner.run(request(dir, { role: 'tester' }));
+  assert.equal(refused.transient, false);
+  assert.match(refused.error!, /the command refused its arguments: error: unknown option '--fast'/);
+});

@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import { inject, injectable } from 'tsyringe';
 import type { Job, JobKind } from '../../domain.js';
 import type { Logger } from '../../logger.js';
@@ -8,8 +9,12 @@ import type { JobStore, NewJob, Tx } from '../ports.js';
 import { buildClaimSql } from './claim-sql.js';
 import { jobsChannel } from '../../queue/pg-wakeup.js';
 import { num, toJob } from './rows.js';
+import { dbNowMs } from './db-time.js';
 
 const ACTIVE = ['queued', 'running'];
+
+/** The lease a claim or heartbeat grants when the caller names none (`worker.leaseMs`'s default). */
+export const DEFAULT_LEASE_MS = 15_000;
 
 @injectable()
 export class KnexJobStore implements JobStore {
@@ -58,9 +63,9 @@ export class KnexJobStore implements JobStore {
     }
   }
 
-  async claim(input: { hostId: string; clauses: readonly ClaimClause[]; now?: Date }): Promise<Job | null> {
+  async claim(input: { hostId: string; clauses: readonly ClaimClause[]; now?: Date; leaseMs?: number }): Promise<Job | null> {
     const now = input.now ? input.now.getTime() : this.clock.now();
-    const { sql, bindings } = buildClaimSql(this.db, input.clauses, { hostId: input.hostId, now }, this.logger);
+    const { sql, bindings } = buildClaimSql(this.db, input.clauses, { hostId: input.hostId, now, leaseMs: input.leaseMs ?? DEFAULT_LEASE_MS }, this.logger);
     const res = await this.db.knex.raw(sql, bindings as never);
     const first = rawRows(this.db, res)[0];
     return first ? toJob(first) : null;
@@ -85,8 +90,9 @@ export class KnexJobStore implements JobStore {
     return row ? toJob(row) : null;
   }
 
-  async heartbeat(id: number, attempt: number): Promise<boolean> {
-    return (await this.#q().where({ id, attempt, status: 'running' }).update({ heartbeat_at: this.clock.now() })) === 1;
+  async heartbeat(id: number, attempt: number, leaseMs = DEFAULT_LEASE_MS): Promise<boolean> {
+    const lease = this.db.knex.raw(`${dbNowMs(this.db)} + ?`, [Math.max(0, Math.trunc(leaseMs))]);
+    return (await this.#q().where({ id, attempt, status: 'running' }).update({ heartbeat_at: this.clock.now(), lease_expires_at: lease })) === 1;
   }
 
   async setPid(id: number, attempt: number, pid: number | null): Promise<boolean> {
@@ -111,16 +117,46 @@ export class KnexJobStore implements JobStore {
         error,
         pid: null,
         host_id: null,
+        // A retried agent runs again: its failed exit is nothing to finish from.
+        resume_attempt: null,
       });
     return n === 1;
   }
 
-  async requeueStale(id: number, attempt: number, staleBefore: Date): Promise<boolean> {
-    const n = await this.#q()
-      .where({ id, attempt, status: 'running' })
-      .andWhere('heartbeat_at', '<', staleBefore.getTime())
-      .update({ status: 'queued', available_at: this.clock.now(), pid: null, host_id: null, error: 'lease expired' });
+  // The attempt's host is gone: its lease ran out in database time, or (its own
+  // host restarting, one clock) its heartbeat is older than `staleBefore`.
+  #stale(q: Knex.QueryBuilder, staleBefore: Date | null): Knex.QueryBuilder {
+    const expired = `lease_expires_at < ${dbNowMs(this.db)}`;
+    if (!staleBefore) return q.whereRaw(expired);
+    return q.where((w: Knex.QueryBuilder) => w.whereRaw(expired).orWhere('heartbeat_at', '<', staleBefore.getTime()));
+  }
+
+  async requeueStale(id: number, attempt: number, staleBefore: Date | null, opts: { resumeAttempt?: number | null; error?: string } = {}): Promise<boolean> {
+    const q = this.#q().where({ id, attempt, status: 'running' });
+    const n = await this.#stale(q, staleBefore).update({
+      status: 'queued',
+      available_at: this.clock.now(),
+      pid: null,
+      host_id: null,
+      lease_expires_at: null,
+      recoveries: this.db.knex.raw('recoveries + 1'),
+      resume_attempt: opts.resumeAttempt ?? null,
+      error: opts.error ?? 'lease expired',
+    });
+    // Wake every host (delivered at commit): the one that crashed is not the only taker.
+    if (n === 1 && this.db.dialect === 'pg') await this.db.knex.raw('SELECT pg_notify(?, ?)', [jobsChannel(this.db), String(id)]);
     return n === 1;
+  }
+
+  async failStale(id: number, attempt: number, staleBefore: Date | null, error: string): Promise<boolean> {
+    const q = this.#q().where({ id, attempt, status: 'running' });
+    const n = await this.#stale(q, staleBefore).update({ status: 'failed', finished_at: this.clock.now(), lease_expires_at: null, error });
+    return n === 1;
+  }
+
+  async expired(limit = 100): Promise<Job[]> {
+    const rows = await this.#q().where({ status: 'running' }).whereRaw(`lease_expires_at < ${dbNowMs(this.db)}`).orderBy('id', 'asc').limit(limit);
+    return rows.map(toJob);
   }
 
   async cancelQueued(taskId: number, kind: JobKind, tx?: Tx): Promise<number> {

@@ -5,6 +5,7 @@ import { coreBudgets } from './core-0004-budgets.js';
 import { coreAgentRunDiagnostics } from './core-0005-agent-run-diagnostics.js';
 import { coreDeployPhases } from './core-0007-deploy-phases.js';
 import { coreOutbox } from './core-0008-outbox.js';
+import { coreJobFencing } from './core-0009-job-fencing.js';
 import { coreLiveTaskOrder } from './core-0011-live-task-order.js';
 
 /**
@@ -162,4 +163,4 @@ export const coreInit: Migration = {
   },
 };
 
-export const coreMigrations: readonly Migration[] = [coreInit, corePullRequests, coreGateWaits, coreBudgets, coreAgentRunDiagnostics, coreDeployPhases, coreOutbox, coreLiveTaskOrder];
+export const coreMigrations: readonly Migration[] = [coreInit, corePullRequests, coreGateWaits, coreBudgets, coreAgentRunDiagnostics, coreDeployPhases, coreOutbox, coreJobFencing, coreLiveTaskOrder];
