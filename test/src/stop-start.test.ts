@@ -51,7 +51,16 @@ function cli(args: string[], cwd: string, options: { asNobody?: boolean; env?: R
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
-const canDropRoot = process.getuid?.() !== 0 || spawnSync('setpriv', ['--version']).status === 0;
+/**
+ * Why the read-only test cannot run here, or false: as root it drops to nobody, which
+ * needs setpriv and a checkout nobody can read (a clone inside a 0700 directory is not).
+ */
+function cannotDropRoot(): string | false {
+  if (process.getuid?.() !== 0) return false;
+  if (spawnSync('setpriv', ['--version']).status !== 0) return 'running as root without setpriv';
+  const readable = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-r', BIN]).status === 0;
+  return readable ? false : `the checkout is not readable by nobody (a parent directory is private): ${BIN}`;
+}
 
 test('Ctrl-C while a git command runs stops the host gracefully (exit 0), not with the signal', { timeout: 60_000 }, async (t) => {
   const dir = tmp(t);
@@ -95,7 +104,7 @@ test('a busy port fails before migrations and the worker start, with a hint', { 
   assert.equal(fs.existsSync(path.join(dir, 'data', 'conveyor.db')), false, 'no migration ran');
 });
 
-test('a read-only data directory or database: one line naming the path, no stack, no advice about other tools', { timeout: 60_000, skip: canDropRoot ? false : 'running as root without setpriv' }, async (t) => {
+test('a read-only data directory or database: one line naming the path, no stack, no advice about other tools', { timeout: 60_000, skip: cannotDropRoot() }, async (t) => {
   const dir = tmp(t);
   fs.chmodSync(dir, 0o755);
   const config = writeConfig(dir);
