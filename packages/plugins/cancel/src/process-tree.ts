@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { pidAlive } from '@conveyor/core';
 
 /**
  * The agent's whole process tree, found and stopped from `/proc` (Linux).
@@ -46,20 +47,8 @@ function childrenOf(pid: number): number[] {
   return kids;
 }
 
-/** Alive and not a zombie (a zombie holds nothing and cannot be signalled away). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
+/** Alive and not a zombie (a zombie holds nothing and cannot be signalled away): core's check. */
+export const isAlive = pidAlive;
 
 /** True when `pid` leads its process group (the agent does: it is started detached). */
 function isGroupLeader(pid: number): boolean {
