@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { test } from 'node:test';
-import { createTestConveyor, testDatabases, type TestConveyor, type TestDialect } from '../src/testing/index.js';
+import { TREE_TAG_ENV, jobTreeTag } from '../src/util/process-tree.js';
+import { pidAlive } from '../src/util/process-group.js';
+import { eventually, createTestConveyor, testDatabases, type TestConveyor, type TestDialect } from '../src/testing/index.js';
 
 // The database of `first`, for a second instance: the same host restarting, or another host.
 function sameDatabase(first: TestConveyor, dialect: TestDialect): Record<string, unknown> {
@@ -54,6 +57,29 @@ for (const dialect of testDatabases()) {
     await second.events.waitFor('job.finished', (e) => e.job.id === job.id);
     assert.equal(second.agent.calls.length, 1, 'the agent ran once more: its first run left no exit');
     assert.deepEqual(second.events.of('job.recovered').map((e) => e.outcome), ['requeued']);
+  });
+
+  test(`${t0} recovery ends what the dead attempt's agent left running with setsid, though the agent itself is gone`, async (t) => {
+    const first = await createTestConveyor({ dialect, config: { instance: { hostId: 'box-1' } } });
+    t.after(() => first.cleanup());
+    const { job } = await orphanedJob(first, 'box-1', '1', { exit: null });
+    // What a killed host leaves: the agent exited, a command its tool started in a
+    // session of its own still runs, carrying the attempt's tag; a stranger does not.
+    // (Not detached: setsid forks when it leads a group, and its pid would not be the sleep's.)
+    const escapee = spawn('setsid', ['sleep', '300'], { stdio: 'ignore', env: { ...process.env, [TREE_TAG_ENV]: jobTreeTag(job) } });
+    const stranger = spawn('setsid', ['sleep', '300'], { stdio: 'ignore', env: { ...process.env, [TREE_TAG_ENV]: jobTreeTag({ ...job, attempt: job.attempt + 7 }) } });
+    for (const c of [escapee, stranger]) {
+      c.unref();
+      t.after(() => void (pidAlive(c.pid!) && process.kill(c.pid!, 'SIGKILL')));
+    }
+    await eventually(() => [escapee, stranger].every((c) => pidAlive(c.pid!)), 5_000, 'both sleeps running');
+    await first.conveyor.db.knex('jobs').where({ id: job.id }).update({ pid: 2 ** 22 - 11 });
+    const second = await createTestConveyor({ dialect, config: { instance: { hostId: 'box-1' }, worker: { enabled: true }, ...sameDatabase(first, dialect) } });
+    t.after(() => second.cleanup());
+    await second.conveyor.start();
+    await second.events.waitFor('job.recovered', (e) => e.job.id === job.id);
+    assert.equal(pidAlive(escapee.pid!), false, 'the tagged setsid process was ended before the job was requeued');
+    assert.equal(pidAlive(stranger.pid!), true, 'a process with another attempt\'s tag is not touched');
   });
 
   test(`${t0} a job whose host keeps dying spends the recovery budget, then fails and blocks its task with the reason`, async (t) => {

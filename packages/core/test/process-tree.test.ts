@@ -79,3 +79,21 @@ test('killing a tree that is already gone is not an error, and never signals thi
   assert.ok(!killed.includes(process.pid));
   assert.ok(pidAlive(process.pid));
 });
+
+test('with the run gone, its tag alone finds what it left running; another tag is left alone', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'pids');
+  const tag = newTreeTag();
+  // The run started a setsid command and exited: only the tag ties the command to it.
+  const run = spawn('sh', ['-c', ESCAPE(file)], { stdio: 'ignore', env: { ...process.env, [TREE_TAG_ENV]: tag } });
+  const other = spawn('sleep', ['300'], { detached: true, stdio: 'ignore', env: { ...process.env, [TREE_TAG_ENV]: newTreeTag() } });
+  other.unref();
+  let pids: number[] = [];
+  reap(t, () => [...pids, other.pid!]);
+  await new Promise((r) => run.once('exit', r));
+  pids = await pidsFrom(file, 1);
+  const killed = await killProcessTree(null, { graceMs: 200, tag });
+  assert.deepEqual(killed, pids);
+  assert.deepEqual(pids.filter(pidAlive), []);
+  assert.equal(pidAlive(other.pid!), true, 'a process with another tag is not signalled');
+});

@@ -20,6 +20,7 @@ import type { Finalizers } from './finalizers.js';
 import type { JobFinisher } from './job-finisher.js';
 import { basicPromptBuilder, type PromptBuilder } from './prompt.js';
 import { faultPoint } from '../util/fault-point.js';
+import { TREE_TAG_ENV, jobTreeTag } from '../util/process-tree.js';
 
 /**
  * Runs one claimed job. For an agent job the order is fixed (the reaper relies on
@@ -135,6 +136,9 @@ export class JobExecutor {
           CONVEYOR_WORKTREE: worktree,
           CONVEYOR_ARTIFACT: artifact,
           CONVEYOR_REASON: job.reason ?? '',
+          // Whatever the agent starts carries it: the host that recovers this job
+          // after a crash finds those processes by it, even once the agent is gone.
+          [TREE_TAG_ENV]: jobTreeTag(job),
         },
         timeoutMs: this.config.worker.agentTimeoutMs,
         budgetUsd: budget.remainingUsd,

@@ -9,7 +9,7 @@ import { notifySafely } from '../ports/notifier.js';
 import { CoreTokens } from '../tokens.js';
 import { faultPoint } from '../util/fault-point.js';
 import { pidAlive, processStartedAt } from '../util/process-group.js';
-import { killProcessTree } from '../util/process-tree.js';
+import { jobTreeTag, killProcessTree } from '../util/process-tree.js';
 
 export type RecoveryOutcome = 'requeued' | 'resumed' | 'exhausted' | 'lost';
 
@@ -46,6 +46,10 @@ export class JobRecovery {
    */
   async recover(job: Job, opts: { staleBefore: Date | null; why: string }): Promise<RecoveryOutcome> {
     if (job.hostId === this.hostId) await this.#killLocalAgent(job);
+    // Another host's agent on this machine (two hosts on one machine, one stopped
+    // past its lease): its tag says which processes are that attempt's; elsewhere
+    // nothing carries it and nothing is signalled.
+    else if (job.kind === 'agent') await killProcessTree(null, { graceMs: 500, tag: jobTreeTag(job) });
     const budget = this.config.worker.recoveryBudget;
     if (job.recoveries >= budget) {
       const reason = `${job.role ?? job.kind} at ${job.stage}: its host stopped ${job.recoveries + 1} times while running it (last: ${opts.why}); not retried again. Look for what stops the host (out of memory, a killed container, an agent that kills its parent), then move the task on by hand`;
@@ -85,14 +89,22 @@ export class JobRecovery {
   }
 
   async #killLocalAgent(job: Job): Promise<void> {
-    if (job.pid === null || !pidAlive(job.pid)) return;
+    if (job.kind !== 'agent') return;
+    // What the agent started carries the attempt's tag, also a `setsid` command whose
+    // agent already exited: those are ended even when the agent's pid says nothing.
+    const tag = jobTreeTag(job);
+    if (job.pid === null || !pidAlive(job.pid)) {
+      await killProcessTree(null, { graceMs: 500, tag });
+      return;
+    }
     // After a reboot the pid may belong to someone else: only a process that
     // started after the job was claimed can be its agent.
     const started = processStartedAt(job.pid);
     if (started !== null && job.startedAt && started >= job.startedAt.getTime() - 2_000) {
-      await killProcessTree(job.pid, { graceMs: 500 });
+      await killProcessTree(job.pid, { graceMs: 500, tag });
     } else {
-      this.logger.warn({ jobId: job.id, pid: job.pid }, 'pid of an orphaned job is alive but is not its agent (or cannot be told); not signalled');
+      this.logger.warn({ jobId: job.id, pid: job.pid }, 'pid of an orphaned job is alive but is not its agent (or cannot be told); only its tagged processes are signalled');
+      await killProcessTree(null, { graceMs: 500, tag });
     }
   }
 }

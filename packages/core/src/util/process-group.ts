@@ -59,7 +59,9 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessResult
       log = null;
     });
   }
-  const tag = newTreeTag();
+  // A caller that must find the tree again after this process is gone (a job's
+  // agent: `jobTreeTag`) names the tag in the environment it passes.
+  const tag = opts.env?.[TREE_TAG_ENV] || newTreeTag();
   const child = execa(opts.command, [...(opts.args ?? [])], {
     cwd: opts.cwd,
     env: { ...childEnv(opts.passEnv ?? []), ...opts.env, [TREE_TAG_ENV]: tag },

@@ -71,19 +71,30 @@ function tagOf(pid: number): string | null {
 }
 
 /**
+ * The tag of one attempt of a job's agent: the same whoever computes it (the host
+ * that started the agent, or the host that recovers the job after the first one
+ * died), so what the agent left running can be found when its own process — the
+ * only place the random tag of `runProcess` could be read back from — is gone.
+ */
+export function jobTreeTag(job: { id: number; attempt: number; startedAt: Date | null }): string {
+  return `conveyor-job-${job.id}-${job.attempt}-${job.startedAt?.getTime() ?? 0}`;
+}
+
+/**
  * Every live process that belongs to the run started as `pid`: its descendants by
  * parent, its process group, the sessions opened inside it, and any process that
- * carries its tag (a `setsid` child whose parent already exited). Never this
- * process nor one of its ancestors.
+ * carries its tag (a `setsid` child whose parent already exited). With `pid` null
+ * (the run's own process is gone, or its pid now belongs to someone else), only the
+ * tagged processes and what they started. Never this process nor one of its ancestors.
  */
-export function processTree(pid: number, tag: string | null = tags.get(pid) ?? tagOf(pid)): number[] {
+export function processTree(pid: number | null, tag: string | null = pid === null ? null : (tags.get(pid) ?? tagOf(pid))): number[] {
   const all = listProcesses();
   const members = new Set<number>();
-  const leader = all.find((p) => p.pid === pid);
-  if (leader && !leader.zombie) members.add(pid);
+  const leader = pid === null ? undefined : all.find((p) => p.pid === pid);
+  if (leader && !leader.zombie) members.add(leader.pid);
   // The run was started in a session of its own: whoever is still in it belongs to it.
-  const groups = new Set<number>([pid]);
-  const sessions = new Set<number>([pid]);
+  const groups = new Set<number>(pid === null ? [] : [pid]);
+  const sessions = new Set<number>(pid === null ? [] : [pid]);
   const tagged = new Map<number, boolean>();
   const hasTag = (p: number): boolean => {
     if (tag === null) return false;
@@ -135,18 +146,23 @@ function alive(pids: readonly number[]): number[] {
  * `processTree`), SIGKILL after `graceMs` to what is left and to anything it started
  * meanwhile. Resolves once nothing of the tree is alive (or after the SIGKILL when
  * `/proc` cannot tell). Returns the pids it signalled. A tree already gone is not
- * an error.
+ * an error. `tag` names the run's tag when the caller knows it (`jobTreeTag`); with
+ * `pid` null only the tagged processes are ended.
  */
-export async function killProcessTree(pid: number, opts: { graceMs?: number } = {}): Promise<number[]> {
+export async function killProcessTree(pid: number | null, opts: { graceMs?: number; tag?: string | null } = {}): Promise<number[]> {
   const graceMs = opts.graceMs ?? 2_000;
-  const tag = tags.get(pid) ?? tagOf(pid);
+  const tag = opts.tag ?? (pid === null ? null : (tags.get(pid) ?? tagOf(pid)));
   const first = processTree(pid, tag);
+  const signalGroup = (signal: NodeJS.Signals): void => {
+    if (pid === null) return;
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // no such group
+    }
+  };
   // The group first, so a member that forks right now still gets it.
-  try {
-    process.kill(-pid, 'SIGTERM');
-  } catch {
-    // no such group
-  }
+  signalGroup('SIGTERM');
   signalAll(first, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   let left = alive(first);
@@ -155,14 +171,10 @@ export async function killProcessTree(pid: number, opts: { graceMs?: number } = 
     left = alive(first);
   }
   const second = [...new Set([...left, ...processTree(pid, tag)])];
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // no such group
-  }
+  signalGroup('SIGKILL');
   signalAll(second, 'SIGKILL');
   const killDeadline = Date.now() + 2_000;
   while (alive(second).length && Date.now() < killDeadline) await new Promise((r) => setTimeout(r, 10));
-  forgetTreeTag(pid);
+  if (pid !== null) forgetTreeTag(pid);
   return [...new Set([...first, ...second])];
 }

@@ -1,5 +1,5 @@
 import type { Clock, ConveyorEvents, Job, JobFinisher, Lease, Logger, StageEngine, Stores, Worker } from '@conveyor/core';
-import { killProcessTree, pidAlive } from '@conveyor/core';
+import { jobTreeTag, killProcessTree, pidAlive } from '@conveyor/core';
 
 export interface ReaperSettings {
   /** Consecutive ticks a job's agent pid must be seen dead, with no exit recorded, before the job is failed. */
@@ -75,7 +75,8 @@ export class Reaper {
 
     // Tier 3 first: an overrun is killed whatever else holds.
     if (job.startedAt && now - job.startedAt.getTime() > settings.maxRunningMs) {
-      if (job.pid !== null && pidAlive(job.pid)) await killProcessTree(job.pid, { graceMs: 2_000 });
+      // By its pid while it lives, and by its attempt's tag what it started (with setsid) lives on after it.
+      await killProcessTree(job.pid !== null && pidAlive(job.pid) ? job.pid : null, { graceMs: 2_000, tag: job.kind === 'agent' ? jobTreeTag(job) : null });
       const out = await this.d.finisher().failTransient(job, `reaper: ran longer than ${settings.maxRunningMs} ms; killed with its process tree`);
       if (out === 'lost') return null;
       logger.warn({ jobId: job.id, taskId: job.taskId, attempt: job.attempt, pid: job.pid, outcome: out }, 'reaper: job overran maxRunningMs; killed');
