@@ -65,6 +65,31 @@ for (const dialect of testDatabases()) {
     assert.equal(await repo.head('main'), after, 'the second merge changed nothing');
   });
 
+  test(`${t0} a merge that loses the race for main (another host merged first) is made again on the new main, not refused`, async (t) => {
+    const { repo, forge } = await setup(t);
+    const head = await pushBranch(repo, 'et-001-x', { 'b.txt': 'feature\n' });
+    const other = await pushBranch(repo, 'et-002-y', { 'z.txt': 'other host\n' });
+    const pr = await forge.ensurePullRequest({ repo: 'acme/app', head: 'et-001-x', base: 'main', title: 'x', body: '' });
+    // Between computing the merge and moving main, main moves (another host's merge).
+    let raced = 0;
+    const disarm = armFaultPoint('forge-git.merge-before-ref', {
+      at: 1,
+      action: () => {
+        raced++;
+        assert.equal(spawnSync('git', ['update-ref', 'refs/heads/main', other], { cwd: repo.origin }).status, 0);
+      },
+    });
+    t.after(disarm);
+    const merged = await forge.mergePullRequest('acme/app', pr.number);
+    assert.equal(raced, 1, 'the race happened');
+    assert.equal(merged.merged, true);
+    const main = (await repo.head('main'))!;
+    const parents = (await git(['rev-list', '--parents', '-n', '1', main], { cwd: repo.origin })).stdout.split(' ').slice(1);
+    assert.deepEqual(parents, [other, head], 'merged onto the main the other host made, which is kept');
+    assert.equal(await repo.show('main', 'z.txt'), 'other host');
+    assert.equal(await repo.show('main', 'b.txt'), 'feature');
+  });
+
   test(`${t0} a conflicting merge is refused and main does not move`, async (t) => {
     const { repo, forge } = await setup(t);
     await pushBranch(repo, 'et-001-x', { 'a.txt': 'mine\n' });
