@@ -40,10 +40,17 @@ test('name@N:stop pauses the process there (SIGSTOP) instead of killing it', asy
   const script = `import { faultPoint } from '@conveyor/core'; console.log('before'); faultPoint('a.b'); console.log('after');`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, CONVEYOR_FAULT_POINTS: 'a.b@1:stop' }, cwd: new URL('.', import.meta.url).pathname, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  let printed: () => void;
+  const before = new Promise<void>((r) => (printed = r));
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (out.includes('before\n')) printed();
+  });
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  // Starting node is slow on a loaded machine: wait for its first line, not for a time.
+  await before;
   // Stopped: its state in /proc is T (stopped), and it printed only what came before.
-  await eventually(() => /^T/.test(fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1] ?? ''), 10_000, 'the process stopped');
+  await eventually(() => /^T/.test(fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1] ?? ''), 60_000, 'the process stopped');
   assert.equal(out, 'before\n');
   child.kill('SIGCONT');
   assert.equal(await exited, 0);
