@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ROOT_LOCK_FILE, WorkspaceRootLock } from '../src/workspace/workspace-root-lock.js';
+import { armFaultPoint } from '../src/util/fault-point.js';
 import { HOST_ID_FILE } from '../src/util/host-id.js';
 import { createTestConveyor, RecordingLogger } from '../src/testing/index.js';
 
@@ -46,6 +47,29 @@ test('the lock of a host that died (its pid is gone) is taken over at the next s
   t.after(() => lock.release());
   assert.ok(logger.lines.some((l) => l.msg?.startsWith('taking over the workspaces root lock')));
   assert.equal(JSON.parse(fs.readFileSync(path.join(root, ROOT_LOCK_FILE), 'utf8')).hostId, 'next');
+});
+
+test('two hosts taking over the same stale lock at once: the slower one does not remove the lock the faster one just took', async (t) => {
+  const root = tempRoot(t);
+  const file = path.join(root, ROOT_LOCK_FILE);
+  const dead = spawn('true');
+  await new Promise((r) => dead.once('exit', r));
+  fs.writeFileSync(file, JSON.stringify({ hostId: 'crashed', machine: os.hostname(), pid: dead.pid, startedAt: new Date(Date.now() - 60_000).toISOString() }));
+  // "slow" has judged the crashed host's lock stale; before it acts, "fast" takes the root.
+  let fast: WorkspaceRootLock | null = null;
+  const disarm = armFaultPoint('workspace.root-lock-takeover', { at: 1, action: () => void (fast = WorkspaceRootLock.acquire(root, { hostId: 'fast', logger: new RecordingLogger() })) });
+  t.after(() => {
+    disarm();
+    (fast as WorkspaceRootLock | null)?.release();
+  });
+  assert.throws(() => WorkspaceRootLock.acquire(root, { hostId: 'slow', logger: new RecordingLogger() }), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'CONVEYOR_WORKSPACE_ROOT_IN_USE');
+    assert.match(err.message, /host id "fast"/);
+    return true;
+  });
+  assert.ok(fast, 'the faster host took the root');
+  assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).hostId, 'fast', 'its lock is still in place');
+  assert.deepEqual(fs.readdirSync(root), [ROOT_LOCK_FILE], 'no temporary lock file left behind');
 });
 
 test('a lock of another machine is honoured while it is touched, taken over once it is stale', (t) => {

@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConveyorError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { faultPoint } from '../util/fault-point.js';
 import { pidAlive, processStartedAt } from '../util/process-group.js';
 
 // Locks this process holds: an equal pid in a lock file not among them is a previous
@@ -54,28 +56,39 @@ export class WorkspaceRootLock {
     const file = path.join(root, ROOT_LOCK_FILE);
     const me: Holder = { hostId: opts.hostId, machine: os.hostname(), pid: process.pid, startedAt: new Date().toISOString() };
     const staleMs = opts.staleMs ?? 30_000;
-    for (let tries = 0; tries < 3; tries++) {
-      try {
-        fs.writeFileSync(file, `${JSON.stringify(me)}\n`, { flag: 'wx', mode: 0o600 });
-        const lock = new WorkspaceRootLock(file, me);
-        held.add(file);
-        lock.#refresh(opts.refreshMs ?? 5_000);
-        return lock;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    // Written whole under a name of its own, then linked into place: a link fails
+    // if the lock exists, and nobody ever reads a lock half-written.
+    const mine = `${file}.${process.pid}.${randomUUID()}`;
+    fs.writeFileSync(mine, `${JSON.stringify(me)}\n`, { mode: 0o600 });
+    try {
+      for (let tries = 0; tries < 3; tries++) {
+        try {
+          fs.linkSync(mine, file);
+          const lock = new WorkspaceRootLock(file, me);
+          held.add(file);
+          lock.#refresh(opts.refreshMs ?? 5_000);
+          return lock;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        }
+        const judged = readRaw(file);
+        if (judged === null) continue; // removed meanwhile: try again
+        const other = parseHolder(judged);
+        const stale = other === null || isStale(other, file, staleMs);
+        if (!stale) {
+          throw new ConveyorError(
+            'CONVEYOR_WORKSPACE_ROOT_IN_USE',
+            `workspaces.root "${root}" is in use by another Conveyor host (host id "${other.hostId}", pid ${other.pid} on ${other.machine}, since ${other.startedAt}). ` +
+              'Two hosts must not share one workspaces root: give each its own `workspaces.root` (and data directory). If that host is gone for good, delete ' +
+              `"${file}".`,
+          );
+        }
+        faultPoint('workspace.root-lock-takeover');
+        opts.logger.warn({ file, holder: other }, 'taking over the workspaces root lock of a host that is gone');
+        takeOverStale(file, judged);
       }
-      const other = readHolder(file);
-      const stale = other === null || isStale(other, file, staleMs);
-      if (!stale) {
-        throw new ConveyorError(
-          'CONVEYOR_WORKSPACE_ROOT_IN_USE',
-          `workspaces.root "${root}" is in use by another Conveyor host (host id "${other.hostId}", pid ${other.pid} on ${other.machine}, since ${other.startedAt}). ` +
-            'Two hosts must not share one workspaces root: give each its own `workspaces.root` (and data directory). If that host is gone for good, delete ' +
-            `"${file}".`,
-        );
-      }
-      opts.logger.warn({ file, holder: other }, 'taking over the workspaces root lock of a host that is gone');
-      fs.rmSync(file, { force: true });
+    } finally {
+      fs.rmSync(mine, { force: true });
     }
     throw new ConveyorError('CONVEYOR_WORKSPACE_ROOT_IN_USE', `could not take the lock "${file}" of workspaces.root "${root}": another host keeps taking it`);
   }
@@ -103,12 +116,52 @@ export class WorkspaceRootLock {
   }
 }
 
-function readHolder(file: string): Holder | null {
+function readRaw(file: string): string | null {
   try {
-    const h = JSON.parse(fs.readFileSync(file, 'utf8')) as Holder;
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+function parseHolder(raw: string): Holder | null {
+  try {
+    const h = JSON.parse(raw) as Holder;
     return typeof h.pid === 'number' && typeof h.machine === 'string' ? h : null;
   } catch {
     return null;
+  }
+}
+
+function readHolder(file: string): Holder | null {
+  const raw = readRaw(file);
+  return raw === null ? null : parseHolder(raw);
+}
+
+/**
+ * Removes the stale lock that was judged, and only that one: two hosts starting at
+ * once may both judge it stale, and the slower one must not remove the lock the
+ * faster one has just taken. The lock is moved aside (atomic); if what was moved is
+ * not what was judged, it is put back (a link: never over a lock made meanwhile).
+ */
+function takeOverStale(file: string, judged: string): void {
+  const aside = `${file}.stale.${randomUUID()}`;
+  try {
+    fs.renameSync(file, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  try {
+    if (readRaw(aside) !== judged) {
+      try {
+        fs.linkSync(aside, file);
+      } catch {
+        // a third host took the root meanwhile: its lock stays
+      }
+    }
+  } finally {
+    fs.rmSync(aside, { force: true });
   }
 }
 
