@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
+import { loadExeca } from './load-execa.js';
 import { TREE_TAG_ENV, forgetTreeTag, killProcessTree, newTreeTag, rememberTreeTag } from './process-tree.js';
 
 export interface RunProcessOptions {
@@ -60,6 +60,7 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessResult
     });
   }
   const tag = newTreeTag();
+  const execa = await loadExeca();
   const child = execa(opts.command, [...(opts.args ?? [])], {
     cwd: opts.cwd,
     env: { ...childEnv(opts.passEnv ?? []), ...opts.env, [TREE_TAG_ENV]: tag },
