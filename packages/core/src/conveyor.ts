@@ -388,12 +388,18 @@ export async function createConveyor(options: CreateConveyorOptions = {}): Promi
         throw err;
       }
       // Decided before the first agent runs: a broken bubblewrap fails the start, a missing one warns once.
-      try {
-        await sandbox.resolve();
-      } catch (err) {
-        starting = null;
-        await stop();
-        throw err;
+      // `auto` never fails the start: its trial run (two processes) goes on while the host
+      // comes up, and the first agent run waits for its answer.
+      if (config.workspaces.sandbox === 'auto') {
+        void sandbox.resolve().catch((err: unknown) => logger.warn({ err: toError(err) }, 'the agent sandbox could not be decided at start; the first agent run tries again'));
+      } else {
+        try {
+          await sandbox.resolve();
+        } catch (err) {
+          starting = null;
+          await stop();
+          throw err;
+        }
       }
       await worker.recoverOrphans();
       worker.start();

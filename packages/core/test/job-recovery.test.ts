@@ -121,4 +121,18 @@ for (const dialect of testDatabases()) {
     assert.equal(await kit.conveyor.store.jobs.heartbeat(live.id, live.attempt, 60_000), true);
     assert.equal((await kit.conveyor.worker.expireLeases()).length, 0);
   });
+
+  test(`${t0} expired leases come the longest expired first, whatever their ids; a limit keeps those`, async (t) => {
+    const kit = await createTestConveyor({ dialect });
+    t.after(() => kit.cleanup());
+    const jobs = [];
+    for (let i = 0; i < 3; i++) {
+      await kit.conveyor.intake.startPipeline({ repo: 'r', trackerIssueId: `E-${i}`, title: `expired ${i}` });
+      jobs.push((await kit.conveyor.store.jobs.claim({ hostId: 'vanished', clauses: [] }))!);
+    }
+    // Expired the other way round from their ids.
+    for (const [i, job] of jobs.entries()) await kit.conveyor.db.knex('jobs').where({ id: job.id }).update({ lease_expires_at: 30 - i * 10 });
+    assert.deepEqual((await kit.conveyor.store.jobs.expired()).map((j) => j.id), jobs.map((j) => j.id).reverse());
+    assert.deepEqual((await kit.conveyor.store.jobs.expired(2)).map((j) => j.id), [jobs[2]!.id, jobs[1]!.id]);
+  });
 }

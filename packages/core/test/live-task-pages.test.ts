@@ -23,6 +23,13 @@ for (const dialect of testDatabases()) {
     for await (const page of liveTaskPages(kit.conveyor.store.tasks, { pageSize: 2, repo: 'a/odd' })) odd.push(...page.map((p) => p.repo));
     assert.deepEqual(odd, ['a/odd', 'a/odd', 'a/odd', 'a/odd']);
 
+    // A stage narrows them too (the merge re-drive reads its stage's tasks this way).
+    await kit.conveyor.db.knex('tasks').whereIn('id', [made[1]!.id, made[4]!.id, made[9]!.id]).update({ stage: 'deploy' });
+    const atDeploy = [];
+    for await (const page of liveTaskPages(kit.conveyor.store.tasks, { pageSize: 2, stage: 'deploy' })) atDeploy.push(page.map((p) => p.id));
+    assert.deepEqual(atDeploy, [[made[1]!.id, made[4]!.id], [made[9]!.id]]);
+    await kit.conveyor.db.knex('tasks').whereIn('id', [made[1]!.id, made[4]!.id, made[9]!.id]).update({ stage: made[1]!.stage });
+
     // Exactly a page's worth: the last, empty read ends the walk without an empty page.
     const exact = [];
     for await (const page of liveTaskPages(kit.conveyor.store.tasks, { pageSize: 4 })) exact.push(page.length);

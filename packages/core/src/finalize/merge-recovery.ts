@@ -1,8 +1,10 @@
+import type { Task } from '../domain.js';
 import { toError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { JobStore, TaskStore } from '../persistence/ports.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { AdvanceOutcome, StageEngine } from '../pipeline/stage-engine.js';
+import { liveTaskPages } from '../tasks/live-task-pages.js';
 
 /** What a re-drive of one task's interrupted merge came to. */
 export interface MergeRedrive {
@@ -35,22 +37,27 @@ export async function redriveInitiatedMerges(d: MergeRecoveryDeps, reason: strin
   const out: MergeRedrive[] = [];
   const stages = d.pipeline.stages.filter((s) => s.exitGates.includes('pr_merged')).map((s) => s.name);
   for (const stage of stages) {
-    for (const task of await d.tasks.list({ stage, live: true })) {
-      if (!task.mergeInitiatedAt || task.mergedAt || task.blockedReason) continue;
-      if (await d.jobs.activeForTask(task.id)) continue;
-      try {
-        const acted = await guard(task.id, () => d.engine.advance(task.id, { from: stage, finishedAgent: null, reason }));
-        if (!acted) continue;
-        const outcome = acted.value;
-        d.logger.info({ taskId: task.id, workItem: task.workItemId, pr: task.prNumber, outcome: outcome.kind, ...('reason' in outcome ? { detail: outcome.reason } : {}) }, 'interrupted merge re-driven');
-        out.push({ taskId: task.id, outcome });
-      } catch (err) {
-        // One task's failure must not keep the others' merges waiting.
-        const message = toError(err).message;
-        d.logger.warn({ taskId: task.id, err }, 'interrupted merge could not be re-driven');
-        out.push({ taskId: task.id, outcome: { kind: 'error', reason: message } });
-      }
+    // Every live task at the stage, a page at a time (one read used to stop at 500).
+    for await (const page of liveTaskPages(d.tasks, { stage })) {
+      for (const task of page) await redriveOne(d, stage, task, reason, guard, out);
     }
   }
   return out;
+}
+
+async function redriveOne(d: MergeRecoveryDeps, stage: string, task: Task, reason: string, guard: MergeGuard, out: MergeRedrive[]): Promise<void> {
+  if (!task.mergeInitiatedAt || task.mergedAt || task.blockedReason) return;
+  if (await d.jobs.activeForTask(task.id)) return;
+  try {
+    const acted = await guard(task.id, () => d.engine.advance(task.id, { from: stage, finishedAgent: null, reason }));
+    if (!acted) return;
+    const outcome = acted.value;
+    d.logger.info({ taskId: task.id, workItem: task.workItemId, pr: task.prNumber, outcome: outcome.kind, ...('reason' in outcome ? { detail: outcome.reason } : {}) }, 'interrupted merge re-driven');
+    out.push({ taskId: task.id, outcome });
+  } catch (err) {
+    // One task's failure must not keep the others' merges waiting.
+    const message = toError(err).message;
+    d.logger.warn({ taskId: task.id, err }, 'interrupted merge could not be re-driven');
+    out.push({ taskId: task.id, outcome: { kind: 'error', reason: message } });
+  }
 }

@@ -136,7 +136,7 @@ export interface JobStore {
   requeueStale(id: number, attempt: number, staleBefore: Date | null, opts?: { resumeAttempt?: number | null; error?: string }): Promise<boolean>;
   /** running → failed, on the same staleness condition: the recovery budget is spent. */
   failStale(id: number, attempt: number, staleBefore: Date | null, error: string): Promise<boolean>;
-  /** Running jobs of any host whose lease expired in the database's clock, oldest first. */
+  /** Running jobs of any host whose lease expired in the database's clock, the longest expired first. */
   expired(limit?: number): Promise<Job[]>;
   /** Queued jobs of one kind for the task → cancelled (a moot deferred re-evaluation). */
   cancelQueued(taskId: number, kind: JobKind, tx?: Tx): Promise<number>;

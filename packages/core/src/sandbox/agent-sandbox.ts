@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import { ConveyorError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { bubblewrapArgs, findBwrap, type SandboxView } from './bubblewrap.js';
+import { loadExeca } from '../util/load-execa.js';
 
 /** `workspaces.sandbox`. */
 export type SandboxMode = 'auto' | 'bubblewrap' | 'none';
@@ -56,7 +56,14 @@ export class AgentSandbox {
 
   /** Decides (once): `bubblewrap` mode with a broken bwrap throws; `auto` without one warns once. */
   resolve(): Promise<SandboxDecision> {
-    this.#decision ??= this.#decide().then((d) => (this.#resolved = d));
+    // A decision that failed is not kept: the next call decides again.
+    this.#decision ??= this.#decide().then(
+      (d) => (this.#resolved = d),
+      (err: unknown) => {
+        this.#decision = null;
+        throw err;
+      },
+    );
     return this.#decision;
   }
 
@@ -107,6 +114,7 @@ export async function probeBubblewrap(bwrap: string): Promise<{ ok: boolean; det
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-sandbox-probe-'));
   try {
     const args = [...bubblewrapArgs({ cwd: dir, readWrite: [], readOnly: [], hidden: [], home: os.homedir() }), '--', 'true'];
+    const execa = await loadExeca();
     const res = await execa(bwrap, args, { reject: false, timeout: 10_000, stdin: 'ignore' });
     if (res.exitCode === 0) {
       const version = await execa(bwrap, ['--version'], { reject: false, timeout: 10_000 });

@@ -10,13 +10,13 @@ export const LIVE_TASK_PAGE = 200;
  * SQLite's driver runs a statement synchronously: one read of ten thousand rows held
  * the host's loop for hundreds of milliseconds (webhooks, API and heartbeats wait);
  * a page of a couple of hundred holds it for a few. For daemons (reconciler, reaper,
- * metrics) that look at all the work in flight each tick.
+ * metrics) that look at all the work in flight each tick; `repo` and `stage` narrow it.
  */
-export async function* liveTaskPages(tasks: Pick<TaskStore, 'list'>, opts: { pageSize?: number; repo?: string } = {}): AsyncGenerator<Task[]> {
+export async function* liveTaskPages(tasks: Pick<TaskStore, 'list'>, opts: { pageSize?: number; repo?: string; stage?: string } = {}): AsyncGenerator<Task[]> {
   const limit = opts.pageSize ?? LIVE_TASK_PAGE;
   let afterId = 0;
   for (;;) {
-    const page = await tasks.list({ live: true, limit, afterId, ...(opts.repo ? { repo: opts.repo } : {}) });
+    const page = await tasks.list({ live: true, limit, afterId, ...(opts.repo ? { repo: opts.repo } : {}), ...(opts.stage ? { stage: opts.stage } : {}) });
     if (page.length > 0) yield page;
     if (page.length < limit) return;
     afterId = page[page.length - 1]!.id;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
+import { loadExeca } from './load-execa.js';
 import { TREE_TAG_ENV, forgetTreeTag, killProcessTree, newTreeTag, rememberTreeTag } from './process-tree.js';
 
 export interface RunProcessOptions {
@@ -62,6 +62,7 @@ export async function runProcess(opts: RunProcessOptions): Promise<ProcessResult
   // A caller that must find the tree again after this process is gone (a job's
   // agent: `jobTreeTag`) names the tag in the environment it passes.
   const tag = opts.env?.[TREE_TAG_ENV] || newTreeTag();
+  const execa = await loadExeca();
   const child = execa(opts.command, [...(opts.args ?? [])], {
     cwd: opts.cwd,
     env: { ...childEnv(opts.passEnv ?? []), ...opts.env, [TREE_TAG_ENV]: tag },

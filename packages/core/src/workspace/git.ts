@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { loadExeca } from '../util/load-execa.js';
 import { ConveyorError, redactCredentials } from '../errors.js';
 import { childEnv } from '../util/process-group.js';
 
@@ -44,6 +44,7 @@ export interface GitResult {
  * `GitError` quoting the command.
  */
 export async function git(args: readonly string[], opts: GitOptions): Promise<GitResult> {
+  const execa = await loadExeca();
   const res = await execa('git', [...args], {
     cwd: opts.cwd,
     reject: false,

@@ -1,5 +1,9 @@
-import pinoPretty from 'pino-pretty';
+import { createRequire } from 'node:module';
 import type { DestinationStream } from 'pino';
+import type PinoPretty from 'pino-pretty';
+
+// Loaded when a pretty log is asked for: a host logging JSON never loads it.
+const loadPinoPretty = (): typeof PinoPretty => createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
 
 /** How `conveyor start` writes its log: lines for people, or JSON lines for machines. */
 export type LogFormat = 'pretty' | 'json';
@@ -23,7 +27,7 @@ export function chooseLogFormat(option: string | undefined, stdoutIsTTY: boolean
  */
 export function logDestination(format: LogFormat, options: { colorize?: boolean; into?: NodeJS.WritableStream } = {}): DestinationStream | undefined {
   if (format === 'json') return undefined;
-  return pinoPretty({
+  return loadPinoPretty()({
     colorize: options.colorize ?? false,
     sync: true,
     translateTime: 'SYS:HH:MM:ss.l',

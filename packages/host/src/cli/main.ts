@@ -2,16 +2,16 @@ import { Command, CommanderError } from 'commander';
 import { stringify } from 'yaml';
 import { ConfigError, ConveyorError, createConveyor, redactConfig } from '@conveyor/core';
 import { describeCliError } from './cli-errors.js';
-import { runDemo } from './demo.js';
-import { runDoctor } from './doctor.js';
-import { runInit } from './init.js';
 import { hostVersion, loadHostConfig } from './host-config.js';
 import { consoleOutput, type Output } from './output.js';
 import { runStart } from './start.js';
 import { describeTaskGroup, registerTaskCommands } from './task-commands.js';
 import { registerFlowCommands } from './flow-commands.js';
 
-/** Builds the `conveyor` command line; `setCode` receives each command's exit code. */
+/**
+ * Builds the `conveyor` command line; `setCode` receives each command's exit code.
+ * `init`, `demo` and `doctor` are imported when run: `conveyor start` never loads them.
+ */
 export function buildProgram(io: Output, setCode: (code: number) => void): Command {
   const program = new Command('conveyor')
     .description('Conveyor carries tracker tasks through a pipeline of AI coding agents to a merged change.')
@@ -33,7 +33,7 @@ export function buildProgram(io: Output, setCode: (code: number) => void): Comma
     .option('--agent <agent>', '"demo" (the scripted demo agents) or "claude" (Claude Code)', 'demo')
     .option('--use-origin', "work on the repository's origin remote instead of a bare copy under .conveyor/")
     .option('--force', 'replace an existing config file')
-    .action(async (o: { agent?: string; useOrigin?: boolean; force?: boolean }) => setCode(await runInit(o, io)));
+    .action(async (o: { agent?: string; useOrigin?: boolean; force?: boolean }) => setCode(await (await import('./init.js')).runInit(o, io)));
 
   program
     .command('demo')
@@ -42,7 +42,7 @@ export function buildProgram(io: Output, setCode: (code: number) => void): Comma
     .option('--keep', 'keep the demo directory (database, repositories, logs)')
     .option('--dir <dir>', 'use (and keep) this directory')
     .option('-t, --title <title>', 'title of the demo task', 'Add a greeting')
-    .action(async (o: { json?: boolean; keep?: boolean; dir?: string; title?: string }) => setCode(await runDemo(o, io)));
+    .action(async (o: { json?: boolean; keep?: boolean; dir?: string; title?: string }) => setCode(await (await import('./demo.js')).runDemo(o, io)));
 
   program
     .command('migrate')
@@ -104,7 +104,7 @@ export function buildProgram(io: Output, setCode: (code: number) => void): Comma
     .command('doctor')
     .description('check git, the agent commands, the database and the repositories, and say what to fix')
     .option('-c, --config <file>', 'config file')
-    .action(async (o: { config?: string }) => setCode(await runDoctor(o, io)));
+    .action(async (o: { config?: string }) => setCode(await (await import('./doctor.js')).runDoctor(o, io)));
 
   return program;
 }

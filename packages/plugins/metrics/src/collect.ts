@@ -1,4 +1,4 @@
-import { budgetStatus, toError, type ConveyorConfig, type Database, type Logger, type Stores } from '@conveyor/core';
+import { budgetStatus, liveTaskPages, toError, type ConveyorConfig, type Database, type Logger, type Stores } from '@conveyor/core';
 import { CLK_TCK, cpuTicks } from './proc-stat.js';
 
 /** The `GET /metrics` envelope. Bump `schema_version` on any change a reader would notice. */
@@ -123,14 +123,19 @@ export async function collectMetrics(d: CollectDeps): Promise<MetricsEnvelope> {
       return { per_agent: perAgent, total };
     }),
     section('budgets', async () => {
-      const live = await d.stores.tasks.list({ live: true, limit: 500 });
+      // Every live task, a page at a time with the event loop free between pages
+      // (one read used to stop at 500 live tasks and miss the rest).
       const tasks: TaskBudget[] = [];
-      for (const task of live) {
-        const b = budgetStatus(d.config.budgets, task, await d.stores.agentRuns.listForTask(task.id), task.stage);
-        if (b.task.limitUsd === null && b.stage.limitUsd === null) continue;
-        tasks.push({ task_id: task.id, work_item: task.workItemId, stage: task.stage, spent_usd: b.task.spentUsd, limit_usd: b.task.limitUsd, remaining_usd: b.remainingUsd, blocked: task.blockedKind === 'budget' });
+      let blocked = 0;
+      for await (const page of liveTaskPages(d.stores.tasks)) {
+        for (const task of page) {
+          if (task.blockedKind === 'budget') blocked++;
+          const b = budgetStatus(d.config.budgets, task, await d.stores.agentRuns.listForTask(task.id), task.stage);
+          if (b.task.limitUsd === null && b.stage.limitUsd === null) continue;
+          tasks.push({ task_id: task.id, work_item: task.workItemId, stage: task.stage, spent_usd: b.task.spentUsd, limit_usd: b.task.limitUsd, remaining_usd: b.remainingUsd, blocked: task.blockedKind === 'budget' });
+        }
       }
-      return { blocked: live.filter((t) => t.blockedKind === 'budget').length, tasks };
+      return { blocked, tasks };
     }),
   ]);
   return { schema_version: 1, generated_at: new Date(now).toISOString(), clk_tck: CLK_TCK, stages, queue, agents, cost, budgets };

@@ -3,13 +3,14 @@
  * (a versioned JSON envelope) and `GET /metrics/prometheus` (the same figures plus
  * duration histograms, in the Prometheus text format).
  */
-import { CoreTokens, definePlugin, type Clock, type Database } from '@conveyor/core';
+import { CoreTokens, definePlugin, toError, type Clock, type Database } from '@conveyor/core';
 import { collectMetrics } from './collect.js';
-import { PrometheusMetrics } from './prometheus.js';
+import type { PrometheusMetrics } from './prometheus.js';
+
+export type { PrometheusMetrics } from './prometheus.js';
 
 export * from './collect.js';
 export * from './proc-stat.js';
-export { PrometheusMetrics } from './prometheus.js';
 
 /** The `metrics` plugin: read-only routes and event-fed histograms; it changes nothing. */
 export const metricsPlugin = definePlugin({
@@ -24,18 +25,25 @@ export const metricsPlugin = definePlugin({
       logger: ctx.logger,
       now: () => clock.now(),
     };
-    const prom = new PrometheusMetrics();
+    // prom-client is loaded when first needed (an event to observe, a scrape), not at
+    // start; observations made meanwhile wait for it in order, none is lost.
+    let loading: Promise<PrometheusMetrics> | null = null;
+    const prometheus = () => (loading ??= import('./prometheus.js').then((m) => new m.PrometheusMetrics()));
+    const withProm = (fn: (prom: PrometheusMetrics) => void) =>
+      prometheus().then(fn, (err: unknown) => ctx.logger.warn({ err: toError(err) }, 'metrics: the Prometheus side could not be loaded'));
 
     ctx.on('task.stage_changed', async ({ task, from }) => {
       // The time in `from`: from the move into it (or the task's creation) to this move.
       const moves = await ctx.stores.tasks.transitions(task.id);
       const left = moves.at(-1);
       const entered = moves.length > 1 ? moves.at(-2)!.at : task.createdAt;
-      if (left) prom.stageDuration.observe({ stage: from }, Math.max(0, (left.at.getTime() - entered.getTime()) / 1000));
+      if (left) await withProm((prom) => prom.stageDuration.observe({ stage: from }, Math.max(0, (left.at.getTime() - entered.getTime()) / 1000)));
     });
     // Wall clock on both ends: the inbox stamps acceptance with Date.now().
     ctx.on('task.created', ({ deliveredAt }) => {
-      if (deliveredAt) prom.webhookToTask.observe(Math.max(0, (Date.now() - deliveredAt.getTime()) / 1000));
+      if (!deliveredAt) return;
+      const seconds = Math.max(0, (Date.now() - deliveredAt.getTime()) / 1000);
+      void withProm((prom) => prom.webhookToTask.observe(seconds));
     });
     const started = new Map<string, number>();
     ctx.on('agent.started', ({ job }) => void started.set(`${job.id}:${job.attempt}`, clock.now()));
@@ -43,7 +51,9 @@ export const metricsPlugin = definePlugin({
       const key = `${job.id}:${job.attempt}`;
       const at = started.get(key);
       started.delete(key);
-      if (at !== undefined) prom.agentDuration.observe({ agent: job.role ?? 'agent', outcome: exitCode === 0 ? 'ok' : 'failed' }, Math.max(0, (clock.now() - at) / 1000));
+      if (at === undefined) return;
+      const seconds = Math.max(0, (clock.now() - at) / 1000);
+      void withProm((prom) => prom.agentDuration.observe({ agent: job.role ?? 'agent', outcome: exitCode === 0 ? 'ok' : 'failed' }, seconds));
     });
 
     ctx.addRoute({
@@ -58,7 +68,10 @@ export const metricsPlugin = definePlugin({
       url: '/metrics/prometheus',
       auth: 'none',
       description: 'The same figures and duration histograms in the Prometheus text format.',
-      handler: async () => ({ status: 200, headers: { 'content-type': prom.contentType }, body: await prom.render(await collectMetrics(deps)) }),
+      handler: async () => {
+        const prom = await prometheus();
+        return { status: 200, headers: { 'content-type': prom.contentType }, body: await prom.render(await collectMetrics(deps)) };
+      },
     });
   },
 });

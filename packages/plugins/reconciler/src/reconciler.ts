@@ -110,7 +110,7 @@ export class Reconciler {
     const now = this.d.now();
     const human = this.d.pipeline.stages.filter((s) => s.humanGate).map((s) => s.name);
     const shortest = Math.min(this.o.graceMs, ...Object.values(this.o.stageGraceMs));
-    const still = await stillTasks(this.d.knex, { now, stillForMs: shortest, skipStages: human, limit: this.o.batchSize });
+    const still = await stillTasks(this.d.knex, { now, stillForMs: shortest, skipStages: human, limit: this.o.batchSize, signal });
     for (const s of still) {
       if (signal?.aborted) return;
       if (now - s.updatedAt < this.#grace(s.stage) || !this.d.inScope(s.repo)) continue;
