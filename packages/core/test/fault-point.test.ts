@@ -35,7 +35,7 @@ test('CONVEYOR_FAULT_POINTS kills the process at the named point, not before', a
   assert.equal(err.stdout, 'before\n');
 });
 
-test('name@N:stop pauses the process there (SIGSTOP) instead of killing it', async () => {
+test('name@N:stop pauses the process there (SIGSTOP) instead of killing it', async (t) => {
   const { spawn } = await import('node:child_process');
   const script = `import { faultPoint } from '@conveyor/core'; console.log('before'); faultPoint('a.b'); console.log('after');`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, CONVEYOR_FAULT_POINTS: 'a.b@1:stop' }, cwd: new URL('.', import.meta.url).pathname, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -47,6 +47,8 @@ test('name@N:stop pauses the process there (SIGSTOP) instead of killing it', asy
     if (out.includes('before\n')) printed();
   });
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  // A stopped child left behind by a failed assertion would hold this test file open.
+  t.after(() => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')));
   // Starting node is slow on a loaded machine: wait for its first line, not for a time.
   await before;
   // Stopped: its state in /proc is T (stopped), and it printed only what came before.
