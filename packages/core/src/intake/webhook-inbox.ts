@@ -171,6 +171,9 @@ export class WebhookInbox {
   /** Takes the queue in bounded batches until it is empty. */
   async #drain(): Promise<void> {
     while (this.#queue.length) {
+      // Let the replies whose commit just landed go out first; by then every delivery
+      // of that commit is queued, and the batch takes them together.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const batch = this.#queue.splice(0, this.#opts.processBatch);
       try {
         await this.#processBatch(batch);
@@ -185,8 +188,6 @@ export class WebhookInbox {
 
   async #processBatch(batch: Queued[]): Promise<void> {
     const owner = this.#opts.hostId;
-    // Let the replies whose commit just landed go out before any handler runs.
-    await new Promise<void>((resolve) => setImmediate(resolve));
     // Claim-before-act: a delivery another host took over (this host was paused
     // past its lease) or already processed is not processed again here.
     const held = await this.store.claimMany(batch.map((b) => b.id), owner, this.#opts.leaseMs);
