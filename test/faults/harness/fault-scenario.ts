@@ -15,7 +15,8 @@ import type { SeededRandom } from './seeded-random.js';
 
 /** The host's API token in every scenario. */
 export const FAULT_API_TOKEN = 'f'.repeat(32);
-const GITEA_SECRET = 'gitea-webhook-secret-for-faults';
+/** The secret the fake Gitea signs its webhooks with, and the host checks. */
+export const FAULT_GITEA_SECRET = 'gitea-webhook-secret-for-faults';
 /** The repository every scenario works on. */
 export const FAULT_REPO = 'acme/shop';
 
@@ -98,7 +99,7 @@ export class FaultScenario {
       CONVEYOR_API_TOKEN: FAULT_API_TOKEN,
       CONVEYOR_LOG_LEVEL: process.env.FAULT_LOG_LEVEL ?? 'warn',
       ...(this.plane ? { PLANE_API_KEY: this.plane.apiKey, PLANE_WEBHOOK_SECRET: this.plane.webhookSecret } : {}),
-      ...(this.gitea ? { GITEA_TOKEN: this.gitea.token, GITEA_WEBHOOK_SECRET: GITEA_SECRET } : {}),
+      ...(this.gitea ? { GITEA_TOKEN: this.gitea.token, GITEA_WEBHOOK_SECRET: FAULT_GITEA_SECRET } : {}),
     });
     const host = new FaultHost(hostId, configPath, home, env);
     this.hosts.set(hostId, host);
@@ -185,7 +186,7 @@ export class FaultScenario {
   async #startFakes(): Promise<void> {
     this.relay = new WebhookRelay(this.options.random ?? null);
     this.plane = await FakePlane.start({ fetch: this.relay.fetchFor('plane'), webhookUrl: 'http://relay.invalid/webhooks/plane' });
-    this.gitea = await FakeGitea.start({ webhook: { secret: GITEA_SECRET, deliver: this.relay.deliverFor('gitea') } });
+    this.gitea = await FakeGitea.start({ webhook: { secret: FAULT_GITEA_SECRET, deliver: this.relay.deliverFor('gitea') } });
     this.gitea.addRepo(FAULT_REPO);
     this.gitea.push(FAULT_REPO, 'main', (await this.origin.head('main'))!);
     const { mirrorPushesToGitea } = await import('./fake-ci.js');

@@ -185,12 +185,16 @@ export class Intake {
     const branch = input.branch ?? (await this.#branchOfSha(input.repo, input.sha));
     const found = branch ? await this.tasks.findByBranch(input.repo, branch) : null;
     const task = found && !isTerminalStage(found.stage) ? found : null;
+    // A status no live task waits for is one statement: no transaction to open.
+    if (!task) {
+      await this.ci.record({ ...input, branch });
+      return null;
+    }
     // The status and the re-evaluation it owes are stored together: a crash right
     // after recording a green CI must not leave the task waiting for a status that
     // already came (the forge will not send it again).
     const advance = await this.db.knex.transaction(async (tx: Tx) => {
       await this.ci.record({ ...input, branch }, tx);
-      if (!task) return null;
       const payload = { from: task.stage, finishedAgent: null, reason: `CI ${input.context}: ${input.state}` };
       return this.outbox.add({ taskId: task.id, effect: ADVANCE_EFFECT, key: `advance:task-${task.id}:${task.stage}:ci-${randomUUID()}`, payload }, tx);
     });

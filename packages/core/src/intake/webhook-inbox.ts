@@ -1,7 +1,8 @@
 import { ConveyorError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { InboxStore } from '../persistence/ports.js';
+import type { InboxOutcome, InboxStore, NewDelivery } from '../persistence/ports.js';
 import { faultPoint } from '../util/fault-point.js';
+import { GroupCommit } from '../util/group-commit.js';
 import { SafeLoop } from '../util/safe-loop.js';
 import { deliveryContext } from './delivery-context.js';
 
@@ -17,15 +18,35 @@ export interface WebhookInboxOptions {
   /** Processed deliveries older than this are deleted; 0 keeps them. */
   retentionDays: number;
   now?: () => number;
+  /** Most deliveries recorded in one commit (group commit). */
+  recordBatch?: number;
+  /** Most deliveries claimed, processed and then marked together. */
+  processBatch?: number;
 }
 
-const DEFAULTS: WebhookInboxOptions = { hostId: 'local', leaseMs: 60_000, sweepIntervalMs: 30_000, retentionDays: 30 };
+type ResolvedOptions = Required<Omit<WebhookInboxOptions, 'now'>> & Pick<WebhookInboxOptions, 'now'>;
+
+const DEFAULTS: ResolvedOptions = { hostId: 'local', leaseMs: 60_000, sweepIntervalMs: 30_000, retentionDays: 30, recordBatch: 100, processBatch: 50 };
+
+interface Queued {
+  id: number;
+  source: string;
+  payload: string;
+  /** Wall-clock time of acceptance by this run; none for a replayed delivery. */
+  acceptedAt?: number;
+}
 
 /**
  * Accepted webhook deliveries: recorded first (the sender is acknowledged only once
  * the row is committed), processed after the reply, one at a time in arrival order,
  * and replayed at start when a crash left some unprocessed. A delivery whose key was
  * seen before is acknowledged and not processed again.
+ *
+ * Group commit: the deliveries that arrive together are recorded by one INSERT (one
+ * commit), and each `accept` resolves only once that commit is done. Processing takes
+ * the queue in batches: one claim for the batch, the handlers one by one (yielding to
+ * the event loop between them, so replies are not held up), one update marking the
+ * batch's outcomes.
  *
  * Several hosts share one inbox: a delivery is its accepting host's under a lease
  * (database time), claimed again right before it is processed, so another host's
@@ -35,8 +56,10 @@ const DEFAULTS: WebhookInboxOptions = { hostId: 'local', leaseMs: 60_000, sweepI
 export class WebhookInbox {
   readonly #handlers = new Map<string, DeliveryHandler>();
   readonly #pending = new Set<number>();
-  readonly #opts: WebhookInboxOptions;
-  #chain: Promise<void> = Promise.resolve();
+  readonly #opts: ResolvedOptions;
+  readonly #recorder: GroupCommit<NewDelivery, { id: number; duplicate: boolean }>;
+  readonly #queue: Queued[] = [];
+  #draining: Promise<void> | null = null;
   #frozen = false;
   #stopped = false;
   #sweeper: SafeLoop | null = null;
@@ -47,6 +70,7 @@ export class WebhookInbox {
     options: Partial<WebhookInboxOptions> = {},
   ) {
     this.#opts = { ...DEFAULTS, ...options };
+    this.#recorder = new GroupCommit((batch) => this.store.recordMany(batch), { maxBatch: this.#opts.recordBatch });
   }
 
   /** Registers the processor of one source's deliveries (`plane`, `gitea`). */
@@ -69,12 +93,12 @@ export class WebhookInbox {
     if (this.#stopped) throw new ConveyorError('CONVEYOR_STOPPED', 'the instance is stopping; deliveries are not accepted');
     if (!this.#handlers.has(input.source)) throw new ConveyorError('CONVEYOR_INPUT_INVALID', `no delivery handler for source "${input.source}"`);
     const acceptedAt = Date.now();
-    const rec = await this.store.record({ ...input, owner: this.#opts.hostId, leaseMs: this.#opts.leaseMs });
+    const rec = await this.#recorder.add({ source: input.source, deliveryKey: input.deliveryKey, payload: input.payload, owner: this.#opts.hostId, leaseMs: this.#opts.leaseMs });
     if (rec.duplicate) {
       this.logger.info({ source: input.source, deliveryKey: input.deliveryKey, inboxId: rec.id }, 'duplicate delivery acknowledged, not processed again');
       return rec;
     }
-    this.#enqueue(rec.id, input.source, input.payload, acceptedAt);
+    this.#enqueue({ id: rec.id, source: input.source, payload: input.payload, acceptedAt });
     return rec;
   }
 
@@ -114,13 +138,18 @@ export class WebhookInbox {
   async #takeOver(limit: number): Promise<number> {
     if (this.#stopped) return 0;
     const rows = (await this.store.claimable(this.#opts.hostId, limit)).filter((r) => !this.#pending.has(r.id));
-    for (const row of rows) this.#enqueue(row.id, row.source, row.payload);
+    for (const row of rows) this.#enqueue({ id: row.id, source: row.source, payload: row.payload });
     return rows.length;
   }
 
   /** Resolves when every accepted delivery has been processed. */
-  idle(): Promise<void> {
-    return this.#chain;
+  async idle(): Promise<void> {
+    // A delivery whose commit lands is queued for processing a moment later: wait for both.
+    for (;;) {
+      await this.#recorder.drained();
+      if (!this.#draining) return;
+      await this.#draining;
+    }
   }
 
   async stop(): Promise<void> {
@@ -128,41 +157,70 @@ export class WebhookInbox {
     const sweeper = this.#sweeper;
     this.#sweeper = null;
     await sweeper?.stop();
-    await this.#chain;
+    await this.idle();
   }
 
-  #enqueue(id: number, source: string, payload: string, acceptedAt?: number): void {
-    this.#pending.add(id);
-    this.#chain = this.#chain
-      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
-      .then(() => this.#process(id, source, payload, acceptedAt))
-      .finally(() => this.#pending.delete(id));
+  #enqueue(item: Queued): void {
+    this.#pending.add(item.id);
+    this.#queue.push(item);
+    this.#draining ??= this.#drain().finally(() => {
+      this.#draining = null;
+    });
   }
 
-  async #process(id: number, source: string, payload: string, acceptedAt?: number): Promise<void> {
-    const handler = this.#handlers.get(source);
+  /** Takes the queue in bounded batches until it is empty. */
+  async #drain(): Promise<void> {
+    while (this.#queue.length) {
+      // Let the replies whose commit just landed go out first; by then every delivery
+      // of that commit is queued, and the batch takes them together.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const batch = this.#queue.splice(0, this.#opts.processBatch);
+      try {
+        await this.#processBatch(batch);
+      } catch (thrown) {
+        // The rows stay `received` under this host's lease: the sweep brings them back.
+        this.logger.error({ count: batch.length, inboxIds: batch.map((b) => b.id), err: toError(thrown) }, 'processing a batch of webhook deliveries failed; the sweep retries them');
+      } finally {
+        for (const b of batch) this.#pending.delete(b.id);
+      }
+    }
+  }
+
+  async #processBatch(batch: Queued[]): Promise<void> {
     const owner = this.#opts.hostId;
+    // Claim-before-act: a delivery another host took over (this host was paused
+    // past its lease) or already processed is not processed again here.
+    const held = await this.store.claimMany(batch.map((b) => b.id), owner, this.#opts.leaseMs);
+    const outcomes: InboxOutcome[] = [];
+    for (const item of batch) {
+      if (!held.has(item.id)) {
+        this.logger.info({ source: item.source, inboxId: item.id }, 'webhook delivery already processed or taken over by another host; skipped');
+        continue;
+      }
+      outcomes.push(await this.#process(item));
+      // One handler at a time, each in its own turn of the event loop: requests keep being answered.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    // Crash window: handled, not yet marked. Replay runs these handlers again; handlers are idempotent.
+    faultPoint('inbox.after-handler');
+    const marked = await this.store.markManyProcessed(outcomes, owner);
+    const refused = outcomes.filter((o) => !marked.has(o.id)).map((o) => o.id);
+    if (refused.length) this.logger.warn({ inboxIds: refused }, 'webhook deliveries taken over by another host while being processed; their outcome here is not recorded');
+  }
+
+  async #process(item: Queued): Promise<InboxOutcome> {
+    const { id, source, payload, acceptedAt } = item;
+    const handler = this.#handlers.get(source);
+    if (!handler) return { id, outcome: 'ignored', error: `no handler for ${source} (plugin disabled?)` };
     try {
-      // Claim-before-act: a delivery another host took over (this host was paused
-      // past its lease) or already processed is not processed again here.
-      if (!(await this.store.claim(id, owner, this.#opts.leaseMs))) {
-        this.logger.info({ source, inboxId: id }, 'webhook delivery already processed or taken over by another host; skipped');
-        return;
-      }
-      if (!handler) {
-        await this.store.markProcessed(id, 'ignored', `no handler for ${source} (plugin disabled?)`, owner);
-        return;
-      }
       // A replayed delivery's acceptance time is from another run: no latency to report.
       await (acceptedAt === undefined ? handler(payload) : deliveryContext.run({ source, acceptedAt }, () => handler(payload)));
-      // Crash window: handled, not yet marked. Replay runs the handler again; handlers are idempotent.
-      faultPoint('inbox.after-handler');
-      await this.store.markProcessed(id, 'processed', undefined, owner);
+      return { id, outcome: 'processed' };
     } catch (thrown) {
       // One bad delivery must not stop the ones behind it; the reconciler is the backstop.
       const err = toError(thrown);
       this.logger.error({ source, inboxId: id, err }, 'processing a webhook delivery failed');
-      await this.store.markProcessed(id, 'failed', err.message, owner).catch(() => undefined);
+      return { id, outcome: 'failed', error: err.message };
     }
   }
 }

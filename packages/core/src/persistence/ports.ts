@@ -169,19 +169,41 @@ export interface CiStatusStore {
   forBranch(repo: string, branch: string, limit: number): Promise<CiStatus[]>;
 }
 
+/** A webhook delivery to record. With `owner`, the new row is that host's to process for `leaseMs`. */
+export interface NewDelivery {
+  source: string;
+  deliveryKey: string;
+  payload: string;
+  owner?: string;
+  leaseMs?: number;
+}
+
+/** What processing a delivery came to. */
+export interface InboxOutcome {
+  id: number;
+  outcome: 'processed' | 'ignored' | 'failed';
+  error?: string;
+}
+
 export interface InboxStore {
+  /** Records a delivery; `duplicate` when its key was seen before (acknowledge, do not re-process). */
+  record(input: NewDelivery): Promise<{ id: number; duplicate: boolean }>;
   /**
-   * Records a delivery; `duplicate` when its key was seen before (acknowledge, do not
-   * re-process). With `owner`, the new row is that host's to process for `leaseMs`.
+   * Records several deliveries in one commit, all or none; one result per input, in
+   * order. A key seen before, in the table or earlier in the same batch, is a duplicate.
    */
-  record(input: { source: string; deliveryKey: string; payload: string; owner?: string; leaseMs?: number }): Promise<{ id: number; duplicate: boolean }>;
+  recordMany(inputs: readonly NewDelivery[]): Promise<{ id: number; duplicate: boolean }[]>;
   /**
    * Claim-before-act on one unprocessed delivery: true when `owner` now holds it for
    * `leaseMs` (it held it, nobody did, or the holder's lease expired in database time).
    */
   claim(id: number, owner: string, leaseMs: number): Promise<boolean>;
+  /** `claim` for several deliveries in one statement; returns the ids `owner` now holds. */
+  claimMany(ids: readonly number[], owner: string, leaseMs: number): Promise<Set<number>>;
   /** Records the outcome of an unprocessed delivery (only while `owner` holds it, when given); false otherwise. */
   markProcessed(id: number, outcome: 'processed' | 'ignored' | 'failed', error?: string, owner?: string): Promise<boolean>;
+  /** `markProcessed` for several deliveries in one commit; returns the ids marked. */
+  markManyProcessed(outcomes: readonly InboxOutcome[], owner?: string): Promise<Set<number>>;
   /** Deliveries recorded but not processed (a crash between ack and processing), of any host. */
   unprocessed(limit: number): Promise<{ id: number; source: string; payload: string }[]>;
   /** Unprocessed deliveries `owner` may take: its own, nobody's, or a dead host's (lease expired). */
