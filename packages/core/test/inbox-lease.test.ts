@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { definePlugin } from '../src/plugin/define-plugin.js';
-import { createTestConveyor, eventually, ManualClock, testDatabases, type TestConveyor, type TestDialect } from '../src/testing/index.js';
+import { WebhookInbox } from '../src/intake/webhook-inbox.js';
+import type { InboxStore } from '../src/persistence/ports.js';
+import { createTestConveyor, eventually, ManualClock, RecordingLogger, testDatabases, type TestConveyor, type TestDialect } from '../src/testing/index.js';
 
 function sameDatabase(first: TestConveyor, dialect: TestDialect): Record<string, unknown> {
   return dialect === 'pg' ? { database: { schema: first.conveyor.config.database.schema } } : { database: { filename: first.conveyor.config.database.filename } };
@@ -52,6 +54,45 @@ for (const dialect of testDatabases()) {
     assert.equal(await inbox.markProcessed(rec.id, 'processed', undefined, 'paused'), false, "the paused host's late outcome is refused");
     assert.equal(await inbox.markProcessed(rec.id, 'processed', undefined, 'other'), true);
     assert.equal(await inbox.claim(rec.id, 'other', 60_000), false, 'a processed delivery is never claimed again');
+  });
+
+  test(`${t0} a handler slower than the lease keeps its delivery: the lease is renewed while it runs, so another host's sweep does not take it over`, async (t) => {
+    const kit = await createTestConveyor({ dialect });
+    t.after(() => kit.cleanup());
+    const store = kit.conveyor.store.inbox;
+    const leaseMs = 1_500;
+    let claimedAt = 0;
+    let sweptAfterRenewal: Promise<{ takenOver: number }> | null = null;
+    const other = new WebhookInbox(store, new RecordingLogger(), { hostId: 'other', leaseMs, retentionDays: 0 });
+    const otherSeen: string[] = [];
+    other.onDelivery('probe', async (p) => void otherSeen.push(p));
+    // Host "slow"'s store, watched: its first claim takes the batch, later ones renew it.
+    const watched = Object.create(store) as InboxStore;
+    watched.claimMany = async (ids, owner, ms) => {
+      const held = await store.claimMany(ids, owner, ms);
+      if (!claimedAt) claimedAt = Date.now();
+      // The first renewal past the original lease: right now, the other host sweeps.
+      else if (!sweptAfterRenewal && Date.now() > claimedAt + leaseMs) sweptAfterRenewal = other.sweep();
+      return held;
+    };
+    const slow = new WebhookInbox(watched, new RecordingLogger(), { hostId: 'slow', leaseMs, retentionDays: 0 });
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const seen: string[] = [];
+    slow.onDelivery('probe', async (p) => {
+      await released;
+      seen.push(p);
+    });
+    await slow.accept({ source: 'probe', deliveryKey: 'k', payload: 'slow one' });
+    await eventually(() => sweptAfterRenewal !== null, 30_000, 'a renewal past the original lease');
+    assert.equal((await sweptAfterRenewal!).takenOver, 0, 'the other host found nothing to take over');
+    release();
+    await slow.idle();
+    await other.idle();
+    assert.deepEqual(seen, ['slow one']);
+    assert.deepEqual(otherSeen, [], 'processed once, by the host that held it');
+    const row = await kit.conveyor.db.knex('webhook_inbox').where({ delivery_key: 'k' }).first();
+    assert.deepEqual([row.status, row.owner], ['processed', 'slow']);
   });
 
   test(`${t0} the sweep takes over a host's deliveries once it dies, without a restart, and deletes processed rows past retention`, async (t) => {

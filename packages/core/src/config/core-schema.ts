@@ -46,7 +46,7 @@ export const WorkerSchema = Type.Object(
 
 export const IntakeSchema = Type.Object(
   {
-    leaseMs: Int(60000, 'How long an accepted webhook delivery stays the accepting host\'s to process; past it another host takes it over.', 100),
+    leaseMs: Int(60000, 'How long an accepted webhook delivery stays the accepting host\'s to process without renewal (it is renewed every third of it while the host works on it); past it another host takes it over.', 100),
     sweepIntervalMs: Int(30000, 'How often a host looks for deliveries whose host died before processing them, and for old rows to delete.', 10),
     retentionDays: Type.Number({ minimum: 0, default: 30, description: 'Processed webhook deliveries older than this many days are deleted (0 keeps them for ever). A redelivery older than this is no longer recognised as a duplicate.' }),
   },

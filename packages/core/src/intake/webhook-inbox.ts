@@ -191,21 +191,55 @@ export class WebhookInbox {
     // Claim-before-act: a delivery another host took over (this host was paused
     // past its lease) or already processed is not processed again here.
     const held = await this.store.claimMany(batch.map((b) => b.id), owner, this.#opts.leaseMs);
+    // A batch (or one slow handler) may take longer than the lease: the lease is
+    // renewed while this host works, so another host's sweep never takes over a
+    // delivery that is being processed here. A row the renewal finds taken over
+    // (this host was paused past its lease) is skipped, not processed twice.
+    const renewal = this.#renewWhileProcessing(held);
     const outcomes: InboxOutcome[] = [];
-    for (const item of batch) {
-      if (!held.has(item.id)) {
-        this.logger.info({ source: item.source, inboxId: item.id }, 'webhook delivery already processed or taken over by another host; skipped');
-        continue;
+    try {
+      for (const item of batch) {
+        if (!held.has(item.id)) {
+          this.logger.info({ source: item.source, inboxId: item.id }, 'webhook delivery already processed or taken over by another host; skipped');
+          continue;
+        }
+        outcomes.push(await this.#process(item));
+        // One handler at a time, each in its own turn of the event loop: requests keep being answered.
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
-      outcomes.push(await this.#process(item));
-      // One handler at a time, each in its own turn of the event loop: requests keep being answered.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+    } finally {
+      await renewal.stop();
     }
     // Crash window: handled, not yet marked. Replay runs these handlers again; handlers are idempotent.
     faultPoint('inbox.after-handler');
     const marked = await this.store.markManyProcessed(outcomes, owner);
     const refused = outcomes.filter((o) => !marked.has(o.id)).map((o) => o.id);
     if (refused.length) this.logger.warn({ inboxIds: refused }, 'webhook deliveries taken over by another host while being processed; their outcome here is not recorded');
+  }
+
+  /** Renews the lease of `held` every third of it until stopped; drops from `held` what another host took. */
+  #renewWhileProcessing(held: Set<number>): { stop(): Promise<void> } {
+    const owner = this.#opts.hostId;
+    let inFlight: Promise<void> = Promise.resolve();
+    const timer = setInterval(() => {
+      inFlight = inFlight.then(async () => {
+        const ids = [...held];
+        if (!ids.length) return;
+        try {
+          const still = await this.store.claimMany(ids, owner, this.#opts.leaseMs);
+          for (const id of ids) if (!still.has(id)) held.delete(id);
+        } catch (err) {
+          this.logger.warn({ inboxIds: ids, err }, 'could not renew the lease of webhook deliveries being processed');
+        }
+      });
+    }, Math.max(10, Math.floor(this.#opts.leaseMs / 3)));
+    timer.unref();
+    return {
+      stop: async () => {
+        clearInterval(timer);
+        await inFlight;
+      },
+    };
   }
 
   async #process(item: Queued): Promise<InboxOutcome> {
