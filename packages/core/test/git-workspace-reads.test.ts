@@ -110,6 +110,45 @@ test('two tasks of one repository prepared, committed by their agents and pushed
   }
 });
 
+test('stage after stage on one host, each push holds exactly the worktree, tracked ignored files included, also after a push from elsewhere', async (t) => {
+  const { repo, ws } = await setup(t);
+  // main tracks a file its own .gitignore ignores.
+  const seed = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-seed-'));
+  t.after(() => fs.rmSync(seed, { recursive: true, force: true }));
+  await git(['clone', '--quiet', repo.origin, seed], { cwd: os.tmpdir() });
+  fs.writeFileSync(path.join(seed, '.gitignore'), '*.log\n');
+  fs.writeFileSync(path.join(seed, 'keep.log'), 'kept\n');
+  await git(['add', '-f', '.gitignore', 'keep.log'], { cwd: seed });
+  await commitAll(seed, 'ignored but tracked');
+  await git(['push', '--quiet', 'origin', 'main'], { cwd: seed });
+  const files = async (task: Task) => (await git(['ls-tree', '-r', '--name-only', task.branch], { cwd: repo.origin })).stdout.split('\n').sort();
+  const task = fakeTask();
+  let dir = await ws.prepare(task);
+  fs.writeFileSync(path.join(dir, 'a.txt'), 'a\n');
+  await ws.commitAndPush(task, 'one');
+  ws.jobEnded(task);
+  assert.deepEqual(await files(task), ['.gitignore', 'README.md', 'a.txt', 'keep.log']);
+  const second = { ...task, stage: 'architecture' };
+  dir = await ws.prepare(second);
+  fs.rmSync(path.join(dir, 'a.txt'));
+  fs.writeFileSync(path.join(dir, 'b.txt'), 'b\n');
+  await ws.commitAndPush(second, 'two');
+  ws.jobEnded(second);
+  assert.deepEqual(await files(task), ['.gitignore', 'README.md', 'b.txt', 'keep.log']);
+  // Someone else adds a file: the next stage starts from it and keeps it.
+  await git(['fetch', '--quiet', 'origin', task.branch], { cwd: seed });
+  await git(['checkout', '--quiet', '-b', task.branch, 'FETCH_HEAD'], { cwd: seed });
+  fs.writeFileSync(path.join(seed, 'c.txt'), 'c\n');
+  await commitAll(seed, 'elsewhere');
+  await git(['push', '--quiet', 'origin', task.branch], { cwd: seed });
+  const third = { ...task, stage: 'development' };
+  dir = await ws.prepare(third);
+  fs.writeFileSync(path.join(dir, 'd.txt'), 'd\n');
+  await ws.commitAndPush(third, 'three');
+  assert.deepEqual(await files(task), ['.gitignore', 'README.md', 'b.txt', 'c.txt', 'd.txt', 'keep.log']);
+  assert.deepEqual(await repo.log(task.branch), ['three', 'elsewhere', 'two', 'one', 'ignored but tracked', 'initial commit']);
+});
+
 test('the blob cache keeps the most recently used entries within its bounds, absent files included', () => {
   const cache = new BlobCache(2, 10);
   cache.set('a', 'aaaa');

@@ -10,7 +10,7 @@ import { stageIndex, type Pipeline } from '../pipeline/pipeline.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import { parseFrontMatter } from './front-matter.js';
 import { agentGit } from './agent-git.js';
-import { assertTaskBranch, git, sanitizeKey, type GitResult } from './git.js';
+import { assertTaskBranch, git, isValidBranchName, sanitizeKey, type GitResult } from './git.js';
 import { createAtomically, hasRepositoryFiles, isBareRepository } from './atomic-repo.js';
 import { BlobCache } from './blob-cache.js';
 import { faultPoint } from '../util/fault-point.js';
@@ -71,6 +71,14 @@ export class GitWorkspace implements WorkspacePort, ArtifactReader {
    * at that commit, with no fetch first.
    */
   readonly #current = new Map<string, { sha: string; at: string }>();
+  /** Per index file: the tree this process last wrote from it (the index holds exactly that tree). */
+  readonly #indexTrees = new Map<string, string>();
+  /**
+   * The config `git init --template=` wrote for the first agent repository of this
+   * process (its probes of this file system included): later ones get the same
+   * files written directly, without a git process.
+   */
+  #agentConfig: string | null = null;
   /** Mirrors found usable by this process: not asked again (their files still are checked). */
   readonly #mirrorsOk = new Set<string>();
   readonly #blobs = new BlobCache();
@@ -195,11 +203,9 @@ export class GitWorkspace implements WorkspacePort, ArtifactReader {
       this.#current.delete(dir);
       this.#starts.delete(dir);
       const start = startHead.sha;
-      await agentGit(['init', '--quiet', '--template=', `--initial-branch=${task.branch}`], { cwd: dir });
-      fs.writeFileSync(path.join(dir, '.git', 'objects', 'info', 'alternates'), `${path.join(mirror, 'objects')}\n`);
-      const refs = [`update refs/heads/${task.branch} ${start}`, `update refs/remotes/origin/${cfg.mainBranch} ${heads.main?.sha ?? start}`];
-      if (heads.branch) refs.push(`update refs/remotes/origin/${task.branch} ${heads.branch.sha}`);
-      await agentGit(['update-ref', '--stdin'], { cwd: dir, input: `${refs.join('\n')}\n` });
+      const refs: [string, string][] = [[`refs/heads/${task.branch}`, start], [`refs/remotes/origin/${cfg.mainBranch}`, heads.main?.sha ?? start]];
+      if (heads.branch) refs.push([`refs/remotes/origin/${task.branch}`, heads.branch.sha]);
+      await this.#initAgentRepo(dir, task.branch, path.join(mirror, 'objects'), refs);
       // Start from exactly the remote state: leftovers of a crashed run must not
       // leak in (ignored files such as node_modules stay, as after a checkout).
       await agentGit(['reset', '--quiet', '--hard'], { cwd: dir });
@@ -208,6 +214,31 @@ export class GitWorkspace implements WorkspacePort, ArtifactReader {
       this.opts.logger.info({ taskId: task.id, branch: task.branch, from: heads.branch ? `origin/${task.branch}` : `origin/${cfg.mainBranch}`, worktree: dir }, 'worktree prepared');
       return dir;
     });
+  }
+
+  /**
+   * A new agent repository in `<dir>/.git`: what `git init --template=` makes (no
+   * hooks, no info, the probed config), the mirror's objects as its alternate, and
+   * `refs` as loose refs. The first one of this process is made by git itself.
+   */
+  async #initAgentRepo(dir: string, branch: string, objects: string, refs: readonly [string, string][]): Promise<void> {
+    const gitDir = path.join(dir, '.git');
+    if (this.#agentConfig === null) {
+      await agentGit(['init', '--quiet', '--template=', `--initial-branch=${branch}`], { cwd: dir });
+      this.#agentConfig = fs.readFileSync(path.join(gitDir, 'config'), 'utf8');
+    } else {
+      for (const sub of ['objects/info', 'objects/pack', 'refs/heads', 'refs/tags']) fs.mkdirSync(path.join(gitDir, sub), { recursive: true });
+      fs.writeFileSync(path.join(gitDir, 'config'), this.#agentConfig);
+      fs.writeFileSync(path.join(gitDir, 'HEAD'), `ref: refs/heads/${branch}\n`);
+    }
+    fs.writeFileSync(path.join(gitDir, 'objects', 'info', 'alternates'), `${objects}\n`);
+    for (const [ref, sha] of refs) {
+      const name = ref.replace(/^refs\/(heads|remotes\/origin)\//, '');
+      if (!isValidBranchName(name) || !/^[0-9a-f]{40,64}$/.test(sha)) throw new ConveyorError('CONVEYOR_INPUT_INVALID', `refusing to write ref "${ref}" → "${sha}"`);
+      const file = path.join(gitDir, ...ref.split('/'));
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, `${sha}\n`);
+    }
   }
 
   async commitAndPush(task: Task, message: string): Promise<CommitResult> {
@@ -246,9 +277,14 @@ export class GitWorkspace implements WorkspacePort, ArtifactReader {
       // so only changed files are hashed again; an entry the index holds from an earlier
       // run (a crash, an agent run again that committed the same file) is replaced,
       // where `-m` stopped with "not uptodate" on every retry.
-      await agentGit(['read-tree', '--reset', base], { cwd: dir, env });
+      // An index that holds the base's tree already (the last push from it started
+      // this run) needs no reading again.
+      const held = this.#indexTrees.get(index);
+      this.#indexTrees.delete(index);
+      if (held !== baseTree) await agentGit(['read-tree', '--reset', base], { cwd: dir, env });
       await agentGit(['add', '-A'], { cwd: dir, env });
       const tree = (await agentGit(['write-tree'], { cwd: dir, env })).stdout;
+      this.#indexTrees.set(index, tree);
       const dirty = tree !== baseTree;
       let sha = base;
       if (dirty) {
@@ -272,6 +308,7 @@ export class GitWorkspace implements WorkspacePort, ArtifactReader {
       this.#current.delete(dir);
       this.#starts.delete(dir);
       fs.rmSync(dir, { recursive: true, force: true });
+      this.#indexTrees.delete(this.#indexFile(task));
       fs.rmSync(this.#indexFile(task), { force: true });
     });
   }
