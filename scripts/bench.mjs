@@ -9,6 +9,9 @@
 //                                       (the human-readable report goes to stderr)
 //   --only B1,B7                        run only these benchmarks
 //   --rounds N                          override the number of rounds
+//   --b8-tasks N                        B8 with N tasks instead of the size's
+//   --count-git                         B8: count every git process the hosts run
+//                                       (a logging shim on their PATH; slows them a little)
 //
 // JSON lines: {"id","metric","value","baseline","ratio","target","met"}.
 // met is false when a target is missed; a benchmark that cannot run here (no
@@ -22,18 +25,19 @@ import { performance } from 'node:perf_hooks';
 import { killAll } from './bench/children.mjs';
 import { BENCHMARKS, sizesFor } from './bench/registry.mjs';
 
-const USAGE = 'usage: node scripts/bench.mjs [--quick] [--json] [--rounds N] [--only B1,B2,…]';
+const USAGE = 'usage: node scripts/bench.mjs [--quick] [--json] [--rounds N] [--only B1,B2,…] [--b8-tasks N] [--count-git]';
 const argv = process.argv.slice(2);
 const json = argv.includes('--json');
 const quick = argv.includes('--quick');
+const countGit = argv.includes('--count-git');
 const valueOf = (flag) => {
   const i = argv.indexOf(flag);
   return i >= 0 ? argv[i + 1] : undefined;
 };
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
-  if (['--rounds', '--only'].includes(a)) i++;
-  else if (!['--json', '--quick'].includes(a)) {
+  if (['--rounds', '--only', '--b8-tasks'].includes(a)) i++;
+  else if (!['--json', '--quick', '--count-git'].includes(a)) {
     console.error(`unknown option ${a}\n${USAGE}`);
     process.exit(2);
   }
@@ -46,6 +50,14 @@ if (valueOf('--rounds') !== undefined) {
     process.exit(2);
   }
   sizes.rounds = n;
+}
+if (valueOf('--b8-tasks') !== undefined) {
+  const n = Number(valueOf('--b8-tasks'));
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`--b8-tasks needs a positive integer\n${USAGE}`);
+    process.exit(2);
+  }
+  sizes.b8Tasks = n;
 }
 const only = valueOf('--only')?.split(',').map((s) => s.trim().toUpperCase());
 const unknown = only?.filter((id) => !BENCHMARKS.some((b) => b.id === id)) ?? [];
@@ -80,7 +92,7 @@ async function main() {
     log(`\n${b.id}: ${b.title}`);
     let lines;
     try {
-      lines = await b.run({ dir: path.join(dir, b.id), sizes, log, quick });
+      lines = await b.run({ dir: path.join(dir, b.id), sizes, log, quick, countGit });
     } catch (err) {
       failed = true;
       log(`  ${b.id} FAILED: ${err?.stack ?? err}`);

@@ -13,6 +13,8 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { openDatabase } from '../../packages/core/dist/src/index.js';
+import { installGitShim, readGitLog, summarizeGit } from './git-count.mjs';
+import { phaseMedians, phaseReport, readPhases } from './b8-phases.mjs';
 import { startHost } from './host-process.mjs';
 import { line, skipped } from './result.mjs';
 import { median } from './stats.mjs';
@@ -51,13 +53,14 @@ plugins:
 `;
 
 /** Runs the pipeline for `tasks` tasks on `hosts` hosts; returns wall ms and per-transition durations. */
-async function pipelineRun({ dir, tasks, hosts, database, dbConfig }) {
+async function pipelineRun({ dir, tasks, hosts, database, dbConfig, gitShim }) {
   const origin = path.join(dir, 'origin', 'bench.git');
   const started = [];
+  const env = { BENCH_TOKEN: TOKEN, ...(gitShim ? { PATH: `${gitShim.bin}${path.delimiter}${process.env.PATH}` } : {}) };
   try {
     for (let h = 0; h < hosts; h++) {
       const dataDir = path.join(dir, `host-${h}`);
-      started.push(await startHost({ dir: dataDir, yaml: yaml({ dataDir, origin, database }), env: { BENCH_TOKEN: TOKEN }, timeoutMs: 30_000 }));
+      started.push(await startHost({ dir: dataDir, yaml: yaml({ dataDir, origin, database }), env, timeoutMs: 30_000 }));
     }
     const t0 = performance.now();
     for (let i = 0; i < tasks; i++) {
@@ -87,7 +90,7 @@ async function pipelineRun({ dir, tasks, hosts, database, dbConfig }) {
         (per[key] ??= []).push(Number(t.at) - last.get(id));
         last.set(id, Number(t.at));
       }
-      return { wallMs, per };
+      return { wallMs, per, phases: await readPhases(db.knex) };
     } finally {
       await db.close();
     }
@@ -139,7 +142,11 @@ function pct(values, p) {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 }
 
-/** @param {{ dir: string, sizes: { b8Tasks: number, b8Unavoidable: number }, log: Function }} o */
+/**
+ * `countGit`: a git shim on the hosts' PATH logs every git process; the report
+ * then counts them by command and place (see git-count.mjs).
+ * @param {{ dir: string, sizes: { b8Tasks: number, b8Unavoidable: number }, log: Function, countGit?: boolean }} o
+ */
 export async function runB8(o) {
   fs.mkdirSync(o.dir, { recursive: true });
   const tasks = o.sizes.b8Tasks;
@@ -157,9 +164,10 @@ export async function runB8(o) {
     // Unavoidable work before and after the pipeline run: alternating, same run.
     const alone = [];
     for (let i = 0; i < Math.ceil(o.sizes.b8Unavoidable / 2); i++) alone.push(unavoidableMs(dir));
+    const gitShim = o.countGit ? installGitShim(path.join(dir, 'git-count')) : null;
     let res;
     try {
-      res = await pipelineRun({ dir, tasks, hosts: v.hosts, database, dbConfig });
+      res = await pipelineRun({ dir, tasks, hosts: v.hosts, database, dbConfig, gitShim });
     } finally {
       if (v.kind === 'pg') {
         const db = await openDatabase({ client: 'pg', url });
@@ -174,7 +182,16 @@ export async function runB8(o) {
     const limit = (slots * 60_000) / perTask;
     o.log(`  B8 ${v.name}: ${tasks} tasks in ${(res.wallMs / 1000).toFixed(1)} s = ${rate.toFixed(1)} tasks/min; unavoidable work ${perTask.toFixed(0)} ms/task alone → limit ${limit.toFixed(1)} tasks/min on ${slots} slots`);
     for (const [k, d] of Object.entries(res.per)) o.log(`    ${k.padEnd(32)} p50 ${Math.round(pct(d, 50))} ms, p95 ${Math.round(pct(d, 95))} ms (${d.length})`);
-    out.push(line({ id: 'B8', metric: `tasks/min POST /tasks → done, no-op agents, ${tasks} tasks, ${v.name} (vs unavoidable git + process work on ${slots} slots)`, value: rate, baseline: limit, target: null, met: true }));
+    for (const l of phaseReport(res.phases)) o.log(l);
+    let git = null;
+    if (gitShim) {
+      git = summarizeGit(readGitLog(gitShim.log), tasks);
+      o.log(`    git processes: ${git.total.n} (${git.perTask.n.toFixed(1)} per task), ${Math.round(git.total.ms)} ms in total (${Math.round(git.perTask.ms)} ms per task); by place and command:`);
+      for (const r of git.rows) o.log(`      ${r.key.padEnd(28)} ${String(r.n).padStart(6)} × ${(r.ms / r.n).toFixed(1).padStart(7)} ms = ${Math.round(r.ms).toString().padStart(7)} ms (${(r.n / tasks).toFixed(1)} per task)`);
+    }
+    out.push(line({ id: 'B8', metric: `tasks/min POST /tasks → done, no-op agents, ${tasks} tasks, ${v.name} (vs unavoidable git + process work on ${slots} slots)${gitShim ? ', git counted (shim on)' : ''}`, value: rate, baseline: limit, target: null, met: true }));
+    out.at(-1).phases = phaseMedians(res.phases);
+    if (git) out.at(-1).git = { perTask: git.perTask, byCommand: Object.fromEntries(git.rows.map((r) => [r.key, { n: r.n, ms: Math.round(r.ms) }])) };
     const all = Object.values(res.per).flat();
     const byEdge = Object.fromEntries(Object.entries(res.per).map(([k, d]) => [k, { p50: Math.round(pct(d, 50)), p95: Math.round(pct(d, 95)) }]));
     for (const p of [50, 95]) {

@@ -42,6 +42,20 @@ for (const dialect of testDatabases()) {
     assert.deepEqual(kit.tracker.statuses.map((s) => s.status), ['In Review']);
   });
 
+  test(`${t0} the workspace hears that an agent job ended only after the advance that follows its finish`, async (t) => {
+    const kit = await createTestConveyor({ dialect, config: { worker: { enabled: true } }, agent: (req) => ({ artifact: { frontMatter: passingArtifacts(req.stage) } }) });
+    t.after(() => kit.cleanup());
+    const order: string[] = [];
+    kit.conveyor.events.on('job.finished', () => void order.push('job.finished'));
+    kit.conveyor.events.on('human.approval_needed', () => void order.push('advance (approval asked)'));
+    kit.workspace.onJobEnded = () => void order.push('jobEnded');
+    await kit.conveyor.start();
+    const { task } = await kit.conveyor.intake.startPipeline({ repo: 'acme/app', trackerIssueId: 'PL-1', title: 'Fix login' });
+    await eventually(() => kit.workspace.ended.length === 1, 10_000, 'the analyst job to end');
+    assert.deepEqual(order, ['job.finished', 'advance (approval asked)', 'jobEnded']);
+    assert.deepEqual(kit.workspace.ended, [task.id]);
+  });
+
   test(`${t0} deploy → done merges the PR once (INITIATED first), sets Done and posts the cost summary`, async (t) => {
     const kit = await shippingKit(dialect);
     t.after(() => kit.cleanup());

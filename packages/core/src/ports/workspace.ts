@@ -28,6 +28,12 @@ export interface WorkspacePort {
    * recorded is finished from it. Unset: such a job runs its agent again.
    */
   worktreeOf?(task: Task): string | null;
+  /**
+   * The agent job that prepared the worktree is over, the advance after its finish
+   * included. A workspace that trusted its own push as the branch's state while the
+   * job ran (no other job of the task can push meanwhile) stops trusting it here.
+   */
+  jobEnded?(task: Task): void;
   /** Removes the task's worktree (done, cancelled). */
   cleanup(task: Task): Promise<void>;
 }

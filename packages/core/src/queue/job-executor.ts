@@ -54,6 +54,16 @@ export class JobExecutor {
       await this.finisher.finish(job, 'done');
       return;
     }
+    try {
+      await this.#runAgentJob(task, job, signal);
+    } finally {
+      // Its push and the advance after it are over: what the workspace knew of the
+      // branch from this job's own push is no longer sure (another job may run next).
+      this.ports.workspace()?.jobEnded?.(task);
+    }
+  }
+
+  async #runAgentJob(task: Task, job: Job, signal: AbortSignal): Promise<void> {
     // Its host died after the agent's successful exit was recorded: the work is in
     // the worktree and its cost is paid. Finish from that exit; never run it twice.
     if (job.resumeAttempt !== null && (await this.#resume(task, job, job.resumeAttempt, signal))) return;

@@ -177,6 +177,14 @@ export class TempWorkspace implements WorkspacePort {
   readonly root = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-ws-'));
   readonly pushes: { taskId: number; branch: string; sha: string; message: string }[] = [];
   onPush: ((task: Task, sha: string) => void) | null = null;
+  /** Task ids whose agent job ended (`jobEnded`), in order. */
+  readonly ended: number[] = [];
+  onJobEnded: ((task: Task) => void) | null = null;
+
+  jobEnded(task: Task): void {
+    this.ended.push(task.id);
+    this.onJobEnded?.(task);
+  }
 
   async commitAndPush(task: Task, message: string): Promise<CommitResult> {
     const sha = `fake${String(this.pushes.length + 1).padStart(4, '0')}${task.id}`;

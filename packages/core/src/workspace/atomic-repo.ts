@@ -6,13 +6,18 @@ import { pidAlive } from '../util/process-group.js';
 
 const TMP_MARK = '.tmp-';
 
+/** The files every repository has (a quick check, no git process). */
+export function hasRepositoryFiles(dir: string): boolean {
+  return ['HEAD', 'objects', 'refs', 'config'].every((f) => fs.existsSync(path.join(dir, f)));
+}
+
 /**
  * True when `dir` is a bare repository git can use: `HEAD` alone (what a kill
  * during `git init` leaves) is not enough, the object store and refs must be there
  * and git must agree.
  */
 export async function isBareRepository(dir: string): Promise<boolean> {
-  if (!['HEAD', 'objects', 'refs', 'config'].every((f) => fs.existsSync(path.join(dir, f)))) return false;
+  if (!hasRepositoryFiles(dir)) return false;
   const out = await git(['rev-parse', '--is-bare-repository'], { cwd: dir, allowFailure: true }).catch(() => null);
   return out?.exitCode === 0 && out.stdout.trim() === 'true';
 }

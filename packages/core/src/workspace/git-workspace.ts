@@ -10,8 +10,9 @@ import { stageIndex, type Pipeline } from '../pipeline/pipeline.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import { parseFrontMatter } from './front-matter.js';
 import { agentGit } from './agent-git.js';
-import { assertTaskBranch, git, sanitizeKey, type GitResult } from './git.js';
-import { createAtomically, isBareRepository } from './atomic-repo.js';
+import { assertTaskBranch, git, isValidBranchName, sanitizeKey, type GitResult } from './git.js';
+import { createAtomically, hasRepositoryFiles, isBareRepository } from './atomic-repo.js';
+import { BlobCache } from './blob-cache.js';
 import { faultPoint } from '../util/fault-point.js';
 
 export interface GitWorkspaceOptions {
@@ -45,7 +46,14 @@ export interface GitWorkspaceOptions {
  */
 export class GitWorkspace implements WorkspacePort, ArtifactReader {
   readonly #root: string;
+  /** Per repository: the mirror's creation, its fetches and what reads FETCH_HEAD after one. */
   readonly #locks = new KeyedMutex();
+  /**
+   * Per worktree: its preparation, commit and push, and removal. The git work of
+   * two tasks' worktrees (each with its own index) runs side by side; they share
+   * only the mirror's object store, which git writes safely from several processes.
+   */
+  readonly #trees = new KeyedMutex();
   /**
    * Per worktree: the agent's head Conveyor last built on and the commit it pushed
    * on top. A second `commitAndPush` before the next `prepare` (a plugin's finalizer
@@ -53,6 +61,27 @@ export class GitWorkspace implements WorkspacePort, ArtifactReader {
    * agent's branch. Cleared by `prepare`.
    */
   readonly #pushed = new Map<string, { agentHead: string; sha: string; tree: string }>();
+  /** Per worktree: the commit `prepare` started the agent on, and its tree. */
+  readonly #starts = new Map<string, { sha: string; tree: string }>();
+  /**
+   * Per worktree: the head this process pushed for the job running now, and where
+   * the task stood (stage, developer retries) when it did. Until that job ends
+   * (`jobEnded`, after the advance that follows its finish) and while the task has
+   * not moved, no other job of the task can push the branch: its artefacts are read
+   * at that commit, with no fetch first.
+   */
+  readonly #current = new Map<string, { sha: string; at: string }>();
+  /** Per index file: the tree this process last wrote from it (the index holds exactly that tree). */
+  readonly #indexTrees = new Map<string, string>();
+  /**
+   * The config `git init --template=` wrote for the first agent repository of this
+   * process (its probes of this file system included): later ones get the same
+   * files written directly, without a git process.
+   */
+  #agentConfig: string | null = null;
+  /** Mirrors found usable by this process: not asked again (their files still are checked). */
+  readonly #mirrorsOk = new Set<string>();
+  readonly #blobs = new BlobCache();
 
   constructor(private readonly opts: GitWorkspaceOptions) {
     this.#root = path.resolve(opts.root);
@@ -104,6 +133,11 @@ export class GitWorkspace implements WorkspacePort, ArtifactReader {
 
   async #ensureMirror(repo: string): Promise<string> {
     const dir = this.mirrorDir(repo);
+    if (this.#mirrorsOk.has(dir) && hasRepositoryFiles(dir)) {
+      await this.#fetchMirror(repo);
+      return dir;
+    }
+    this.#mirrorsOk.delete(dir);
     if (!(await isBareRepository(dir))) {
       // A mirror is made under a temporary name and renamed once it holds the
       // origin's refs: a kill during its first creation used to leave a `HEAD` with
@@ -124,16 +158,21 @@ export class GitWorkspace implements WorkspacePort, ArtifactReader {
       // the agents' worktrees: take it out once.
       await git(['config', '--remove-section', 'remote.origin'], { cwd: dir, allowFailure: true });
     }
-    await this.#originGit(repo, ['fetch', '--prune', '--quiet', '--no-tags', 'origin', '+refs/heads/*:refs/remotes/origin/*']);
+    await this.#fetchMirror(repo);
+    this.#mirrorsOk.add(dir);
     return dir;
   }
 
-  /** The shas of `origin/<main>` and `origin/<branch>` (null when the branch does not exist yet). */
-  async #remoteHeads(mirror: string, main: string, branch: string): Promise<{ main: string | null; branch: string | null }> {
+  async #fetchMirror(repo: string): Promise<void> {
+    await this.#originGit(repo, ['fetch', '--prune', '--quiet', '--no-tags', 'origin', '+refs/heads/*:refs/remotes/origin/*']);
+  }
+
+  /** The heads (sha and tree) of `origin/<main>` and `origin/<branch>` (null when the branch does not exist yet). */
+  async #remoteHeads(mirror: string, main: string, branch: string): Promise<{ main: Head | null; branch: Head | null }> {
     const refs = [`refs/remotes/origin/${main}`, `refs/remotes/origin/${branch}`];
-    const out = (await git(['for-each-ref', '--format=%(refname) %(objectname)', ...refs], { cwd: mirror })).stdout;
-    const shas = new Map(out.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
-    return { main: shas.get(refs[0]!) ?? null, branch: shas.get(refs[1]!) ?? null };
+    const out = (await git(['for-each-ref', '--format=%(refname) %(objectname) %(tree)', ...refs], { cwd: mirror })).stdout;
+    const heads = new Map(out.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string, string | undefined]).map(([ref, sha, tree]) => [ref, { sha, tree: tree || null }]));
+    return { main: heads.get(refs[0]!) ?? null, branch: heads.get(refs[1]!) ?? null };
   }
 
   /** The worktree as the last run left it, when it is a repository here (see `WorkspacePort.worktreeOf`). */
@@ -144,14 +183,16 @@ export class GitWorkspace implements WorkspacePort, ArtifactReader {
 
   async prepare(task: Task): Promise<string> {
     fs.mkdirSync(this.#root, { recursive: true });
-    return this.#locks.run(task.repo, async () => {
-      const cfg = this.#repo(task.repo);
-      assertTaskBranch(task.branch, cfg);
-      const mirror = await this.#ensureMirror(task.repo);
-      const heads = await this.#remoteHeads(mirror, cfg.mainBranch, task.branch);
-      const start = heads.branch ?? heads.main;
-      if (!start) throw new ConveyorError('CONVEYOR_INPUT_INVALID', `"${cfg.mainBranch}" is not on the origin of ${task.repo}: nothing to start from`);
-      const dir = this.worktreeDir(task);
+    const cfg = this.#repo(task.repo);
+    assertTaskBranch(task.branch, cfg);
+    const dir = this.worktreeDir(task);
+    return this.#trees.run(dir, async () => {
+      const { mirror, heads } = await this.#locks.run(task.repo, async () => {
+        const m = await this.#ensureMirror(task.repo);
+        return { mirror: m, heads: await this.#remoteHeads(m, cfg.mainBranch, task.branch) };
+      });
+      const startHead = heads.branch ?? heads.main;
+      if (!startHead) throw new ConveyorError('CONVEYOR_INPUT_INVALID', `"${cfg.mainBranch}" is not on the origin of ${task.repo}: nothing to start from`);
       // The agent may have left anything where its repository was (a `.git` file
       // pointing at the mirror, a symlink): only a plain directory is reused, and
       // its `.git` never is.
@@ -159,33 +200,71 @@ export class GitWorkspace implements WorkspacePort, ArtifactReader {
       fs.mkdirSync(dir, { recursive: true });
       fs.rmSync(path.join(dir, '.git'), { recursive: true, force: true });
       this.#pushed.delete(dir);
-      await agentGit(['init', '--quiet', '--template=', `--initial-branch=${task.branch}`], { cwd: dir });
-      fs.writeFileSync(path.join(dir, '.git', 'objects', 'info', 'alternates'), `${path.join(mirror, 'objects')}\n`);
-      const refs = [`update refs/heads/${task.branch} ${start}`, `update refs/remotes/origin/${cfg.mainBranch} ${heads.main ?? start}`];
-      if (heads.branch) refs.push(`update refs/remotes/origin/${task.branch} ${heads.branch}`);
-      await agentGit(['update-ref', '--stdin'], { cwd: dir, input: `${refs.join('\n')}\n` });
+      this.#current.delete(dir);
+      this.#starts.delete(dir);
+      const start = startHead.sha;
+      const refs: [string, string][] = [[`refs/heads/${task.branch}`, start], [`refs/remotes/origin/${cfg.mainBranch}`, heads.main?.sha ?? start]];
+      if (heads.branch) refs.push([`refs/remotes/origin/${task.branch}`, heads.branch.sha]);
+      await this.#initAgentRepo(dir, task.branch, path.join(mirror, 'objects'), refs);
       // Start from exactly the remote state: leftovers of a crashed run must not
       // leak in (ignored files such as node_modules stay, as after a checkout).
       await agentGit(['reset', '--quiet', '--hard'], { cwd: dir });
       await agentGit(['clean', '-fdq'], { cwd: dir });
+      if (startHead.tree) this.#starts.set(dir, { sha: start, tree: startHead.tree });
       this.opts.logger.info({ taskId: task.id, branch: task.branch, from: heads.branch ? `origin/${task.branch}` : `origin/${cfg.mainBranch}`, worktree: dir }, 'worktree prepared');
       return dir;
     });
   }
 
+  /**
+   * A new agent repository in `<dir>/.git`: what `git init --template=` makes (no
+   * hooks, no info, the probed config), the mirror's objects as its alternate, and
+   * `refs` as loose refs. The first one of this process is made by git itself.
+   */
+  async #initAgentRepo(dir: string, branch: string, objects: string, refs: readonly [string, string][]): Promise<void> {
+    const gitDir = path.join(dir, '.git');
+    if (this.#agentConfig === null) {
+      await agentGit(['init', '--quiet', '--template=', `--initial-branch=${branch}`], { cwd: dir });
+      this.#agentConfig = fs.readFileSync(path.join(gitDir, 'config'), 'utf8');
+    } else {
+      for (const sub of ['objects/info', 'objects/pack', 'refs/heads', 'refs/tags']) fs.mkdirSync(path.join(gitDir, sub), { recursive: true });
+      fs.writeFileSync(path.join(gitDir, 'config'), this.#agentConfig);
+      fs.writeFileSync(path.join(gitDir, 'HEAD'), `ref: refs/heads/${branch}\n`);
+    }
+    fs.writeFileSync(path.join(gitDir, 'objects', 'info', 'alternates'), `${objects}\n`);
+    for (const [ref, sha] of refs) {
+      const name = ref.replace(/^refs\/(heads|remotes\/origin)\//, '');
+      if (!isValidBranchName(name) || !/^[0-9a-f]{40,64}$/.test(sha)) throw new ConveyorError('CONVEYOR_INPUT_INVALID', `refusing to write ref "${ref}" → "${sha}"`);
+      const file = path.join(gitDir, ...ref.split('/'));
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, `${sha}\n`);
+    }
+  }
+
   async commitAndPush(task: Task, message: string): Promise<CommitResult> {
-    return this.#locks.run(task.repo, async () => {
-      const cfg = this.#repo(task.repo);
-      assertTaskBranch(task.branch, cfg);
-      const dir = this.worktreeDir(task);
+    const cfg = this.#repo(task.repo);
+    assertTaskBranch(task.branch, cfg);
+    const dir = this.worktreeDir(task);
+    return this.#trees.run(dir, async () => {
       if (!isPlainDir(dir) || !isPlainDir(path.join(dir, '.git'))) throw new ConveyorError('CONVEYOR_INPUT_INVALID', `no agent repository for ${task.branch} at ${dir}`);
       // No fetch from the origin first: the push below is never forced, so a branch
       // that moved there fails it, and the attempt is retried.
       const mirror = this.mirrorDir(task.repo);
       // The agent's commits on the task branch, read as objects into the mirror
       // (only upload-pack runs in the agent's repository, under agentGit's rules).
-      await agentGit(['fetch', '--quiet', '--no-tags', '--no-recurse-submodules', path.join(dir, '.git'), `refs/heads/${task.branch}`], { cwd: mirror });
-      const [agentHead, agentTree] = (await git(['rev-parse', 'FETCH_HEAD', 'FETCH_HEAD^{tree}'], { cwd: mirror })).stdout.split('\n') as [string, string];
+      // An agent that made no commit on the branch left its ref file as `prepare`
+      // wrote it: then there is nothing to fetch (its files are taken below either way).
+      const start = this.#starts.get(dir);
+      let agentHead: string, agentTree: string;
+      if (start && refFileIs(path.join(dir, '.git'), task.branch, start.sha)) {
+        [agentHead, agentTree] = [start.sha, start.tree];
+      } else {
+        // FETCH_HEAD is the mirror's, shared with every fetch: read it under the repository's lock.
+        [agentHead, agentTree] = await this.#locks.run(task.repo, async () => {
+          await agentGit(['fetch', '--quiet', '--no-tags', '--no-recurse-submodules', path.join(dir, '.git'), `refs/heads/${task.branch}`], { cwd: mirror });
+          return (await git(['rev-parse', 'FETCH_HEAD', 'FETCH_HEAD^{tree}'], { cwd: mirror })).stdout.split('\n') as [string, string];
+        });
+      }
       const before = this.#pushed.get(dir);
       const [base, baseTree] = before?.agentHead === agentHead ? [before.sha, before.tree] : [agentHead, agentTree];
       // Whatever the agent left uncommitted (on any branch it switched to) is
@@ -198,9 +277,14 @@ export class GitWorkspace implements WorkspacePort, ArtifactReader {
       // so only changed files are hashed again; an entry the index holds from an earlier
       // run (a crash, an agent run again that committed the same file) is replaced,
       // where `-m` stopped with "not uptodate" on every retry.
-      await agentGit(['read-tree', '--reset', base], { cwd: dir, env });
+      // An index that holds the base's tree already (the last push from it started
+      // this run) needs no reading again.
+      const held = this.#indexTrees.get(index);
+      this.#indexTrees.delete(index);
+      if (held !== baseTree) await agentGit(['read-tree', '--reset', base], { cwd: dir, env });
       await agentGit(['add', '-A'], { cwd: dir, env });
       const tree = (await agentGit(['write-tree'], { cwd: dir, env })).stdout;
+      this.#indexTrees.set(index, tree);
       const dirty = tree !== baseTree;
       let sha = base;
       if (dirty) {
@@ -209,29 +293,59 @@ export class GitWorkspace implements WorkspacePort, ArtifactReader {
         sha = (await git(['commit-tree', tree, '-p', base, '-m', message], { cwd: mirror, env: author })).stdout;
       }
       // Never forced: a remote branch that moved under us (a rebase) makes this fail, and the attempt is retried.
+      this.#current.delete(dir);
       await this.#originGit(task.repo, ['push', '--quiet', '--no-verify', 'origin', `${sha}:refs/heads/${task.branch}`]);
       this.#pushed.set(dir, { agentHead, sha, tree });
+      this.#current.set(dir, { sha, at: position(task) });
       return { sha, committed: dirty };
     });
   }
 
   async cleanup(task: Task): Promise<void> {
-    await this.#locks.run(task.repo, async () => {
-      this.#pushed.delete(this.worktreeDir(task));
-      fs.rmSync(this.worktreeDir(task), { recursive: true, force: true });
+    const dir = this.worktreeDir(task);
+    await this.#trees.run(dir, async () => {
+      this.#pushed.delete(dir);
+      this.#current.delete(dir);
+      this.#starts.delete(dir);
+      fs.rmSync(dir, { recursive: true, force: true });
+      this.#indexTrees.delete(this.#indexFile(task));
       fs.rmSync(this.#indexFile(task), { force: true });
     });
   }
 
-  /** Reads a stage's artefact from the pushed branch (what the forge has, not the worktree). */
+  jobEnded(task: Task): void {
+    this.#current.delete(this.worktreeDir(task));
+  }
+
+  /**
+   * Reads a stage's artefact from the pushed branch (what the forge has, not the
+   * worktree). During the job that pushed it, at the commit it pushed, with no fetch
+   * (see `#current`); otherwise after a fetch.
+   */
   async read(task: Task, stage: string): Promise<Artifact | null> {
     const file = artifactPath(task.workItemId, stageIndex(this.opts.pipeline, stage), stage);
+    const current = this.#current.get(this.worktreeDir(task));
+    if (current && current.at === position(task)) {
+      const text = await this.#fileAt(task.repo, current.sha, file);
+      return text === null ? null : { path: file, ...parseFrontMatter(text) };
+    }
     return this.#locks.run(task.repo, async () => {
       const mirror = await this.#ensureMirror(task.repo);
       const res = await git(['show', `refs/remotes/origin/${task.branch}:${file}`], { cwd: mirror, allowFailure: true });
       if (res.exitCode !== 0) return null;
       return { path: file, ...parseFrontMatter(res.stdout) };
     });
+  }
+
+  /** A file of a commit the mirror holds (objects only: no lock, no fetch); cached, as a commit never changes. */
+  async #fileAt(repo: string, sha: string, file: string): Promise<string | null> {
+    const key = BlobCache.key(repo, sha, file);
+    const cached = this.#blobs.get(key);
+    if (cached !== undefined) return cached;
+    const res = await git(['show', `${sha}:${file}`], { cwd: this.mirrorDir(repo), allowFailure: true });
+    if (res.exitCode !== 0) return null;
+    this.#blobs.set(key, res.stdout);
+    return res.stdout;
   }
 
   /** Head sha of a branch on origin, after a fetch; null when absent. */
@@ -241,6 +355,32 @@ export class GitWorkspace implements WorkspacePort, ArtifactReader {
       const res = await git(['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${branch}`], { cwd: mirror, allowFailure: true });
       return res.exitCode === 0 ? res.stdout : null;
     });
+  }
+}
+
+interface Head {
+  sha: string;
+  /** Its tree; null when the ref is not a commit. */
+  tree: string | null;
+}
+
+/** Where a task stands: every move changes its stage or (a rollback to the same stage) its developer retries. */
+function position(task: Pick<Task, 'stage' | 'developerRetries'>): string {
+  return `${task.stage}#${task.developerRetries}`;
+}
+
+/**
+ * True when `<gitDir>/refs/heads/<branch>` is a plain file holding exactly `sha`
+ * (a loose ref outranks a packed one, so the branch is at `sha`). Anything else an
+ * agent left there (a commit, a symlink, a packed ref) reads as false.
+ */
+function refFileIs(gitDir: string, branch: string, sha: string): boolean {
+  try {
+    const file = path.join(gitDir, 'refs', 'heads', ...branch.split('/'));
+    const st = fs.lstatSync(file);
+    return st.isFile() && st.size <= 128 && fs.readFileSync(file, 'utf8') === `${sha}\n`;
+  } catch {
+    return false;
   }
 }
 
