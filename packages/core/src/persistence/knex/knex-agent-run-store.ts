@@ -68,4 +68,12 @@ export class KnexAgentRunStore implements AgentRunStore {
     const row = await this.db.knex('agent_runs').where({ job_id: jobId, attempt }).first();
     return row ? toAgentRun(row) : null;
   }
+
+  async forJobAttempts(keys: readonly { jobId: number; attempt: number }[]): Promise<AgentRun[]> {
+    if (keys.length === 0) return [];
+    const wanted = new Set(keys.map((k) => `${k.jobId}:${k.attempt}`));
+    // By job (the unique index's first column), the attempts picked out here: a job has a run per attempt, a few at most.
+    const rows = (await this.db.knex('agent_runs').whereIn('job_id', [...new Set(keys.map((k) => k.jobId))])) as Record<string, unknown>[];
+    return rows.map(toAgentRun).filter((r) => wanted.has(`${r.jobId}:${r.attempt}`));
+  }
 }
