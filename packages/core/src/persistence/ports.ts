@@ -172,6 +172,8 @@ export interface AgentRunStore {
   recordExit(runId: number, exit: { exitCode: number | null; result: string | null; usage: TokenUsage | null; logPath: string | null; permissionDenials?: readonly PermissionDenial[] }): Promise<void>;
   latestForStage(taskId: number, stage: string): Promise<AgentRun | null>;
   listForTask(taskId: number): Promise<AgentRun[]>;
+  /** Every run of these tasks in one read, in id order (a daemon's page of tasks). */
+  listForTasks(taskIds: readonly number[]): Promise<AgentRun[]>;
   forJobAttempt(jobId: number, attempt: number): Promise<AgentRun | null>;
   /** The runs of these job attempts, in one read; an attempt with no run has none in the answer. */
   forJobAttempts(keys: readonly { jobId: number; attempt: number }[]): Promise<AgentRun[]>;

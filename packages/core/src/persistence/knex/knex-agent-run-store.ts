@@ -64,6 +64,11 @@ export class KnexAgentRunStore implements AgentRunStore {
     return (await this.db.knex('agent_runs').where({ task_id: taskId }).orderBy('id', 'asc')).map(toAgentRun);
   }
 
+  async listForTasks(taskIds: readonly number[]): Promise<AgentRun[]> {
+    if (taskIds.length === 0) return [];
+    return ((await this.db.knex('agent_runs').whereIn('task_id', [...new Set(taskIds)]).orderBy('id', 'asc')) as Record<string, unknown>[]).map(toAgentRun);
+  }
+
   async forJobAttempt(jobId: number, attempt: number): Promise<AgentRun | null> {
     const row = await this.db.knex('agent_runs').where({ job_id: jobId, attempt }).first();
     return row ? toAgentRun(row) : null;
