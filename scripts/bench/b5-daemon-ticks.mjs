@@ -174,13 +174,14 @@ function blockProbe() {
 }
 
 async function measure(ctx, rawTick, rounds, ticks) {
-  const s = { product: [], raw: [], block: [], blockCpu: [] };
+  const s = { product: [], raw: [], productCpu: [], rawCpu: [], block: [], blockCpu: [] };
   const probe = blockProbe();
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? ['product', 'raw'] : ['raw', 'product'];
     for (const which of order) {
       if (which === 'product') probe.start();
       const t = performance.now();
+      const cpu = process.cpuUsage();
       for (let i = 0; i < ticks; i++) {
         if (which === 'product') await productTick(ctx);
         else rawTick();
@@ -188,6 +189,8 @@ async function measure(ctx, rawTick, rounds, ticks) {
         await new Promise((resolve) => setImmediate(resolve));
       }
       s[which].push((performance.now() - t) / ticks);
+      const used = process.cpuUsage(cpu);
+      s[`${which}Cpu`].push((used.user + used.system) / 1000 / ticks);
       if (which === 'product') {
         const b = probe.stop();
         s.block.push(b.wall);
@@ -195,7 +198,7 @@ async function measure(ctx, rawTick, rounds, ticks) {
       }
     }
   }
-  return { product: median(s.product), raw: median(s.raw), blockMs: median(s.block), blockCpuMs: median(s.blockCpu) };
+  return { product: median(s.product), raw: median(s.raw), productCpu: median(s.productCpu), rawCpu: median(s.rawCpu), blockMs: median(s.block), blockCpuMs: median(s.blockCpu) };
 }
 
 /** @param {{ dir: string, sizes: { rounds: number, b5Small: number, b5Large: number, b5Ticks: number }, log: Function }} o */
@@ -221,7 +224,7 @@ export async function runB5(o) {
       await ctx.db.close();
     }
     const r = res.at(-1);
-    o.log(`  B5 ${k(c.total)} tasks, ${k(c.live)} live: product ${r.product.toFixed(2)} ms/tick, raw ${r.raw.toFixed(2)} ms/tick, longest loop block ${r.blockMs.toFixed(1)} ms wall, ${r.blockCpuMs.toFixed(1)} ms CPU (median of the rounds)`);
+    o.log(`  B5 ${k(c.total)} tasks, ${k(c.live)} live: product ${r.product.toFixed(2)} ms/tick (${r.productCpu.toFixed(2)} CPU), raw ${r.raw.toFixed(2)} ms/tick (${r.rawCpu.toFixed(2)} CPU), longest loop block ${r.blockMs.toFixed(1)} ms wall, ${r.blockCpuMs.toFixed(1)} ms CPU (median of the rounds)`);
   }
   const out = res.slice(0, 2).map((r) =>
     line({ id: 'B5', metric: `reconciler+reaper tick ms at ${k(r.total)} tasks (${k(r.live)} live), SQLite (vs raw better-sqlite3)`, value: r.product, baseline: r.raw, target: '≤ 2', met: r.product / r.raw <= 2 }),
