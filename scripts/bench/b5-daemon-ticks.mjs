@@ -22,7 +22,7 @@ import {
   silentLogger,
 } from '../../packages/core/dist/src/index.js';
 import { ClaimStore, Reconciler, reconcilerMigrations } from '../../packages/plugins/reconciler/dist/src/index.js';
-import { Reaper } from '../../packages/plugins/reaper/dist/src/index.js';
+import { Reaper, REAPER_PAGE } from '../../packages/plugins/reaper/dist/src/index.js';
 import { k } from './b7.mjs';
 import { line } from './result.mjs';
 import { bulkInsert, TASK_COLUMNS, JOB_COLUMNS } from './sqlite-drivers.mjs';
@@ -31,12 +31,10 @@ import { median } from './stats.mjs';
 const clock = { now: () => Date.now() };
 const HOST = 'h';
 const LIVE = `stage NOT IN ('done', 'cancelled')`;
-/** Stages whose exit needs the merge (the reconciler re-drives interrupted merges there). */
-const MERGE_STAGES = DEFAULT_PIPELINE.stages.filter((s) => s.exitGates.includes('pr_merged')).map((s) => s.name);
 const HUMAN_STAGES = DEFAULT_PIPELINE.stages.filter((s) => s.humanGate).map((s) => s.name);
 
 /** `total` tasks, `live` of them at development or deploy (one in ten of those with a running job, the rest queued), the rest done with a done job. */
-async function build(dir, total, live) {
+export async function build(dir, total, live) {
   const filename = path.join(dir, `b5-${total}-${live}.db`);
   fs.rmSync(filename, { force: true });
   const db = await openDatabase({ client: 'sqlite', filename });
@@ -91,7 +89,7 @@ async function build(dir, total, live) {
 }
 
 /** One reconciler tick and one reaper tick, as their loops run them. */
-async function productTick(ctx) {
+export async function productTick(ctx) {
   const r = await ctx.reconciler.tick();
   const counts = await ctx.reaper.tick();
   if (r.examined || r.merges || Object.values(counts).some((n) => n > 0)) throw new Error('B5: a tick acted; the data is meant to give it nothing to do');
@@ -104,10 +102,15 @@ function rawTicker(raw) {
       `CASE WHEN EXISTS (SELECT 1 FROM jobs j WHERE j.task_id = t.id AND j.status IN ('queued', 'running')) THEN 1 ELSE 0 END AS busy ` +
       `FROM tasks AS t WHERE t.id > ? AND t.${LIVE} ORDER BY t.id ASC LIMIT ?`,
   );
-  const atStage = raw.prepare(`SELECT * FROM tasks WHERE stage = ? AND id > ? AND ${LIVE} ORDER BY id ASC LIMIT ?`);
+  const summaries = raw.prepare(`SELECT id, repo, stage, updated_at, blocked_reason, merge_initiated_at, merged_at FROM tasks WHERE id > ? AND ${LIVE} ORDER BY id ASC LIMIT ?`);
   const expired = raw.prepare(`SELECT * FROM jobs WHERE status = 'running' AND lease_expires_at < ? ORDER BY lease_expires_at ASC, id ASC LIMIT 100`);
-  const running = raw.prepare(`SELECT * FROM jobs WHERE status = 'running' AND host_id = ? ORDER BY id ASC`);
-  const run = raw.prepare(`SELECT * FROM agent_runs WHERE job_id = ? AND attempt = ? LIMIT 1`);
+  const running = raw.prepare(`SELECT * FROM jobs WHERE status = 'running' AND host_id = ? AND id > ? ORDER BY id ASC LIMIT ?`);
+  const runsOf = new Map();
+  const runs = (jobs) => {
+    let stmt = runsOf.get(jobs.length);
+    if (!stmt) runsOf.set(jobs.length, (stmt = raw.prepare(`SELECT * FROM agent_runs WHERE job_id IN (${jobs.map(() => '?').join(', ')})`)));
+    return stmt.all(...jobs.map((j) => j.id));
+  };
   const leases = raw.prepare(`SELECT * FROM merge_leases ORDER BY repo`);
   const pages = (stmt, args) => {
     let n = 0;
@@ -120,50 +123,65 @@ function rawTicker(raw) {
   };
   return () => {
     let n = 0;
-    for (const stage of MERGE_STAGES) n += pages(atStage, (after) => [stage, after, LIVE_TASK_PAGE]);
+    n += pages(summaries, (after) => [after, LIVE_TASK_PAGE]);
     n += pages(page, (after) => [after, LIVE_TASK_PAGE]);
     n += expired.all(Date.now()).length;
-    for (const job of running.all(HOST)) n += run.all(job.id, job.attempt).length;
+    for (let after = 0; ; ) {
+      const jobs = running.all(HOST, after, REAPER_PAGE);
+      if (jobs.length > 0) n += runs(jobs).length;
+      if (jobs.length < REAPER_PAGE) break;
+      after = jobs[jobs.length - 1].id;
+    }
     n += leases.all().length;
     return n;
   };
 }
 
 /**
- * The longest event-loop block of each round: the longest gap between the runs of a
- * 1 ms interval timer, less its 1 ms. On a loaded machine a gap also holds the time the
- * process waited for a core; such waits land anywhere, a block the code causes comes
+ * The longest event-loop block of each round, two ways. Wall: the longest gap between
+ * the runs of a 1 ms interval timer, less its 1 ms; on a loaded machine a gap also
+ * holds the time the process waited for a core. CPU: the process's CPU time spent in
+ * the same gap (process.cpuUsage), which waiting for a core does not add to (GC
+ * helper threads do, a little). Waits land anywhere, a block the code causes comes
  * back every round, so the median of the rounds' longest is reported.
  */
 function blockProbe() {
   let longest = 0;
+  let longestCpu = 0;
   let last = 0;
+  let lastCpu;
   let t;
   return {
     start() {
       longest = 0;
+      longestCpu = 0;
       last = performance.now();
+      lastCpu = process.cpuUsage();
       t = setInterval(() => {
         const n = performance.now();
+        const c = process.cpuUsage(lastCpu);
         longest = Math.max(longest, n - last - 1);
+        longestCpu = Math.max(longestCpu, (c.user + c.system) / 1000);
         last = n;
+        lastCpu = process.cpuUsage();
       }, 1);
     },
     stop() {
       clearInterval(t);
-      return longest;
+      return { wall: longest, cpu: longestCpu };
     },
   };
 }
 
 async function measure(ctx, rawTick, rounds, ticks) {
-  const s = { product: [], raw: [], block: [] };
+  const s = { product: [], raw: [], productCpu: [], rawCpu: [], block: [], blockCpu: [] };
   const probe = blockProbe();
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? ['product', 'raw'] : ['raw', 'product'];
     for (const which of order) {
       if (which === 'product') probe.start();
       const t = performance.now();
+      const cpu = process.cpuUsage();
       for (let i = 0; i < ticks; i++) {
         if (which === 'product') await productTick(ctx);
         else rawTick();
@@ -171,10 +189,16 @@ async function measure(ctx, rawTick, rounds, ticks) {
         await new Promise((resolve) => setImmediate(resolve));
       }
       s[which].push((performance.now() - t) / ticks);
-      if (which === 'product') s.block.push(probe.stop());
+      const used = process.cpuUsage(cpu);
+      s[`${which}Cpu`].push((used.user + used.system) / 1000 / ticks);
+      if (which === 'product') {
+        const b = probe.stop();
+        s.block.push(b.wall);
+        s.blockCpu.push(b.cpu);
+      }
     }
   }
-  return { product: median(s.product), raw: median(s.raw), blockMs: median(s.block) };
+  return { product: median(s.product), raw: median(s.raw), productCpu: median(s.productCpu), rawCpu: median(s.rawCpu), blockMs: median(s.block), blockCpuMs: median(s.blockCpu) };
 }
 
 /** @param {{ dir: string, sizes: { rounds: number, b5Small: number, b5Large: number, b5Ticks: number }, log: Function }} o */
@@ -200,7 +224,7 @@ export async function runB5(o) {
       await ctx.db.close();
     }
     const r = res.at(-1);
-    o.log(`  B5 ${k(c.total)} tasks, ${k(c.live)} live: product ${r.product.toFixed(2)} ms/tick, raw ${r.raw.toFixed(2)} ms/tick, longest loop block ${r.blockMs.toFixed(1)} ms (median of the rounds)`);
+    o.log(`  B5 ${k(c.total)} tasks, ${k(c.live)} live: product ${r.product.toFixed(2)} ms/tick (${r.productCpu.toFixed(2)} CPU), raw ${r.raw.toFixed(2)} ms/tick (${r.rawCpu.toFixed(2)} CPU), longest loop block ${r.blockMs.toFixed(1)} ms wall, ${r.blockCpuMs.toFixed(1)} ms CPU (median of the rounds)`);
   }
   const out = res.slice(0, 2).map((r) =>
     line({ id: 'B5', metric: `reconciler+reaper tick ms at ${k(r.total)} tasks (${k(r.live)} live), SQLite (vs raw better-sqlite3)`, value: r.product, baseline: r.raw, target: '≤ 2', met: r.product / r.raw <= 2 }),
@@ -210,5 +234,7 @@ export async function runB5(o) {
   out.push(line({ id: 'B5', metric: `tick ms at ${k(c.total)} vs ${k(a.total)} tasks, same ${k(a.live)} live (grows with live, not total)`, value: c.product, baseline: a.product, ratio: growth, target: '≤ 1.5', met: growth <= 1.5 }));
   const block = Math.max(...res.map((r) => r.blockMs));
   out.push(line({ id: 'B5', metric: 'longest event-loop block during product ticks, ms', value: block, ratio: block / 10, target: '≤ 10 ms', met: block <= 10 }));
+  const blockCpu = Math.max(...res.map((r) => r.blockCpuMs));
+  out.push(line({ id: 'B5', metric: 'longest event-loop block during product ticks, CPU ms (waiting for a core not counted)', value: blockCpu, ratio: blockCpu / 10, target: '≤ 10 ms', met: blockCpu <= 10 }));
   return out;
 }

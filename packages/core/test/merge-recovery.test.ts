@@ -67,6 +67,35 @@ for (const dialect of testDatabases()) {
     assert.equal((await kit.conveyor.store.tasks.get(task.id))!.stage, 'done');
   });
 
+  test(`${t0} the re-drive walks every live task a page at a time and picks out each interrupted merge at a merge stage, once`, async (t) => {
+    const kit = await createTestConveyor({ dialect });
+    t.after(() => kit.cleanup());
+    const knex = kit.conveyor.db.knex;
+    const at = async (issue: string, stage: string, marks: Record<string, unknown> = {}) => {
+      const task = await taskAtStage(kit, 'acme/app', issue, stage);
+      if (Object.keys(marks).length) await knex('tasks').where({ id: task.id }).update(marks);
+      return task.id;
+    };
+    const initiated = { merge_initiated_at: Date.now() - 60_000 };
+    const want = [await at('A', 'deploy', initiated)];
+    await at('B', 'development', initiated); // not a merge stage
+    await at('C', 'deploy'); // no merge started
+    await at('D', 'deploy', { ...initiated, merged_at: Date.now() }); // merged already
+    await at('E', 'deploy', { ...initiated, blocked_reason: 'held' }); // blocked
+    want.push(await at('F', 'deploy', initiated));
+    await at('G', 'deploy', { ...initiated, stage: 'done' }); // ended
+    want.push(await at('H', 'deploy', initiated));
+    const { redriveInitiatedMerges } = await import('../src/finalize/merge-recovery.js');
+    const deps = { tasks: kit.conveyor.store.tasks, jobs: kit.conveyor.store.jobs, engine: kit.conveyor.engine, pipeline: kit.conveyor.pipeline, logger: kit.logger, pageSize: 2 };
+    const offered: number[] = [];
+    // The guard declines: this test looks at the selection, not at the merge.
+    await redriveInitiatedMerges(deps, 'test', async (taskId) => {
+      offered.push(taskId);
+      return null;
+    });
+    assert.deepEqual(offered, want);
+  });
+
   test(`${t0} start-up: the forge cannot be asked (503): the marker stays, the task stays at deploy, nothing merges`, async (t) => {
     const { kit, forge, task } = await interruptedMerge(dialect, { markerAgeMs: MERGE_TAKEOVER_MS + 1_000, mergedOnForge: false });
     t.after(() => kit.cleanup());

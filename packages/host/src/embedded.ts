@@ -1,38 +1,5 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ConveyorPlugin } from '@conveyor/core';
-import { agentClaudePlugin } from '@conveyor/plugin-agent-claude';
-import { agentScriptPlugin } from '@conveyor/plugin-agent-script';
-import { forgeGitPlugin } from '@conveyor/plugin-forge-git';
-import { forgeGiteaPlugin } from '@conveyor/plugin-forge-gitea';
-import { lessonsPlugin } from '@conveyor/plugin-lessons';
-import { metricsPlugin } from '@conveyor/plugin-metrics';
-import { telegramTrackerPlugin } from '@conveyor/plugin-telegram-tracker';
-import { trackerLocalPlugin } from '@conveyor/plugin-tracker-local';
-import { trackerPlanePlugin } from '@conveyor/plugin-tracker-plane';
-import { serialGatePlugin } from '@conveyor/plugin-serial-gate';
-import { reaperPlugin } from '@conveyor/plugin-reaper';
-import { taskDepsPlugin } from '@conveyor/plugin-task-deps';
-import { mergeGatePlugin } from '@conveyor/plugin-merge-gate';
-import { coverageGatePlugin } from '@conveyor/plugin-coverage-gate';
-import { deployStatusGuardPlugin } from '@conveyor/plugin-deploy-status-guard';
-import { postDeployMonitorPlugin } from '@conveyor/plugin-post-deploy-monitor';
-import { dashboardPlugin } from '@conveyor/plugin-dashboard';
-import { cancelPlugin } from '@conveyor/plugin-cancel';
-import { reconcilerPlugin } from '@conveyor/plugin-reconciler';
-
-/**
- * Every plugin the bundled host knows; the config file switches each on or off.
- * task-deps is on by default (inert until a dependency is declared); serial-gate
- * is opt-in (it changes the order work runs in); merge-gate is opt-in too (it
- * rebases task branches and runs the repo's test command before deploy), and
- * so is coverage-gate (listed after merge-gate: its gate runs after merge-gate's).
- * deploy-status-guard and post-deploy-monitor are on; the monitor is inert until a
- * repository has a health check. The dashboard is on: it only reads, and shows data
- * to those who may read the API. cancel is on by default: it only acts on a STOP. The reconciler is on: it acts only
- * where a webhook was missed.
- */
-export const BUNDLED_PLUGINS: readonly ConveyorPlugin[] = [trackerLocalPlugin, trackerPlanePlugin, forgeGitPlugin, forgeGiteaPlugin, agentScriptPlugin, agentClaudePlugin, lessonsPlugin, metricsPlugin, telegramTrackerPlugin, serialGatePlugin, taskDepsPlugin, mergeGatePlugin, coverageGatePlugin, deployStatusGuardPlugin, postDeployMonitorPlugin, dashboardPlugin, cancelPlugin, reconcilerPlugin, reaperPlugin] as unknown as ConveyorPlugin[];
 
 /** The demo's scripted agent (one script, the role as its argument). */
 export const DEMO_AGENT = fileURLToPath(new URL('../../demo/agent.mjs', import.meta.url));

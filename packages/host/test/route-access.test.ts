@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import Fastify from 'fastify';
 import { ConveyorError, definePlugin, type ConveyorPlugin, type OwnedRoute, type RouteDescriptor } from '@conveyor/core';
 import { createTestConveyor, testDatabases, type TestConveyorOptions } from '@conveyor/core/testing';
-import { BUNDLED_PLUGINS } from '../src/embedded.js';
+import { BUNDLED_PLUGINS } from '../src/all-bundled-plugins.js';
 import { accessOptions, createRouteGuards, installAccessCheck, isLoopbackAddress, mountPluginRoutes, routeAccessTable, type RouteAccessEntry } from '../src/server/index.js';
 import { AUTH, countRows, startHost, TOKEN } from './helpers.js';
 

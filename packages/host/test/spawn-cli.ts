@@ -33,11 +33,12 @@ export interface RunningHost {
 }
 
 /**
- * `conveyor start …` in `cwd`, resolved once it prints "listening on" (or rejected
+ * `conveyor start …` in `cwd` (or `{ cwd, env }`), resolved once it prints "listening on" (or rejected
  * when it exits first, with its stderr); killed after the test if still running.
  */
-export async function startHost(t: After, cwd: string, ...args: string[]): Promise<RunningHost> {
-  const child: ChildProcessByStdio<null, null, Readable> = spawn(process.execPath, [BIN, 'start', ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+export async function startHost(t: After, at: string | { cwd: string; env: Record<string, string> }, ...args: string[]): Promise<RunningHost> {
+  const { cwd, env } = typeof at === 'string' ? { cwd: at, env: {} } : at;
+  const child: ChildProcessByStdio<null, null, Readable> = spawn(process.execPath, [BIN, 'start', ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   let signal: NodeJS.Signals | null = null;
   const exited = new Promise<number | null>((resolve) =>

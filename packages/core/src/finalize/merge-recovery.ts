@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import type { JobStore, TaskStore } from '../persistence/ports.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { AdvanceOutcome, StageEngine } from '../pipeline/stage-engine.js';
-import { liveTaskPages } from '../tasks/live-task-pages.js';
+import { liveSummaryPages } from '../tasks/live-task-pages.js';
 
 /** What a re-drive of one task's interrupted merge came to. */
 export interface MergeRedrive {
@@ -21,6 +21,8 @@ export interface MergeRecoveryDeps {
   engine: StageEngine;
   pipeline: Pipeline;
   logger: Logger;
+  /** Live tasks read per page; `LIVE_TASK_PAGE` unless a test asks for less. */
+  pageSize?: number;
 }
 
 /**
@@ -35,11 +37,14 @@ export interface MergeRecoveryDeps {
  */
 export async function redriveInitiatedMerges(d: MergeRecoveryDeps, reason: string, guard: MergeGuard = async (_taskId, act) => ({ value: await act() })): Promise<MergeRedrive[]> {
   const out: MergeRedrive[] = [];
-  const stages = d.pipeline.stages.filter((s) => s.exitGates.includes('pr_merged')).map((s) => s.name);
-  for (const stage of stages) {
-    // Every live task at the stage, a page at a time (one read used to stop at 500).
-    for await (const page of liveTaskPages(d.tasks, { stage })) {
-      for (const task of page) await redriveOne(d, stage, task, reason, guard, out);
+  const stages = new Set(d.pipeline.stages.filter((s) => s.exitGates.includes('pr_merged')).map((s) => s.name));
+  if (stages.size === 0) return out;
+  // Every live task's summary, a page at a time; only the few with a merge in flight are read in full.
+  for await (const page of liveSummaryPages(d.tasks, d.pageSize ? { pageSize: d.pageSize } : {})) {
+    for (const s of page) {
+      if (!stages.has(s.stage) || !s.mergeInitiatedAt || s.mergedAt || s.blockedReason) continue;
+      const task = await d.tasks.get(s.id);
+      if (task && task.stage === s.stage) await redriveOne(d, task.stage, task, reason, guard, out);
     }
   }
   return out;

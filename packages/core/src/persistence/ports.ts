@@ -24,6 +24,17 @@ export interface NewTask {
   deferBranchCut?: boolean;
 }
 
+/** What a daemon needs to know of a live task to decide whether to read the rest of it. */
+export interface LiveTaskSummary {
+  id: number;
+  repo: string;
+  stage: string;
+  updatedAt: Date;
+  blockedReason: string | null;
+  mergeInitiatedAt: Date | null;
+  mergedAt: Date | null;
+}
+
 export interface TaskStore {
   get(id: number, tx?: Tx): Promise<Task | null>;
   findByIssue(repo: string, trackerIssueId: string, tx?: Tx): Promise<Task | null>;
@@ -34,6 +45,12 @@ export interface TaskStore {
    * reads them a page at a time, so one tick never holds the event loop for long.
    */
   list(filter?: { repo?: string; stage?: string; live?: boolean; limit?: number; afterId?: number }): Promise<Task[]>;
+  /**
+   * Live tasks after `afterId` in id order, at most `limit`, a few columns each: one
+   * page of a daemon's walk over every live task, read through the live tasks' own
+   * index (never a sort) and without the rows' text and JSON columns.
+   */
+  liveSummaries(page: { afterId: number; limit: number }): Promise<LiveTaskSummary[]>;
   /**
    * Inserts the task unless a live one exists for (repo, tracker issue); never throws on
    * that conflict. Returns the inserted row, or null when another creator won.
@@ -142,7 +159,8 @@ export interface JobStore {
   cancelQueued(taskId: number, kind: JobKind, tx?: Tx): Promise<number>;
   /** Every active job of the task → cancelled. */
   cancelActive(taskId: number, tx?: Tx): Promise<number>;
-  running(filter?: { hostId?: string }): Promise<Job[]>;
+  /** Running jobs in id order; `afterId` and `limit` page them (a daemon reads them a page at a time). */
+  running(filter?: { hostId?: string; afterId?: number; limit?: number }): Promise<Job[]>;
   countByStatus(): Promise<Record<string, number>>;
 }
 
@@ -154,7 +172,11 @@ export interface AgentRunStore {
   recordExit(runId: number, exit: { exitCode: number | null; result: string | null; usage: TokenUsage | null; logPath: string | null; permissionDenials?: readonly PermissionDenial[] }): Promise<void>;
   latestForStage(taskId: number, stage: string): Promise<AgentRun | null>;
   listForTask(taskId: number): Promise<AgentRun[]>;
+  /** Every run of these tasks in one read, in id order (a daemon's page of tasks). */
+  listForTasks(taskIds: readonly number[]): Promise<AgentRun[]>;
   forJobAttempt(jobId: number, attempt: number): Promise<AgentRun | null>;
+  /** The runs of these job attempts, in one read; an attempt with no run has none in the answer. */
+  forJobAttempts(keys: readonly { jobId: number; attempt: number }[]): Promise<AgentRun[]>;
 }
 
 export interface CiStatusStore {

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { createConveyor, formatCostSummary, git, summarizeCosts, type Conveyor, type Task } from '@conveyor/core';
 import { pino } from 'pino';
 import { exitLikeSignal } from '../server/signals.js';
-import { BUNDLED_PLUGINS, DEMO_AGENT, DEMO_AGENT_ENV, embeddedConfig } from '../embedded.js';
+import { BUNDLED_PLUGINS } from '../all-bundled-plugins.js';
+import { DEMO_AGENT, DEMO_AGENT_ENV, embeddedConfig } from '../embedded.js';
 import { elapsed, type Output } from './output.js';
 
 export interface DemoOptions {

@@ -120,7 +120,7 @@ export async function runChecks(config: ConveyorConfig, options: { baseDir?: str
 
 /** `conveyor doctor`: says what works and what to fix. Exit 1 when something is broken. */
 export async function runDoctor(opts: { config?: string }, io: Output): Promise<number> {
-  const hc = await loadHostConfig(opts.config ? { config: opts.config } : {});
+  const hc = await loadHostConfig({ ...(opts.config ? { config: opts.config } : {}), allBundled: true });
   io.out(`config: ${hc.file ?? 'embedded default'}`);
   const checks = await runChecks(hc.config, { baseDir: hc.baseDir });
   for (const c of checks) io.out(`${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}${c.ok || !c.fix ? '' : `\n    fix: ${c.fix}`}`);

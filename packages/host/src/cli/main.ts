@@ -64,7 +64,8 @@ export function buildProgram(io: Output, setCode: (code: number) => void): Comma
     .option('-c, --config <file>', 'config file')
     .option('--json', 'print JSON instead of YAML')
     .action(async (o: { config?: string; json?: boolean }) => {
-      const hc = await loadHostConfig(o.config ? { config: o.config } : {});
+      // Every bundled plugin, so each section is shown with its defaults, on or off.
+      const hc = await loadHostConfig({ ...(o.config ? { config: o.config } : {}), allBundled: true });
       const shown = redactConfig(hc.config, hc.plugins);
       io.err(`# ${hc.file ?? 'embedded default'}: valid`);
       io.out(o.json ? JSON.stringify(shown, null, 2) : stringify(shown).trimEnd());

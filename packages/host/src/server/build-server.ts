@@ -1,6 +1,7 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Conveyor } from '@conveyor/core';
 import { assertUsableToken } from './auth.js';
+import { lazyFastifyCompilers } from './fastify-compilers.js';
 import { formatSchemaErrors, sendError } from './http-errors.js';
 import { installConveyorRoutes } from './mount-conveyor.js';
 import { resolveReadAuth, type ReadAuth } from './read-auth.js';
@@ -39,7 +40,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     // A client that trickles its body must not hold a socket forever.
     requestTimeout: 30_000,
     schemaErrorFormatter: formatSchemaErrors,
-  }) as unknown as FastifyInstance;
+    schemaController: { compilersFactory: lazyFastifyCompilers() },
+  } as FastifyServerOptions) as unknown as FastifyInstance;
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, `no route ${request.method} ${request.url.split('?')[0]}`));
   const guards = createRouteGuards(options.token, options.readAuth ?? resolveReadAuth(conveyor.config.host));
   await installConveyorRoutes(app, { conveyor, guards, version: options.version });

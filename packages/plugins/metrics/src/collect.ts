@@ -1,4 +1,4 @@
-import { budgetStatus, liveTaskPages, toError, type ConveyorConfig, type Database, type Logger, type Stores } from '@conveyor/core';
+import { budgetStatus, liveTaskPages, toError, type AgentRun, type ConveyorConfig, type Database, type Logger, type Stores } from '@conveyor/core';
 import { CLK_TCK, cpuTicks } from './proc-stat.js';
 
 /** The `GET /metrics` envelope. Bump `schema_version` on any change a reader would notice. */
@@ -124,13 +124,16 @@ export async function collectMetrics(d: CollectDeps): Promise<MetricsEnvelope> {
     }),
     section('budgets', async () => {
       // Every live task, a page at a time with the event loop free between pages
-      // (one read used to stop at 500 live tasks and miss the rest).
+      // (one read used to stop at 500 live tasks and miss the rest), each page's runs in one read.
       const tasks: TaskBudget[] = [];
       let blocked = 0;
       for await (const page of liveTaskPages(d.stores.tasks)) {
+        // The page's runs in one read (one read per task held the loop for the whole page).
+        const runs = new Map<number, AgentRun[]>(page.map((t) => [t.id, []]));
+        for (const run of await d.stores.agentRuns.listForTasks(page.map((t) => t.id))) runs.get(run.taskId)?.push(run);
         for (const task of page) {
           if (task.blockedKind === 'budget') blocked++;
-          const b = budgetStatus(d.config.budgets, task, await d.stores.agentRuns.listForTask(task.id), task.stage);
+          const b = budgetStatus(d.config.budgets, task, runs.get(task.id)!, task.stage);
           if (b.task.limitUsd === null && b.stage.limitUsd === null) continue;
           tasks.push({ task_id: task.id, work_item: task.workItemId, stage: task.stage, spent_usd: b.task.spentUsd, limit_usd: b.task.limitUsd, remaining_usd: b.remainingUsd, blocked: task.blockedKind === 'budget' });
         }

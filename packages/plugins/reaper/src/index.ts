@@ -8,7 +8,7 @@ import { Type } from '@sinclair/typebox';
 import { CoreTokens, definePlugin, type Clock, type JobFinisher, type StageEngine, type Worker } from '@conveyor/core';
 import { Reaper, zeroCounts, type ReaperCounts } from './reaper.js';
 
-export { Reaper, zeroCounts, type ReaperCounts, type ReaperDeps, type ReaperSettings } from './reaper.js';
+export { Reaper, REAPER_PAGE, zeroCounts, type ReaperCounts, type ReaperDeps, type ReaperSettings } from './reaper.js';
 
 export const reaperConfigSchema = Type.Object({
   intervalMs: Type.Integer({ minimum: 100, default: 10_000, description: 'How often the reaper ticks.' }),

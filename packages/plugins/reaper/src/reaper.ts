@@ -1,4 +1,5 @@
-import type { Clock, ConveyorEvents, Job, JobFinisher, Lease, Logger, StageEngine, Stores, Worker } from '@conveyor/core';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { AgentRun, Clock, ConveyorEvents, Job, JobFinisher, Lease, Logger, StageEngine, Stores, Worker } from '@conveyor/core';
 import { jobTreeTag, killProcessTree, pidAlive } from '@conveyor/core';
 
 export interface ReaperSettings {
@@ -21,7 +22,12 @@ export interface ReaperDeps {
   logger: Logger;
   emit: <E extends 'lease.reclaimed'>(event: E, payload: ConveyorEvents[E]) => void;
   settings: ReaperSettings;
+  /** Running jobs read per page; `REAPER_PAGE` unless a test asks for less. */
+  pageSize?: number;
 }
+
+/** This host's running jobs the reaper reads at once (and their runs, in one more read). */
+export const REAPER_PAGE = 100;
 
 /** What one tick did, per tier. */
 export interface ReaperCounts {
@@ -55,21 +61,41 @@ export class Reaper {
     const counts = zeroCounts();
     counts.expired = (await this.d.worker().expireLeases()).length;
     const seen = new Set<string>();
-    for (const job of await this.d.stores.jobs.running({ hostId: this.d.hostId })) {
-      const key = `${job.id}:${job.attempt}`;
-      seen.add(key);
-      const tier = await this.#judge(job, key);
-      if (tier) counts[tier]++;
+    for await (const { jobs, runs } of this.#runningPages()) {
+      for (const job of jobs) {
+        const key = `${job.id}:${job.attempt}`;
+        seen.add(key);
+        const tier = await this.#judge(job, key, runs.get(key) ?? null);
+        if (tier) counts[tier]++;
+      }
     }
     for (const key of [...this.#deadSeen.keys()]) if (!seen.has(key)) this.#deadSeen.delete(key);
     counts.leasesReclaimed = await this.#reclaimLeases();
     return counts;
   }
 
-  async #judge(job: Job, key: string): Promise<'deadPid' | 'finished' | 'overran' | null> {
+  /**
+   * This host's running jobs a page at a time in id order, each page's agent runs in
+   * one read, the event loop free between pages: one read of every running job and
+   * one read per job held the host's loop for as long as they all took.
+   */
+  async *#runningPages(): AsyncGenerator<{ jobs: Job[]; runs: Map<string, AgentRun> }> {
+    const limit = this.d.pageSize ?? REAPER_PAGE;
+    for (let afterId = 0; ; ) {
+      const jobs = await this.d.stores.jobs.running({ hostId: this.d.hostId, afterId, limit });
+      if (jobs.length === 0) return;
+      const runs = new Map<string, AgentRun>();
+      for (const run of await this.d.stores.agentRuns.forJobAttempts(jobs.map((j) => ({ jobId: j.id, attempt: j.attempt })))) runs.set(`${run.jobId}:${run.attempt}`, run);
+      yield { jobs, runs };
+      if (jobs.length < limit) return;
+      afterId = jobs[jobs.length - 1]!.id;
+      await yieldToLoop();
+    }
+  }
+
+  async #judge(job: Job, key: string, run: AgentRun | null): Promise<'deadPid' | 'finished' | 'overran' | null> {
     const { settings, clock, logger } = this.d;
     const now = clock.now();
-    const run = await this.d.stores.agentRuns.forJobAttempt(job.id, job.attempt);
     const exited = run !== null && run.finishedAt !== null;
     const inFlight = this.d.worker().isRunning(job.id);
 

@@ -9,7 +9,7 @@ import { Reaper, reaperPlugin, type ReaperSettings } from '../src/index.js';
 const SETTINGS: ReaperSettings = { deadTicks: 2, finalizeGraceMs: 300_000, maxRunningMs: 3_600_000 };
 
 /** A reaper on the kit's instance, ticked by hand. */
-function reaperOf(kit: TestConveyor, settings: Partial<ReaperSettings> = {}): Reaper {
+function reaperOf(kit: TestConveyor, settings: Partial<ReaperSettings> = {}, pageSize?: number): Reaper {
   const c = kit.conveyor.container;
   return new Reaper({
     stores: kit.conveyor.store,
@@ -21,6 +21,7 @@ function reaperOf(kit: TestConveyor, settings: Partial<ReaperSettings> = {}): Re
     logger: kit.logger,
     emit: (event, payload) => kit.conveyor.events.emit(event, payload),
     settings: { ...SETTINGS, ...settings },
+    ...(pageSize ? { pageSize } : {}),
   });
 }
 
@@ -101,6 +102,35 @@ for (const dialect of testDatabases()) {
     assert.equal(retried.status, 'queued');
     assert.match(retried.error!, /gates do not pass/);
     assert.equal(kit.events.of('job.finished').filter((e) => e.status === 'done').length, 1, 'one advance');
+  });
+
+  test(`${t0} every running job of this host is judged across page boundaries, each by its own attempt's run; another host's never`, async (t) => {
+    const clock = new ManualClock(Date.now());
+    const kit = await createTestConveyor({ dialect, clock, config: { instance: { hostId: 'me' } } });
+    t.after(() => kit.cleanup());
+    const s = kit.conveyor.store;
+    const claim = async (hostId: string, i: number) => {
+      await kit.conveyor.intake.startPipeline({ repo: 'r', trackerIssueId: `${hostId}-${i}`, title: `t${i}` });
+      return (await s.jobs.claim({ hostId, clauses: [], leaseMs: 3_600_000 }))!;
+    };
+    const exited = async (job: { id: number; taskId: number; stage: string; role: string | null }, attempt: number) => {
+      const run = await s.agentRuns.start({ jobId: job.id, taskId: job.taskId, stage: job.stage, role: job.role ?? 'agent', attempt, pid: null });
+      await s.agentRuns.recordExit(run.id, { exitCode: 1, result: null, usage: null, logPath: null });
+    };
+    const mine = [];
+    for (let i = 0; i < 5; i++) mine.push(await claim('me', i));
+    const theirs = await claim('other', 9);
+    // Exits recorded for four of this host's jobs and for the other host's; the fifth
+    // job's only run is of another attempt, which says nothing about the running one.
+    for (const job of mine.slice(0, 4)) await exited(job, job.attempt);
+    await exited(mine[4]!, mine[4]!.attempt + 1);
+    await exited(theirs, theirs.attempt);
+    clock.advance(SETTINGS.finalizeGraceMs + 1);
+    // Two jobs a page: three pages.
+    assert.equal((await reaperOf(kit, {}, 2).tick()).finished, 4);
+    for (const job of mine.slice(0, 4)) assert.equal((await s.jobs.get(job.id))!.status, 'queued', `job ${job.id} was judged`);
+    assert.equal((await s.jobs.get(mine[4]!.id))!.status, 'running', 'a run of another attempt is not this attempt\'s exit');
+    assert.equal((await s.jobs.get(theirs.id))!.status, 'running', "another host's job is judged by its lease alone");
   });
 
   test(`${t0} tier 3: a job running past maxRunningMs is killed with its process tree and retried`, async (t) => {

@@ -64,8 +64,21 @@ export class KnexAgentRunStore implements AgentRunStore {
     return (await this.db.knex('agent_runs').where({ task_id: taskId }).orderBy('id', 'asc')).map(toAgentRun);
   }
 
+  async listForTasks(taskIds: readonly number[]): Promise<AgentRun[]> {
+    if (taskIds.length === 0) return [];
+    return ((await this.db.knex('agent_runs').whereIn('task_id', [...new Set(taskIds)]).orderBy('id', 'asc')) as Record<string, unknown>[]).map(toAgentRun);
+  }
+
   async forJobAttempt(jobId: number, attempt: number): Promise<AgentRun | null> {
     const row = await this.db.knex('agent_runs').where({ job_id: jobId, attempt }).first();
     return row ? toAgentRun(row) : null;
+  }
+
+  async forJobAttempts(keys: readonly { jobId: number; attempt: number }[]): Promise<AgentRun[]> {
+    if (keys.length === 0) return [];
+    const wanted = new Set(keys.map((k) => `${k.jobId}:${k.attempt}`));
+    // By job (the unique index's first column), the attempts picked out here: a job has a run per attempt, a few at most.
+    const rows = (await this.db.knex('agent_runs').whereIn('job_id', [...new Set(keys.map((k) => k.jobId))])) as Record<string, unknown>[];
+    return rows.map(toAgentRun).filter((r) => wanted.has(`${r.jobId}:${r.attempt}`));
   }
 }

@@ -176,9 +176,11 @@ export class KnexJobStore implements JobStore {
       .update({ status: 'cancelled', finished_at: this.clock.now() });
   }
 
-  async running(filter: { hostId?: string } = {}): Promise<Job[]> {
+  async running(filter: { hostId?: string; afterId?: number; limit?: number } = {}): Promise<Job[]> {
     const q = this.#q().where({ status: 'running' }).orderBy('id', 'asc');
     if (filter.hostId) q.where('host_id', filter.hostId);
+    if (filter.afterId !== undefined) q.where('id', '>', filter.afterId);
+    if (filter.limit !== undefined) q.limit(filter.limit);
     return (await q).map(toJob);
   }
 

@@ -2,8 +2,8 @@ import { inject, injectable } from 'tsyringe';
 import type { BlockedKind, HumanVerdict, Task } from '../../domain.js';
 import { CoreTokens, type Clock } from '../../tokens.js';
 import { rawRows, type Database } from '../database.js';
-import type { TaskStore, Tx } from '../ports.js';
-import { fromTask, num, toTask, date, type NewTaskRow } from './rows.js';
+import type { LiveTaskSummary, TaskStore, Tx } from '../ports.js';
+import { fromTask, num, toTask, toLiveTaskSummary, date, type NewTaskRow } from './rows.js';
 import { tombstone } from '../../tasks/tombstone.js';
 
 const TERMINAL = ['done', 'cancelled'];
@@ -53,6 +53,16 @@ export class KnexTaskStore implements TaskStore {
     // the query's condition is theirs word for word.
     if (filter.live) q.whereRaw(LIVE_SQL);
     return (await q).map(toTask);
+  }
+
+  async liveSummaries(page: { afterId: number; limit: number }): Promise<LiveTaskSummary[]> {
+    const rows = (await this.#q()
+      .select('id', 'repo', 'stage', 'updated_at', 'blocked_reason', 'merge_initiated_at', 'merged_at')
+      .where('id', '>', page.afterId)
+      .whereRaw(LIVE_SQL)
+      .orderBy('id', 'asc')
+      .limit(page.limit)) as Record<string, unknown>[];
+    return rows.map(toLiveTaskSummary);
   }
 
   async insertIfAbsent(row: NewTaskRow, tx: Tx): Promise<Task | null> {

@@ -1,3 +1,4 @@
+import type { LiveTaskSummary } from '../ports.js';
 import type { AgentRun, BlockedKind, PermissionDenial, CiState, CiStatus, HumanVerdict, Job, JobKind, JobStatus, Task } from '../../domain.js';
 
 /** Row ↔ domain mapping. PostgreSQL returns bigint as strings; SQLite as numbers. */
@@ -11,6 +12,18 @@ export const date = (v: unknown): Date => new Date(num(v));
 const str = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 const bool = (v: unknown): boolean => v === true || v === 1 || v === '1' || v === 't';
+
+export function toLiveTaskSummary(r: Row): LiveTaskSummary {
+  return {
+    id: num(r.id),
+    repo: str(r.repo),
+    stage: str(r.stage),
+    updatedAt: date(r.updated_at),
+    blockedReason: strOrNull(r.blocked_reason),
+    mergeInitiatedAt: dateOrNull(r.merge_initiated_at),
+    mergedAt: dateOrNull(r.merged_at),
+  };
+}
 
 export function toTask(r: Row): Task {
   return {
