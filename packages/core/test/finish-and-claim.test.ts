@@ -104,6 +104,28 @@ for (const dialect of testDatabases()) {
     assert.equal(await statusOf(kit, b), 'queued');
   });
 
+  test(`${t0} a hot statement outside a transaction never runs inside one that holds the connection`, async (t) => {
+    const kit = await createTestConveyor({ dialect });
+    t.after(() => kit.cleanup());
+    const jobs = kit.conveyor.store.jobs;
+    const [a] = await seedJobs(kit, 2);
+    const first = (await jobs.claim({ hostId: 'h', clauses: [] }))!;
+    let outside: Promise<boolean> | undefined;
+    await assert.rejects(
+      kit.conveyor.db.knex.transaction(async (tx) => {
+        assert.equal(await jobs.finish(a, first.attempt, 'failed', 'in the transaction', tx), true);
+        // Called while the transaction holds the connection (SQLite's only one, or
+        // the row's lock on PostgreSQL): it must wait for the transaction to end.
+        outside = jobs.finish(a, first.attempt, 'done');
+        throw new Error('roll back');
+      }),
+      /roll back/,
+    );
+    assert.equal(await outside, true, 'after the rollback the job is still running, and this finish wins it');
+    const row = (await jobs.get(a))!;
+    assert.deepEqual([row.status, row.error], ['done', null]);
+  });
+
   test(`${t0} a finish with a handoff hands the job it claimed to the worker; a lost finish hands nothing`, async (t) => {
     const kit = await createTestConveyor({ dialect });
     t.after(() => kit.cleanup());

@@ -30,13 +30,18 @@ interface SqliteConnection {
  * transaction's own when `tx` is given, so it sees and joins that transaction),
  * through the connection's prepared-statement cache, without knex's query
  * building and response handling. The call is synchronous between acquire and
- * release, so nothing else runs on the connection meanwhile.
+ * release, so nothing else runs on the connection meanwhile; when the pool's one
+ * connection is idle (nobody holds or waits for it) the statement runs on it
+ * directly, which is just as exclusive and skips the pool's bookkeeping.
  */
 export async function runHot(db: Database, tx: Knex.Transaction | undefined, sql: string, bindings: readonly unknown[]): Promise<Row[]> {
   const runner = tx ?? db.knex;
   if (db.driver === 'better-sqlite3') {
     // knex refuses a query on a finished transaction; so does this (its connection would run it outside).
     if (tx?.isCompleted()) throw new Error('Transaction query already complete, run with DEBUG=knex:tx for more info');
+    // The one connection is idle: run on it at once, without a trip through the pool.
+    const idle = tx ? null : (db.idleSqliteConnection?.() as SqliteConnection | null);
+    if (idle) return idle.prepare(sql).all(...bindings.map(sqliteValue));
     const client = runner.client as { acquireConnection(): Promise<SqliteConnection>; releaseConnection(c: SqliteConnection): Promise<unknown> };
     const conn = await client.acquireConnection();
     try {
