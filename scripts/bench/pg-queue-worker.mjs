@@ -2,7 +2,8 @@
 // One B3 worker process: `node pg-queue-worker.mjs <conveyor|graphile> <pg-url> <schema>`.
 // Prints "ready" once connected, starts working on the line "go" on stdin, prints
 // "picked <seq> <epoch ms, fractional>" for every job it starts, and stops on
-// "stop" (or stdin closing). Each process works one job at a time, like one
+// "stop" (or stdin closing). Conveyor's side finishes each job and claims the next
+// in one call (KnexJobStore.finishAndClaim, the worker's path when it goes on). Each process works one job at a time, like one
 // Conveyor worker slot and graphile-worker's default concurrency of 1.
 import readline from 'node:readline';
 import { performance } from 'node:perf_hooks';
@@ -25,9 +26,13 @@ if (system === 'conveyor') {
   say('ready');
   if ((await next()) === 'go') {
     let stopping = false;
+    // The product's path for a worker that goes straight on: the finish of one job
+    // claims the next in the same statement (JobFinisher does the same with a handoff).
+    const claim = { hostId: `bench-${process.pid}`, clauses: [] };
     const loop = (async () => {
-      while (!stopping) {
-        const job = await jobs.claim({ hostId: `bench-${process.pid}`, clauses: [] });
+      let job = null;
+      while (!stopping || job) {
+        job ??= await jobs.claim(claim);
         if (!job) {
           await new Promise((resolve) => {
             wake = resolve;
@@ -36,7 +41,8 @@ if (system === 'conveyor') {
           continue;
         }
         say(`picked ${job.reason ?? ''} ${now()}`);
-        await jobs.finish(job.id, job.attempt, 'done');
+        const done = { id: job.id, attempt: job.attempt, status: 'done' };
+        job = stopping ? ((await jobs.finish(job.id, job.attempt, 'done')), null) : (await jobs.finishAndClaim(done, claim)).next;
       }
     })();
     await next();

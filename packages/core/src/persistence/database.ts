@@ -30,6 +30,12 @@ export interface Database {
   readonly dialect: Dialect;
   readonly driver: SqliteDriver | 'pg';
   close(): Promise<void>;
+  /**
+   * better-sqlite3 only: the pool's one connection when nobody holds it (no query,
+   * no transaction, no acquire waiting), else null. A synchronous statement run on
+   * it right away cannot interleave with anything else on the connection.
+   */
+  idleSqliteConnection?(): unknown;
 }
 
 type SqliteRawConnection = {
@@ -146,6 +152,7 @@ async function openSqlite(config: DatabaseConfig): Promise<Database> {
     throw new ConveyorError('CONVEYOR_DATABASE', `cannot open the SQLite database ${file}: ${(err as Error).message}`, { cause: err });
   }
   const pragmas = sqlitePragmas(config.busyTimeoutMs ?? 5000);
+  let current: (SqliteRawConnection & { open?: boolean }) | null = null;
   const knex = knexFactory({
     client: driver,
     connection: { filename },
@@ -159,6 +166,7 @@ async function openSqlite(config: DatabaseConfig): Promise<Database> {
           if (driver === 'better-sqlite3') {
             for (const p of pragmas) conn.pragma!(p.replace(/^PRAGMA /, ''));
             cachePreparedStatements(conn);
+            current = conn;
             done(null, conn);
           } else {
             conn.exec!(pragmas.join(';'), (err) => done(err, conn));
@@ -176,7 +184,10 @@ async function openSqlite(config: DatabaseConfig): Promise<Database> {
     // A read-only file or directory is the usual cause (SQLite writes its WAL and journal beside the file).
     throw new ConveyorError('CONVEYOR_DATABASE', `cannot open the SQLite database ${file}: ${(err as Error).message}; the file and its directory must be writable by this user`, { cause: err });
   }
-  return { knex, dialect: 'sqlite', driver, close: () => knex.destroy() };
+  const pool = (knex.client as { pool?: { numUsed(): number; numPendingAcquires(): number; numPendingCreates(): number } }).pool;
+  const idleSqliteConnection = (): unknown =>
+    driver === 'better-sqlite3' && current?.open && pool && pool.numUsed() === 0 && pool.numPendingAcquires() === 0 && pool.numPendingCreates() === 0 ? current : null;
+  return { knex, dialect: 'sqlite', driver, close: () => knex.destroy(), idleSqliteConnection };
 }
 
 async function openPostgres(config: DatabaseConfig): Promise<Database> {

@@ -128,11 +128,38 @@ export interface NewJob {
   deferCount?: number;
 }
 
+export interface ClaimRequest {
+  hostId: string;
+  clauses: readonly ClaimClause[];
+  now?: Date;
+  leaseMs?: number;
+}
+
+export interface FinishRequest {
+  id: number;
+  attempt: number;
+  status: 'done' | 'failed';
+  error?: string | null;
+}
+
+export interface FinishAndClaimResult {
+  /** The fenced finish matched this attempt. */
+  finished: boolean;
+  /** The job claimed next (never when `finished` is false). */
+  next: Job | null;
+}
+
 export interface JobStore {
   /** Inserts a queued job; null when the task already has an active job (unique index). */
   enqueue(job: NewJob, tx?: Tx): Promise<Job | null>;
   /** Claims the oldest available job passing every clause, in one statement. */
-  claim(input: { hostId: string; clauses: readonly ClaimClause[]; now?: Date; leaseMs?: number }): Promise<Job | null>;
+  claim(input: ClaimRequest, tx?: Tx): Promise<Job | null>;
+  /**
+   * `finish`, then — only if it won — `claim`, for a worker that goes straight on:
+   * one statement (one round trip) on PostgreSQL. A finish that lost (the attempt
+   * no longer owns the job) claims nothing.
+   */
+  finishAndClaim(finish: FinishRequest, next: ClaimRequest, tx?: Tx): Promise<FinishAndClaimResult>;
   get(id: number): Promise<Job | null>;
   activeForTask(taskId: number): Promise<Job | null>;
   listForTask(taskId: number): Promise<Job[]>;

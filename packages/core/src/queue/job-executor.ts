@@ -21,11 +21,13 @@ import type { JobFinisher } from './job-finisher.js';
 import { basicPromptBuilder, type PromptBuilder } from './prompt.js';
 import { faultPoint } from '../util/fault-point.js';
 import { TREE_TAG_ENV, jobTreeTag } from '../util/process-tree.js';
+import type { Handoff } from './handoff.js';
 
 /**
  * Runs one claimed job. For an agent job the order is fixed (the reaper relies on
  * it): spawn → stamp pid → wait → record exit code and usage first → finalizers →
- * claim-before-act finish → advance.
+ * claim-before-act finish → advance. A worker going straight on passes a
+ * `handoff`: the finish claims its next job too (see `JobFinisher.finish`).
  */
 @injectable()
 export class JobExecutor {
@@ -44,18 +46,18 @@ export class JobExecutor {
     @inject(CoreTokens.AgentSandbox) private readonly sandbox: AgentSandbox,
   ) {}
 
-  async execute(job: Job, signal: AbortSignal): Promise<void> {
+  async execute(job: Job, signal: AbortSignal, handoff?: Handoff): Promise<void> {
     const task = await this.tasks.get(job.taskId);
     if (!task || isTerminalStage(task.stage) || task.stage !== job.stage) {
-      await this.finisher.finish(job, 'failed', `task is at ${task?.stage ?? 'nowhere'}, not ${job.stage}`);
+      await this.finisher.finish(job, 'failed', `task is at ${task?.stage ?? 'nowhere'}, not ${job.stage}`, handoff);
       return;
     }
     if (job.kind === 'advance') {
-      await this.finisher.finish(job, 'done');
+      await this.finisher.finish(job, 'done', null, handoff);
       return;
     }
     try {
-      await this.#runAgentJob(task, job, signal);
+      await this.#runAgentJob(task, job, signal, handoff);
     } finally {
       // Its push and the advance after it are over: what the workspace knew of the
       // branch from this job's own push is no longer sure (another job may run next).
@@ -63,16 +65,16 @@ export class JobExecutor {
     }
   }
 
-  async #runAgentJob(task: Task, job: Job, signal: AbortSignal): Promise<void> {
+  async #runAgentJob(task: Task, job: Job, signal: AbortSignal, handoff?: Handoff): Promise<void> {
     // Its host died after the agent's successful exit was recorded: the work is in
     // the worktree and its cost is paid. Finish from that exit; never run it twice.
-    if (job.resumeAttempt !== null && (await this.#resume(task, job, job.resumeAttempt, signal))) return;
+    if (job.resumeAttempt !== null && (await this.#resume(task, job, job.resumeAttempt, signal, handoff))) return;
 
     // Before anything is spent on this run: a task whose budget is gone stops here,
     // blocked with kind `budget`, until a raise queues its agent again.
     const budget = await this.budgets.check(task, job.stage);
     if (budget.exhausted) {
-      await this.finisher.finish(job, 'failed', describeExhausted(budget));
+      await this.finisher.finish(job, 'failed', describeExhausted(budget), handoff);
       return;
     }
 
@@ -177,7 +179,7 @@ export class JobExecutor {
       // raise resumes it), not an agent failure that needs a person to dig in.
       const after = await this.budgets.status(task, job.stage);
       await this.budgets.stop(task, job.stage, after.exhausted ? describeExhausted(after) : `budget: the agent stopped at the $${budget.remainingUsd.toFixed(2)} left; raise it to resume`);
-      await this.finisher.finish(job, 'failed', result.error ?? 'budget spent');
+      await this.finisher.finish(job, 'failed', result.error ?? 'budget spent', handoff);
       return;
     }
     if (!ok) {
@@ -189,10 +191,10 @@ export class JobExecutor {
       return;
     }
     const finalRun = (await this.agentRuns.forJobAttempt(job.id, job.attempt)) ?? run;
-    await this.#finalize(task, job, finalRun, result, worktree, signal);
+    await this.#finalize(task, job, finalRun, result, worktree, signal, handoff);
   }
 
-  async #resume(task: Task, job: Job, attempt: number, signal: AbortSignal): Promise<boolean> {
+  async #resume(task: Task, job: Job, attempt: number, signal: AbortSignal, handoff?: Handoff): Promise<boolean> {
     const prior = await this.agentRuns.forJobAttempt(job.id, attempt);
     const worktree = this.ports.workspace()?.worktreeOf?.(task) ?? null;
     if (!prior || prior.exitCode !== 0 || prior.finishedAt === null || !worktree) {
@@ -201,11 +203,11 @@ export class JobExecutor {
     }
     this.logger.info({ jobId: job.id, taskId: task.id, attempt: job.attempt, resumeAttempt: attempt }, 'finishing from the recorded exit of an earlier attempt; the agent is not run again');
     const result: AgentRunResult = { pid: prior.pid, exitCode: 0, usage: prior.usage, result: prior.result, logPath: prior.logPath, permissionDenials: prior.permissionDenials };
-    await this.#finalize(task, job, prior, result, worktree, signal);
+    await this.#finalize(task, job, prior, result, worktree, signal, handoff);
     return true;
   }
 
-  async #finalize(task: Task, job: Job, finalRun: AgentRun, result: AgentRunResult, worktree: string, signal: AbortSignal): Promise<void> {
+  async #finalize(task: Task, job: Job, finalRun: AgentRun, result: AgentRunResult, worktree: string, signal: AbortSignal, handoff?: Handoff): Promise<void> {
     const state = { headSha: null, pullRequest: null };
     for (const f of this.finalizers.list()) {
       // A paused worker whose job was re-claimed must not push or comment: check
@@ -221,7 +223,7 @@ export class JobExecutor {
         return;
       }
     }
-    await this.finisher.finish(job, 'done');
+    await this.finisher.finish(job, 'done', null, handoff);
   }
 
   // The CLI reports "success" even when every write was refused (seen with the real

@@ -13,6 +13,7 @@ import { notifySafely } from '../ports/notifier.js';
 import type { AdvanceOutcome } from '../pipeline/stage-engine.js';
 import { CoreTokens } from '../tokens.js';
 import { backoffDelay } from './backoff.js';
+import type { Handoff } from './handoff.js';
 
 export type FinishOutcome = { won: false } | { won: true; advance: AdvanceOutcome | null };
 
@@ -36,16 +37,24 @@ export class JobFinisher {
     @inject(CoreTokens.Outbox) private readonly outbox: Outbox,
   ) {}
 
-  async finish(job: Job, status: 'done' | 'failed', error?: string | null): Promise<FinishOutcome> {
+  /**
+   * With a `handoff` (the worker goes straight on), the finish also claims the
+   * worker's next job, in the same statement and transaction; a lost finish claims
+   * nothing. The job claimed is handed over after the commit, before the advance.
+   */
+  async finish(job: Job, status: 'done' | 'failed', error?: string | null, handoff?: Handoff): Promise<FinishOutcome> {
     // The finish and the advance it owes are one transaction: a crash after the
     // commit leaves a stored advance that the next start runs, never a finished job
     // whose task has no job and no transition (seen: a kill 2 ms after a green CI
     // stranded three tasks of three).
     const won = await this.db.knex.transaction(async (tx: Tx) => {
-      if (!(await this.jobs.finish(job.id, job.attempt, status, error ?? null, tx))) return null;
+      const claim = handoff?.claim() ?? null;
+      const done = { id: job.id, attempt: job.attempt, status, error: error ?? null };
+      const out = claim ? await this.jobs.finishAndClaim(done, claim, tx) : { finished: await this.jobs.finish(job.id, job.attempt, status, error ?? null, tx), next: null };
+      if (!out.finished) return null;
       // Only a job that did its work moves the task: the gates may still see an
       // earlier attempt's successful run, and a failed attempt must not ride on it.
-      return { advance: status === 'done' ? await this.outbox.add(advanceAfterJob(job), tx) : null };
+      return { next: out.next, advance: status === 'done' ? await this.outbox.add(advanceAfterJob(job), tx) : null };
     });
     if (!won) {
       this.logger.warn({ jobId: job.id, attempt: job.attempt, status }, 'finish lost: the job is no longer this attempt\'s (re-claimed, reaped or cancelled)');
@@ -53,6 +62,7 @@ export class JobFinisher {
     }
     const finished = { ...job, status, error: error ?? null };
     this.events.emit('job.finished', { job: finished, status });
+    if (won.next) handoff!.take(won.next);
     if (!won.advance) return { won: true, advance: null };
     faultPoint('job.finish-advance');
     const run = await this.outbox.run(won.advance);

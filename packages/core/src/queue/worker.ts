@@ -13,6 +13,7 @@ import type { JobFinisher } from './job-finisher.js';
 import type { JobRecovery } from './job-recovery.js';
 import type { Database } from '../persistence/database.js';
 import { PgWakeup } from './pg-wakeup.js';
+import type { Handoff } from './handoff.js';
 
 /** How long aborted jobs get to return after the stop deadline. */
 const ABORT_GRACE_MS = 5_000;
@@ -26,6 +27,7 @@ interface InFlight {
 /**
  * Claims and runs up to `maxConcurrency` jobs. Wakes on `job.enqueued` (in-process
  * signal), on PostgreSQL NOTIFY from other hosts, when a slot frees, and on the poll interval; heartbeats what it runs.
+ * Finishing a job claims the next one in the same statement (`Handoff`).
  * A job whose heartbeat is refused (its attempt no longer owns the row) is aborted.
  */
 @injectable()
@@ -145,7 +147,10 @@ export class Worker {
     await this.#listening;
     await this.#wakeup.stop();
     await this.#loop?.stop();
-    const all = Promise.allSettled([...this.#inflight.values()].map((f) => f.done));
+    // A job handed over by a finish joins while the others end: wait until none is left.
+    const all = (async () => {
+      while (this.#inflight.size) await Promise.allSettled([...this.#inflight.values()].map((f) => f.done));
+    })();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([
       all.then(() => false),
@@ -181,7 +186,7 @@ export class Worker {
   #launch(job: Job): void {
     const abort = new AbortController();
     const done = this.executor
-      .execute(job, abort.signal)
+      .execute(job, abort.signal, this.#handoff)
       .catch(async (err: unknown) => {
         // A job's own failure must not stop the worker. Give the row back through
         // the fenced retry path; if even that fails, the periodic orphan recovery will.
@@ -196,6 +201,16 @@ export class Worker {
       });
     this.#inflight.set(job.id, { job, abort, done });
   }
+
+  // The finish of a job claims the next in the same statement; the job claimed
+  // takes the finishing job's slot (that job only has its advance left to run).
+  readonly #handoff: Handoff = {
+    claim: () => (this.#stopping || !this.#loop ? null : { hostId: this.hostId, clauses: this.clauses.list(), leaseMs: this.config.worker.leaseMs }),
+    take: (job) => {
+      this.events.emit('job.claimed', { job, hostId: this.hostId });
+      this.#launch(job);
+    },
+  };
 
   async #beat(): Promise<void> {
     // Rows of this host that nobody here runs any more (a restart within the stale

@@ -2,11 +2,11 @@ import type { Knex } from 'knex';
 import { inject, injectable } from 'tsyringe';
 import type { Job, JobKind } from '../../domain.js';
 import type { Logger } from '../../logger.js';
-import type { ClaimClause } from '../../queue/claim-clause.js';
 import { CoreTokens, type Clock } from '../../tokens.js';
 import { isUniqueViolation, rawRows, type Database } from '../database.js';
-import type { JobStore, NewJob, Tx } from '../ports.js';
-import { buildClaimSql } from './claim-sql.js';
+import type { ClaimRequest, FinishAndClaimResult, FinishRequest, JobStore, NewJob, Tx } from '../ports.js';
+import { buildClaimSql, buildFinishAndClaimSql, finishSql } from './claim-sql.js';
+import { runHot } from './hot-statements.js';
 import { jobsChannel } from '../../queue/pg-wakeup.js';
 import { num, toJob } from './rows.js';
 import { dbNowMs } from './db-time.js';
@@ -63,12 +63,35 @@ export class KnexJobStore implements JobStore {
     }
   }
 
-  async claim(input: { hostId: string; clauses: readonly ClaimClause[]; now?: Date; leaseMs?: number }): Promise<Job | null> {
+  async claim(input: ClaimRequest, tx?: Tx): Promise<Job | null> {
     const now = input.now ? input.now.getTime() : this.clock.now();
     const { sql, bindings } = buildClaimSql(this.db, input.clauses, { hostId: input.hostId, now, leaseMs: input.leaseMs ?? DEFAULT_LEASE_MS }, this.logger);
-    const res = await this.db.knex.raw(sql, bindings as never);
-    const first = rawRows(this.db, res)[0];
+    const first = (await runHot(this.db, tx, sql, bindings))[0];
     return first ? toJob(first) : null;
+  }
+
+  /**
+   * PostgreSQL: one statement (see `buildFinishAndClaimSql`), one round trip.
+   * SQLite: the same fenced finish, then the claim only if it won, back to back on
+   * the one connection (each statement costs no network there).
+   */
+  async finishAndClaim(finish: FinishRequest, next: ClaimRequest, tx?: Tx): Promise<FinishAndClaimResult> {
+    const error = finish.error ?? null;
+    if (this.db.dialect !== 'pg') {
+      if (!(await this.finish(finish.id, finish.attempt, finish.status, error, tx))) return { finished: false, next: null };
+      return { finished: true, next: await this.claim(next, tx) };
+    }
+    const now = next.now ? next.now.getTime() : this.clock.now();
+    const { sql, bindings } = buildFinishAndClaimSql(
+      this.db,
+      next.clauses,
+      { id: finish.id, attempt: finish.attempt, status: finish.status, error },
+      { hostId: next.hostId, now, leaseMs: next.leaseMs ?? DEFAULT_LEASE_MS },
+      this.logger,
+    );
+    const row = (await runHot(this.db, tx, sql, bindings))[0];
+    const finished = num(row?.finished) === 1;
+    return { finished, next: finished && row?.id !== null && row?.id !== undefined ? toJob(row) : null };
   }
 
   async get(id: number): Promise<Job | null> {
@@ -100,10 +123,7 @@ export class KnexJobStore implements JobStore {
   }
 
   async finish(id: number, attempt: number, status: 'done' | 'failed', error?: string | null, tx?: Tx): Promise<boolean> {
-    const n = await this.#q(tx)
-      .where({ id, attempt, status: 'running' })
-      .update({ status, finished_at: this.clock.now(), error: error ?? null });
-    return n === 1;
+    return (await runHot(this.db, tx, finishSql(status), [this.clock.now(), error ?? null, id, attempt])).length === 1;
   }
 
   async retry(id: number, attempt: number, delayMs: number, error: string): Promise<boolean> {
