@@ -147,6 +147,44 @@ for (const dialect of testDatabases()) {
     assert.equal((await kit.conveyor.intake.pullRequestMerged({ repo: 'acme/app', branch: task.branch, number: stuck.prNumber })).action, 'ignored', 'a redelivery does nothing');
   });
 
+  test(`${t0} a merge refused because the head moved after it was read is deferred and merged on the new head, not rolled back`, async (t) => {
+    const kit = await createTestConveyor({ dialect });
+    t.after(() => kit.cleanup());
+    const { task } = await kit.conveyor.intake.startPipeline({ repo: 'r', trackerIssueId: '1', title: 't' });
+    kit.forge.setHead('r', task.branch, 'read-by-the-gate');
+    const pr = await kit.forge.ensurePullRequest({ repo: 'r', head: task.branch, base: 'main', title: 't', body: '' });
+    await kit.conveyor.store.tasks.setPullRequest(task.id, pr.number, pr.url);
+    // The forge learns of the deployer's push just after the gate read the head (as
+    // Gitea syncs a pull request's head from a queue).
+    const read = kit.forge.getPullRequest.bind(kit.forge);
+    let raced = false;
+    kit.forge.getPullRequest = async (repo, n) => {
+      const got = await read(repo, n);
+      if (raced || !got) return got;
+      raced = true;
+      const seen = { ...got };
+      kit.forge.setHead(repo, got.head, 'pushed-a-moment-before');
+      return seen;
+    };
+    const gate = kit.conveyor.gates.get('pr_merged');
+    const check = async () => gate.check({ task: (await kit.conveyor.store.tasks.get(task.id))!, stage: 'deploy', finishedAgent: null, readOnly: false, artifacts: kit.artifacts, agentRuns: kit.conveyor.store.agentRuns, ciStatuses: kit.conveyor.store.ciStatuses, forge: kit.forge, logger: kit.logger });
+    const first = await check();
+    assert.equal(first.verdict, 'defer', first.reason);
+    assert.match(first.reason!, /moved while it was merged \(read-by-the- → pushed-a-mom\)/);
+    assert.equal((await kit.conveyor.store.tasks.get(task.id))!.mergeInitiatedAt, null, 'the refusal dropped the claim');
+    assert.equal((await check()).verdict, 'pass', 'the next evaluation merges the new head');
+    assert.equal(kit.forge.pulls[0]!.merged, true);
+    // A refusal with the head where it was read (a real conflict) still fails.
+    const { task: other } = await kit.conveyor.intake.startPipeline({ repo: 'r', trackerIssueId: '2', title: 'u' });
+    const pr2 = await kit.forge.ensurePullRequest({ repo: 'r', head: other.branch, base: 'main', title: 'u', body: '' });
+    await kit.conveyor.store.tasks.setPullRequest(other.id, pr2.number, pr2.url);
+    kit.forge.mergePullRequest = async () => {
+      throw Object.assign(new Error('Gitea answered 409 Conflict'), { status: 409 });
+    };
+    const conflict = await gate.check({ task: (await kit.conveyor.store.tasks.get(other.id))!, stage: 'deploy', finishedAgent: null, readOnly: false, artifacts: kit.artifacts, agentRuns: kit.conveyor.store.agentRuns, ciStatuses: kit.conveyor.store.ciStatuses, forge: kit.forge, logger: kit.logger });
+    assert.equal(conflict.verdict, 'fail');
+  });
+
   test(`${t0} a merge the forge refuses (4xx) clears only the caller's own marker and fails; a 5xx keeps it and waits`, async (t) => {
     const kit = await createTestConveyor({ dialect });
     t.after(() => kit.cleanup());

@@ -2,11 +2,18 @@ import type { EventBus } from '../events/event-bus.js';
 import type { TaskStore } from '../persistence/ports.js';
 import type { Ports } from '../ports/ports.js';
 import type { Clock } from '../tokens.js';
-import { fail, pass, pending, type GateDefinition } from '../pipeline/gate.js';
+import { defer, fail, pass, pending, type GateDefinition } from '../pipeline/gate.js';
 import { faultPoint } from '../util/fault-point.js';
 
 /** How long an unfinished merge claim blocks a re-drive (longer than any forge merge call). */
 export const MERGE_TAKEOVER_MS = 5 * 60_000;
+
+/**
+ * How soon the merge is tried again when the head moved between reading it and
+ * merging (a forge that learns of a push a moment late: Gitea syncs a pull
+ * request's head from a queue).
+ */
+export const HEAD_MOVED_RETRY_MS = 1_000;
 
 /** Network failures whose request may have reached the forge before the connection broke. */
 const NETWORK_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
@@ -77,6 +84,13 @@ export function prMergedGate(d: { ports: Ports; tasks: TaskStore; events: EventB
           // The forge refused: nothing was merged. Drop our own claim (never a taker's),
           // or the task's next visit would wait on it.
           await d.tasks.clearMergeInitiated(task.id, claim);
+          // Refused because the head moved after it was read (a push the forge learned
+          // of late): the same edge is judged again on the new head, through the pin
+          // when there is one; a rollback to development would redo every stage.
+          const now = await forge.getPullRequest(task.repo, task.prNumber).catch(() => null);
+          if (now && !now.merged && now.headSha && decision.sha && now.headSha !== decision.sha) {
+            return defer(`the head of #${task.prNumber} moved while it was merged (${decision.sha.slice(0, 12)} → ${now.headSha.slice(0, 12)}); merging again on the new head`, HEAD_MOVED_RETRY_MS);
+          }
           return fail(`merging #${task.prNumber} failed: ${message}`, message);
         }
       }
