@@ -49,6 +49,10 @@ async function startBare() {
   return { url, stop: async () => { child.kill('SIGTERM'); await exited; } };
 }
 
+// One sequence for the whole run: every round's requests must differ from every
+// other round's (random ids collided: ~5 in 100k draws from 1e9).
+let seq = 0;
+
 /**
  * Every request carries a distinct status id, so each one is a new delivery
  * (an insert, not a duplicate), signed like Gitea signs it.
@@ -56,9 +60,8 @@ async function startBare() {
 function requestFactory() {
   const base = JSON.parse(fs.readFileSync(FIXTURE, 'utf8'));
   base.repository.full_name = REPO;
-  let seq = 0;
   return (req) => {
-    base.id = ++seq + Math.floor(Math.random() * 1e9);
+    base.id = ++seq;
     const body = JSON.stringify(base, null, 2);
     const sig = crypto.createHmac('sha256', SECRET).update(body).digest('hex');
     return { ...req, body, headers: { ...req.headers, 'x-gitea-signature': sig, 'x-gitea-event': 'status', 'x-gitea-delivery': String(seq) } };
