@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { testDatabases } from '@conveyor/core/testing';
-import { approveInReviewOnPlane, checkInvariants, FaultScenario, scenarioProcesses, SeededRandom } from './harness/index.js';
+import { fileForAnalysisOnPlane, approveUntilDoneOnPlane, checkInvariants, FaultScenario, scenarioProcesses, SeededRandom } from './harness/index.js';
 
 const ISSUES = 3;
 
@@ -21,16 +21,9 @@ for (const dialect of testDatabases()) {
     s.relay!.policy = { drop: 0.3, duplicate: 0, reorderWithinMs: 0 };
     const host = s.host();
     await host.start();
-    const plane = s.plane!;
-    const issues: { id: string }[] = [];
-    for (let i = 1; i <= ISSUES; i++) {
-      const issue = plane.createIssue({ name: `Add feature ${i}`, state: 'Backlog' });
-      plane.moveIssue(issue.id, 'To Analyse');
-      issues.push(issue);
-    }
-    const allDone = () => issues.every((i) => plane.stateOf(plane.issue(i.id)).name === 'Done');
+    const issues = fileForAnalysisOnPlane(s, ISSUES);
     // The person approves what Conveyor put In Review; their move may be lost too.
-    await s.until(() => (approveInReviewOnPlane(s), allDone()), 150_000, 'every work item Done', 200);
+    await approveUntilDoneOnPlane(s, issues);
     const dropped = s.relay!.deliveries.filter((d) => d.dropped).length;
     process.stderr.write(`dropped-webhooks ${dialect}: ${dropped} of ${s.relay!.deliveries.length} deliveries dropped\n`);
     assert.ok(dropped > 0, 'some deliveries were lost');

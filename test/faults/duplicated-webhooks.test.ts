@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { testDatabases } from '@conveyor/core/testing';
-import { approveInReviewOnPlane, checkInvariants, FaultScenario, scenarioProcesses, SeededRandom } from './harness/index.js';
+import { fileForAnalysisOnPlane, approveUntilDoneOnPlane, checkInvariants, FaultScenario, scenarioProcesses, SeededRandom } from './harness/index.js';
 
 const ISSUES = 2;
 
@@ -17,14 +17,8 @@ for (const dialect of testDatabases()) {
     const host = s.host();
     await host.start();
     const plane = s.plane!;
-    const issues: { id: string }[] = [];
-    for (let i = 1; i <= ISSUES; i++) {
-      const issue = plane.createIssue({ name: `Add feature ${i}`, state: 'Backlog' });
-      plane.moveIssue(issue.id, 'To Analyse');
-      issues.push(issue);
-    }
-    const allDone = () => issues.every((i) => plane.stateOf(plane.issue(i.id)).name === 'Done');
-    await s.until(() => (approveInReviewOnPlane(s), allDone()), 150_000, 'every work item Done', 200);
+    const issues = fileForAnalysisOnPlane(s, ISSUES);
+    await approveUntilDoneOnPlane(s, issues);
     await plane.webhooks.settle();
     await s.relay!.settle();
     // Most deliveries reached the host twice (a send still in flight at the end, or one

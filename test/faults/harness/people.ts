@@ -31,10 +31,26 @@ export async function approveWaitingLocalTasks(s: FaultScenario): Promise<number
   return approved;
 }
 
-/**
- * What the person does on Plane: files work items, moves each to "To Analyse", and
- * moves every one Conveyor put "In Review" to "Approved".
- */
+/** The person files `count` work items on Plane and moves each to "To Analyse". */
+export function fileForAnalysisOnPlane(s: FaultScenario, count: number): { id: string }[] {
+  const plane = s.plane!;
+  const issues: { id: string }[] = [];
+  for (let i = 1; i <= count; i++) {
+    const issue = plane.createIssue({ name: `Add feature ${i}`, state: 'Backlog' });
+    plane.moveIssue(issue.id, 'To Analyse');
+    issues.push(issue);
+  }
+  return issues;
+}
+
+/** The person approves what Conveyor puts "In Review" until every one of `issues` is Done on Plane. */
+export async function approveUntilDoneOnPlane(s: FaultScenario, issues: readonly { id: string }[]): Promise<void> {
+  const plane = s.plane!;
+  const allDone = () => issues.every((i) => plane.stateOf(plane.issue(i.id)).name === 'Done');
+  await s.until(() => (approveInReviewOnPlane(s), allDone()), 150_000, 'every work item Done', 200);
+}
+
+/** The person moves every work item Conveyor put "In Review" to "Approved". */
 export function approveInReviewOnPlane(s: FaultScenario): number {
   const plane = s.plane!;
   let approved = 0;
